@@ -1,0 +1,36 @@
+# Every target sets up .venv itself, so each works on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format docs bench bench-quick clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# torch first, from the pinned CPU wheel: a bare "torch" would pull the CUDA build.
+	$(PIP) install -c constraints.txt torch 2>&1 | grep -v "is ignored" || true
+	$(PIP) install -c constraints.txt -e ".[text,test,docs,bench]" 2>&1 | grep -v "is ignored" || true
+	$(PY) -c "import sk_mtl, torch, skorch, sklearn"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check sk_mtl tests benchmarks examples docs
+	$(PY) -m ruff format --check sk_mtl tests benchmarks examples docs
+
+test: lint
+	$(PY) -m pytest
+
+format: $(STAMP)
+	$(PY) -m ruff format sk_mtl tests benchmarks examples docs
+	$(PY) -m ruff check --fix sk_mtl tests benchmarks examples docs
+
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+clean:
+	rm -rf $(VENV) docs/_build docs/generated

@@ -1,0 +1,186 @@
+"""MultiTaskClassifier: one network, several classification tasks."""
+
+import numbers
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseNeuralClassifier
+from .modules import MLP, MMoE, MultiHeadNetwork
+
+__all__ = ["MultiTaskClassifier"]
+
+
+class MultiTaskClassifier(BaseNeuralClassifier):
+    """Neural multi-task classifier: a shared network with one head per task.
+
+    Each column of ``y`` is a classification task with its own classes (binary or
+    multiclass, ints or strings). The tasks are trained jointly on the weighted sum
+    of their losses. A 1-D ``y`` gives an ordinary single-task neural classifier.
+
+    Read more in the :ref:`User Guide <multitask>`.
+
+    Parameters
+    ----------
+    hidden_units : tuple of int, default=(128, 64)
+        Widths of the shared hidden layers (of each expert for ``"mmoe"``).
+    dropout : float, default=0.1
+        Dropout probability after each hidden layer.
+    architecture : {"shared_bottom", "mmoe"}, default="shared_bottom"
+        ``"shared_bottom"``: hard parameter sharing, input -> shared MLP -> one
+        linear head per task. ``"mmoe"``: multi-gate mixture of experts (Ma et al.
+        2018): ``n_experts`` MLPs, mixed by a softmax gate per task.
+    n_experts : int, default=4
+        Number of experts for ``architecture="mmoe"``.
+    task_weighting : {"equal", "uncertainty", "dwa", "pcgrad"}, default="equal"
+        How task losses are combined: plain sum; learned homoscedastic uncertainty
+        (Kendall et al. 2018); dynamic weight average (Liu et al. 2019); or
+        projected conflicting gradients on the shared layers (Yu et al. 2020).
+    loss : {"cross_entropy", "focal", "ohem"}, default="cross_entropy"
+        Per-task loss: cross-entropy, focal loss (Lin et al. 2017) or online hard
+        example mining (Shrivastava et al. 2016: only the hardest
+        ``ohem_fraction`` of each batch's labelled samples is back-propagated).
+    focal_gamma : float, default=2.0
+        Focusing parameter of the focal loss.
+    ohem_fraction : float, default=0.25
+        Fraction of each batch kept by ``loss="ohem"``.
+    max_epochs : int, default=50
+        Number of passes over the training data (an upper bound with early
+        stopping).
+    lr : float, default=1e-3
+        Learning rate.
+    batch_size : int, default=128
+        Mini-batch size for training and prediction.
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        Optimizer.
+    weight_decay : float, default=0.0
+        L2 penalty (decoupled for ``"adamw"``).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified on the
+        first task), stop when the summed validation loss of the tasks has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best
+        weights.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the validation loss for early stopping.
+    device : str, default="cpu"
+        Torch device, e.g. ``"cpu"`` or ``"cuda"``.
+    verbose : int, default=0
+        Print an epoch table (losses per task, timing) when > 0.
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (instances or ``(name, callback)`` tuples).
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, dropout, shuffling and the validation split: the
+        same value gives the same model.
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Classes of the task (1-D ``y``) or of each task.
+    n_tasks_ : int
+        Number of tasks.
+    task_names_ : list of str
+        Column names of a DataFrame ``y``; ``"task_0"``, ... otherwise.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+    net_ : skorch.NeuralNet
+        The fitted skorch net.
+    module_ : torch.nn.Module
+        The fitted network (``net_.module_``).
+    history_ : skorch.History
+        Per-epoch record: ``train_loss``, ``train_loss_<task>``, ``valid_loss``,
+        ``valid_task_loss``, ``dur``, ...
+    n_iter_ : int
+        Number of epochs run.
+
+    See Also
+    --------
+    sklearn.multioutput.MultiOutputClassifier : One independent model per task.
+    sklearn.neural_network.MLPClassifier : Single-task multi-layer perceptron.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_mtl import MultiTaskClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 5))
+    >>> Y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 0] > 0]).astype(float)
+    >>> Y[:50, 1] = np.nan  # task 1 is unlabelled for the first 50 rows
+    >>> clf = MultiTaskClassifier(max_epochs=20, random_state=0).fit(X, Y)
+    >>> clf.predict(X[:3]).shape
+    (3, 2)
+    >>> [p.shape for p in clf.predict_proba(X[:3])]
+    [(3, 2), (3, 2)]
+    >>> clf.score(X, Y) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseNeuralClassifier._parameter_constraints,
+        "hidden_units": [tuple, list],
+        "architecture": [StrOptions({"shared_bottom", "mmoe"})],
+        "n_experts": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_units=(128, 64),
+        *,
+        dropout=0.1,
+        architecture="shared_bottom",
+        n_experts=4,
+        task_weighting="equal",
+        loss="cross_entropy",
+        focal_gamma=2.0,
+        ohem_fraction=0.25,
+        max_epochs=50,
+        lr=1e-3,
+        batch_size=128,
+        optimizer="adam",
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        verbose=0,
+        callbacks=None,
+        random_state=None,
+    ):
+        self.hidden_units = hidden_units
+        self.dropout = dropout
+        self.architecture = architecture
+        self.n_experts = n_experts
+        self.task_weighting = task_weighting
+        self.loss = loss
+        self.focal_gamma = focal_gamma
+        self.ohem_fraction = ohem_fraction
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.random_state = random_state
+
+    def _build_module(self, n_features, n_classes):
+        units = tuple(self.hidden_units)
+        if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
+            raise ValueError(
+                f"hidden_units must be a tuple of positive ints, got {self.hidden_units!r}."
+            )
+        if self.architecture == "mmoe":
+            if not units:
+                raise ValueError("architecture='mmoe' needs at least one hidden layer.")
+            return MMoE(n_features, units, n_classes, self.n_experts, self.dropout)
+        return MultiHeadNetwork(MLP(n_features, units, self.dropout), n_classes)

@@ -1,0 +1,17 @@
+"""Utilities shared by the estimators: target encoding and input validation."""
+
+from ._targets import (
+    TaskTargets,
+    encode_targets,
+    is_missing,
+    labelled_values,
+    task_columns,
+)
+
+__all__ = [
+    "TaskTargets",
+    "encode_targets",
+    "is_missing",
+    "labelled_values",
+    "task_columns",
+]

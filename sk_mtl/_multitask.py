@@ -177,7 +177,8 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         units = tuple(self.hidden_units)
         if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
             raise ValueError(
-                f"hidden_units must be a tuple of positive ints, got {self.hidden_units!r}."
+                "hidden_units must be a tuple of positive ints, got "
+                f"{self.hidden_units!r}."
             )
         if self.architecture == "mmoe":
             if not units:

@@ -22,7 +22,8 @@ class _TaskScorer:
     def __repr__(self):
         name = getattr(self.metric, "__name__", repr(self.metric))
         task = "mean over tasks" if self.task is None else f"task={self.task!r}"
-        return f"make_task_scorer({name}, {task}, response_method={self.response_method!r})"
+        method = self.response_method
+        return f"make_task_scorer({name}, {task}, response_method={method!r})"
 
     def _task_indices(self, estimator, n_tasks):
         names = list(getattr(estimator, "task_names_", range(n_tasks)))
@@ -75,7 +76,8 @@ def make_task_scorer(
     Parameters
     ----------
     metric : callable
-        ``metric(y_true, y_pred, **kwargs)``, e.g. :func:`sklearn.metrics.roc_auc_score`.
+        ``metric(y_true, y_pred, **kwargs)``, e.g.
+        :func:`sklearn.metrics.roc_auc_score`.
     task : int, str or None, default=None
         Task index or name (a column of a DataFrame ``y``). None averages the
         metric over all tasks.
@@ -108,7 +110,8 @@ def make_task_scorer(
     """
     if response_method not in _RESPONSE_METHODS:
         raise ValueError(
-            f"response_method must be one of {_RESPONSE_METHODS}, got {response_method!r}."
+            f"response_method must be one of {_RESPONSE_METHODS}, got "
+            f"{response_method!r}."
         )
     if not callable(metric):
         raise TypeError(f"metric must be callable, got {type(metric).__name__}.")

@@ -92,9 +92,7 @@ class MultiHeadNetwork(nn.Module):
         super().__init__()
         self.trunk = trunk
         self.out_features = int(
-            trunk_out_features
-            if trunk_out_features is not None
-            else trunk.out_features
+            trunk_out_features if trunk_out_features is not None else trunk.out_features
         )
         self.heads = _make_heads(self.out_features, n_classes)
 

@@ -25,11 +25,16 @@ class _TaskScorer:
         method = self.response_method
         return f"make_task_scorer({name}, {task}, response_method={method!r})"
 
-    def _task_indices(self, estimator, n_tasks):
-        names = list(getattr(estimator, "task_names_", range(n_tasks)))
+    def _task_indices(self, estimator, names):
+        n_tasks = len(names)
         if self.task is None:
             return list(range(n_tasks))
         if isinstance(self.task, str):
+            if self.task not in names:
+                # y without column names (an array): use the fitted task names,
+                # also through a Pipeline.
+                final = estimator[-1] if hasattr(estimator, "steps") else estimator
+                names = list(getattr(final, "task_names_", names))
             if self.task not in names:
                 raise ValueError(f"Unknown task {self.task!r}; the tasks are {names}.")
             return [names.index(self.task)]
@@ -42,7 +47,10 @@ class _TaskScorer:
         output = getattr(estimator, self.response_method)(X)
         if self.response_method == "predict":
             output = np.asarray(output).reshape(len(cols[0]), -1)
-            outputs = [output[:, t] for t in range(output.shape[1])]
+            # object columns (tasks of mixed label types) back to their own dtype
+            outputs = [
+                np.asarray(output[:, t].tolist()) for t in range(output.shape[1])
+            ]
         else:
             outputs = output if isinstance(output, list) else [output]
         if len(outputs) != len(cols):
@@ -50,7 +58,7 @@ class _TaskScorer:
                 f"y has {len(cols)} task(s) but the estimator predicts {len(outputs)}."
             )
         scores = []
-        for t in self._task_indices(estimator, len(cols)):
+        for t in self._task_indices(estimator, names):
             values, missing = labelled_values(cols[t], names[t])
             pred = outputs[t][~missing]
             if self.response_method == "predict_proba" and pred.shape[1] == 2:

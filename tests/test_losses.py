@@ -1,0 +1,98 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sk_mtl.losses import (
+    DWA,
+    MultiTaskLoss,
+    PCGrad,
+    UncertaintyWeighting,
+    per_sample_loss,
+    reduce_task_loss,
+)
+
+
+def test_focal_loss_is_cross_entropy_at_gamma_zero_and_smaller_otherwise():
+    torch.manual_seed(0)
+    logits, y = torch.randn(20, 3), torch.randint(0, 3, (20,))
+    ce = F.cross_entropy(logits, y, reduction="none")
+    torch.testing.assert_close(per_sample_loss(logits, y, "focal", 0.0), ce)
+    focal = per_sample_loss(logits, y, "focal", 2.0)
+    assert torch.all(focal <= ce + 1e-7)
+    # confident correct samples are down-weighted far more than wrong ones
+    p = torch.softmax(logits, 1)[torch.arange(20), y]
+    torch.testing.assert_close(focal, (1 - p) ** 2 * ce)
+
+
+def test_ohem_keeps_only_the_hardest_labelled_fraction():
+    losses = torch.tensor([0.1, 5.0, 0.2, 3.0, 9.0, 0.3])
+    w = torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0, 1.0])  # the 9.0 is a missing label
+    # 5 labelled samples, fraction 0.4 -> the 2 hardest labelled: 5.0 and 3.0
+    out = reduce_task_loss(losses, w, "ohem", 0.4)
+    assert float(out) == pytest.approx(4.0)
+    assert float(reduce_task_loss(losses, w, "cross_entropy")) == pytest.approx(
+        (0.1 + 5.0 + 0.2 + 3.0 + 0.3) / 6
+    )
+
+
+def test_missing_labels_change_neither_loss_nor_gradient():
+    torch.manual_seed(0)
+    logits = (
+        torch.randn(6, 2, requires_grad=True),
+        torch.randn(6, 3, requires_grad=True),
+    )
+    w = torch.ones(6, 2)
+    w[[1, 4], 1] = 0.0
+    y_a = torch.tensor([[0, 2], [1, 0], [1, 1], [0, 2], [1, 0], [0, 1]])
+    y_b = y_a.clone()
+    y_b[[1, 4], 1] = torch.tensor([2, 1])  # different codes under missing labels
+    crit = MultiTaskLoss(2)
+    total_a, _ = crit(logits, y_a, w)
+    grads_a = torch.autograd.grad(total_a, logits)
+    total_b, _ = crit(logits, y_b, w)
+    grads_b = torch.autograd.grad(total_b, logits)
+    torch.testing.assert_close(total_a, total_b)
+    for ga, gb in zip(grads_a, grads_b):
+        torch.testing.assert_close(ga, gb)
+    assert torch.all(grads_a[1][[1, 4]] == 0)
+
+
+def test_batch_without_labels_for_a_task_gives_zero_loss():
+    logits = (torch.randn(4, 2), torch.randn(4, 2))
+    w = torch.tensor([[1.0, 0.0]] * 4)
+    for loss in ("cross_entropy", "focal", "ohem"):
+        _, per_task = MultiTaskLoss(2, loss=loss)(logits, torch.zeros(4, 2).long(), w)
+        assert float(per_task[1]) == 0.0
+
+
+def test_uncertainty_weighting_objective_and_equal_start():
+    weighting = UncertaintyWeighting(2)
+    losses = torch.tensor([1.0, 3.0])
+    assert float(weighting(losses)) == pytest.approx(4.0)  # equal at init
+    with torch.no_grad():
+        weighting.log_vars.copy_(torch.tensor([0.0, math.log(3.0)]))
+    expected = 1.0 + 1.0 + 0.5 * math.log(3.0)
+    assert float(weighting(losses)) == pytest.approx(expected)
+
+
+def test_dwa_gives_more_weight_to_the_slower_task():
+    dwa = DWA(2, temperature=2.0)
+    dwa.epoch_end(torch.tensor([1.0, 1.0]))
+    torch.testing.assert_close(dwa.weights(), torch.ones(2))  # needs two epochs
+    dwa.epoch_end(torch.tensor([0.5, 0.9]))  # task 0 fell fast, task 1 slowly
+    w = dwa.weights()
+    assert w[1] > w[0]
+    assert float(w.sum()) == pytest.approx(2.0)
+
+
+def test_pcgrad_removes_the_conflicting_component():
+    g = torch.tensor([[1.0, 0.0], [-1.0, 1.0]])  # dot = -1: conflict
+    torch.manual_seed(0)
+    combined = PCGrad(2).combine(g)
+    # g0 projected: [1,0] - (-1/2)[-1,1] = [0.5, 0.5]
+    # g1 projected: [-1,1] - (-1/1)[1,0] = [0, 1]
+    torch.testing.assert_close(combined, torch.tensor([0.5, 1.5]))
+    aligned = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    torch.testing.assert_close(PCGrad(2).combine(aligned), aligned.sum(0))

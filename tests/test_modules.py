@@ -1,0 +1,48 @@
+import torch
+from torch import nn
+
+from sk_mtl.modules import MLP, ExpertLayer, MMoE, MultiHeadNetwork
+
+
+def test_mlp_layers_and_width():
+    mlp = MLP(5, (8, 4), dropout=0.5)
+    assert mlp.out_features == 4
+    assert [lin.out_features for lin in mlp.linear_layers()] == [8, 4]
+    assert sum(isinstance(m, nn.Dropout) for m in mlp) == 2
+    assert MLP(5, ()).out_features == 5
+
+
+def test_multi_head_network_outputs_and_shared_parameters():
+    net = MultiHeadNetwork(MLP(5, (8,)), [2, 4, 3])
+    out = net(torch.randn(7, 5))
+    assert [o.shape for o in out] == [(7, 2), (7, 4), (7, 3)]
+    assert net.features(torch.randn(7, 5)).shape == (7, 8)
+    shared = {id(p) for p in net.shared_parameters()}
+    assert shared == {id(p) for p in net.trunk.parameters()}
+
+
+def test_expert_layer_equals_independent_linear_layers():
+    torch.manual_seed(0)
+    layer = ExpertLayer(3, 4, 5)
+    x = torch.randn(6, 4)
+    out = layer(x)
+    assert out.shape == (3, 6, 5)
+    for e in range(3):
+        torch.testing.assert_close(out[e], x @ layer.weight[e] + layer.bias[e])
+
+
+def test_mmoe_gates_mix_experts_per_task():
+    torch.manual_seed(0)
+    net = MMoE(5, (8,), n_classes=[2, 3], n_experts=4)
+    x = torch.randn(10, 5)
+    out = net(x)
+    assert [o.shape for o in out] == [(10, 2), (10, 3)]
+    assert net.features(x).shape == (10, 32)
+    # each task's head reads its own gated mixture of the experts
+    experts = net.experts(x)
+    for gate, head, logits in zip(net.gates, net.heads, out):
+        g = torch.softmax(gate(x), dim=1)
+        mixed = (g.T.unsqueeze(-1) * experts).sum(0)
+        torch.testing.assert_close(head(mixed), logits)
+    shared = {id(p) for p in net.shared_parameters()}
+    assert not shared & {id(p) for p in net.gates.parameters()}

@@ -85,7 +85,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         Column names of a DataFrame ``y``; ``"task_0"``, ... otherwise.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
     net_ : skorch.NeuralNet
         The fitted skorch net.

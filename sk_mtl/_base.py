@@ -11,6 +11,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
@@ -93,8 +94,15 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     def _validate_X(self, X, *, reset):
         """Validate X; return what :meth:`_to_model_input` takes."""
         X = validate_data(
-            self, X, reset=reset, dtype=(np.float32, np.float64), accept_sparse=False
+            self,
+            X,
+            reset=reset,
+            dtype=(np.float32, np.float64),
+            accept_sparse=("csr", "csc", "coo"),
         )
+        if sp.issparse(X):
+            # e.g. one-hot output of a ColumnTransformer; the network needs dense rows
+            X = X.toarray()
         X = np.asarray(X, dtype=np.float32)
         if not X.flags.writeable:  # torch cannot wrap read-only memory
             X = X.copy()
@@ -386,4 +394,5 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
         return tags

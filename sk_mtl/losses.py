@@ -79,6 +79,7 @@ class EqualWeighting(nn.Module):
         return task_losses.sum()
 
     def weights(self):
+        """Current weight of each task's loss, shape ``(n_tasks,)``."""
         return torch.ones(self.n_tasks)
 
     def epoch_end(self, epoch_task_losses):

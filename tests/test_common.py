@@ -14,6 +14,7 @@ def _expected_failed_checks(estimator):
     if isinstance(estimator, MultiTaskClassifier):
         return {
             "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_EQUIVALENCE,
+            "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_EQUIVALENCE,
         }
     return {}
 

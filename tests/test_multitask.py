@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_iris
@@ -136,8 +137,10 @@ def test_pipeline_with_column_transformer_on_dataframe():
         [
             ("num", StandardScaler(), ["f0", "f1", "f2"]),
             ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
-        ]
+        ],
+        sparse_threshold=1.0,  # sparse output, as with many categories
     )
+    assert sparse.issparse(pre.fit_transform(df))
     pipe = make_pipeline(pre, MultiTaskClassifier(**FAST)).fit(df, Y)
     assert pipe.predict(df).shape == (200, 2)
     assert pipe[-1].task_names_ == ["income", "married"]

@@ -661,7 +661,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, embedding_dim_), dtype float32
+        X_new : ndarray of shape (n_samples, `embedding_dim_`), dtype float32
             One embedding per text, in input order.
         """
         check_is_fitted(self)

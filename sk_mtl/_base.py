@@ -157,14 +157,16 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         fork_devices = [torch.device(device).index or 0] if device != "cpu" else []
         with torch.random.fork_rng(devices=fork_devices, enabled=True):
             torch.manual_seed(seed)
+            # The module comes first: a subclass may need it to make model input
+            # (e.g. features of a frozen pretrained part, computed once).
+            module = self._build_module(
+                self._n_model_inputs(X), [len(c) for c in targets.classes]
+            )
             train_rows, valid_rows = self._split_rows(targets, sample_weight, seed)
             train = self._dataset(X, targets, sample_weight, train_rows)
             valid = None
             if valid_rows is not None:
                 valid = self._dataset(X, targets, sample_weight, valid_rows)
-            module = self._build_module(
-                self._n_model_inputs(X), [len(c) for c in targets.classes]
-            )
             self.net_ = self._make_net(module, valid, seed)
             with warnings.catch_warnings():
                 # Our optimizer is built from the module we pass in: nothing to re-init.
@@ -378,6 +380,13 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             hits = (y_pred[keep, t] == col[keep]).astype(float)
             scores.append(np.average(hits, weights=None if sw is None else sw[keep]))
         return float(np.mean(scores))
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # skorch pickles its net on its own: re-link module_ to the net's module
+        # after unpickling or deep-copying, so both name the same network.
+        if "net_" in self.__dict__ and "module_" in self.__dict__:
+            self.module_ = self.net_.module_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -361,8 +361,11 @@ class StackedTrunk(nn.Module):
         return self.base(X)
 
     def forward(self, X):
-        if self.training and self.base_frozen():
-            self.base.eval()  # a layer may have been frozen since train() was called
+        if self.training:
+            # Layers may have been (un)frozen since train() was last called.
+            trainable = not self.base_frozen()
+            if self.base.training != trainable:
+                self.base.train(trainable)
         return self.top(self.base_features(X))
 
     def layer_groups(self):

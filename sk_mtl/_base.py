@@ -103,7 +103,9 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     def _to_model_input(self, X, rows=None):
         """Turn validated X (optionally a subset of rows) into model input."""
         X = torch.from_numpy(X)
-        return X if rows is None else X[torch.as_tensor(rows)]
+        if rows is None or (len(rows) == len(X) and (rows == np.arange(len(X))).all()):
+            return X
+        return X[torch.as_tensor(rows)]
 
     def _optimizer_param_groups(self):
         """skorch ``param_groups`` (e.g. a smaller lr for reused layers)."""

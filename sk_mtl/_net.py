@@ -129,8 +129,45 @@ class MultiTaskNet(NeuralNet):
             generator=self.shuffle_generator_ if training else None,
         )
 
+    def _set_training(self, training=True):
+        # skorch calls this on every batch; nn.Module.train() walks the whole
+        # module tree through the slow nn.Module.__setattr__, so skip it when the
+        # mode is already right.
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                module.train(training)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        # skorch's loop, minus its generic per-batch length lookup.
+        if iterator is None:
+            return
+        batch_count = 0
+        record = self.history.record_batch
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            record(prefix + "_loss", step["loss"].item())
+            record(prefix + "_batch_size", len(batch[1][0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        self.history.record(prefix + "_batch_count", batch_count)
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        dataset = self.get_dataset(X)
+        self._set_training(training)
+        with torch.set_grad_enabled(training), torch.inference_mode(not training):
+            for Xb, _ in self.get_iterator(dataset, training=False):
+                out = self.infer(Xb)
+                if isinstance(out, tuple):
+                    yield tuple(o.to(device) for o in out)
+                else:
+                    yield out.to(device)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y, w = to_tensor(y_true, device=self.device)
+        y, w = y_true
+        if y.device != w.device or str(y.device) != str(self.device):
+            y, w = to_tensor(y_true, device=self.device)
         total, per_task = self.criterion_(y_pred, y, w)
         sums = self._task_loss_sums["train" if training else "valid"]
         sums[0] = sums[0] + per_task.detach() * len(y)

@@ -111,6 +111,10 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         """skorch ``param_groups`` (e.g. a smaller lr for reused layers)."""
         return []
 
+    def _optimizer_options(self):
+        """Extra keyword arguments of the optimizer (e.g. ``fused=True``)."""
+        return {}
+
     def _extra_callbacks(self):
         """Callbacks a subclass always needs (e.g. unfreezing schedules)."""
         return []
@@ -273,6 +277,8 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         groups = self._optimizer_param_groups()
         if groups:
             kwargs["optimizer__param_groups"] = groups
+        for key, value in self._optimizer_options().items():
+            kwargs[f"optimizer__{key}"] = value
         return MultiTaskNet(
             module=module,
             criterion=criterion,
@@ -383,11 +389,19 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             scores.append(np.average(hits, weights=None if sw is None else sw[keep]))
         return float(np.mean(scores))
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        # module_ is net_.module_, which skorch pickles on its own: storing it
+        # again would double the size of the pickle.
+        if "net_" in state and state.get("module_") is self.net_.module_:
+            state = dict(state)
+            del state["module_"]
+        return state
+
     def __setstate__(self, state):
         super().__setstate__(state)
-        # skorch pickles its net on its own: re-link module_ to the net's module
-        # after unpickling or deep-copying, so both name the same network.
-        if "net_" in self.__dict__ and "module_" in self.__dict__:
+        # Re-link module_ to the net's module after unpickling or deep-copying.
+        if "net_" in self.__dict__:
             self.module_ = self.net_.module_
 
     def __sklearn_tags__(self):

@@ -11,6 +11,7 @@ from ._reuse import (
     SharedSourceMixin,
     check_source,
     input_contract,
+    large_model_optimizer_options,
     name_patterns,
     reject_text,
     reset_parameters,
@@ -277,6 +278,7 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         ]
         reused = [n for n, p in module.named_parameters() if id(p) in old]
         self._reused_patterns = name_patterns(module, reused)
+        self._n_parameters = sum(p.numel() for p in module.parameters())
         return module
 
     def _frozen_parameters(self, module):
@@ -291,6 +293,11 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
                 "layer(s); use at most that many, or freeze='trunk'."
             )
         return [p for g in groups[: self.freeze] for p in g.parameters()]
+
+    def _optimizer_options(self):
+        return large_model_optimizer_options(
+            self._n_parameters, self._setting("optimizer"), self._setting("device")
+        )
 
     def _optimizer_param_groups(self):
         if self.reused_lr is None:

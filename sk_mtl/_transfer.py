@@ -1,6 +1,7 @@
 """TransferClassifier: reuse the lower layers of a trained network, train a new head."""
 
 import copy
+import functools
 import numbers
 
 import numpy as np
@@ -14,6 +15,7 @@ from ._reuse import (
     SharedSourceMixin,
     check_source,
     input_contract,
+    large_model_optimizer_options,
     name_patterns,
     reject_text,
     set_requires_grad,
@@ -45,6 +47,36 @@ class _Unfreezer(Callback):
         for group in groups[len(groups) - n :]:
             set_requires_grad(group.parameters(), True)
         net.history.record("unfrozen_layers", n)
+
+
+@functools.lru_cache(maxsize=2)
+def _pretrained_text_encoder(name):
+    """The bundled encoder, loaded once per process; fits use deep copies."""
+    from .text import load_text_encoder
+
+    return load_text_encoder(name)
+
+
+class _TextBase(nn.Module):
+    """A sentence encoder reading padded token ids.
+
+    Each batch is cut to its longest sentence before the encoder runs, so padding
+    to the longest sentence of the whole data set costs nothing.
+    """
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+        self.out_features = int(encoder.embedding_dim)
+
+    def forward(self, input_ids, attention_mask):
+        n = int(attention_mask.sum(dim=1).max())
+        return self.encoder(
+            input_ids=input_ids[:, :n], attention_mask=attention_mask[:, :n]
+        )
+
+    def layer_groups(self):
+        return list(self.encoder.layer_groups())
 
 
 class _Head(nn.Module):
@@ -108,6 +140,9 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         For a fitted sk_mtl source, when X has another number of features than the
         source read: raise a ValueError, or replace its input layer by a new one
         (trained with the head; the layers above it are reused).
+    max_length : int, default=None
+        Text encoders only: truncation length in tokens (None: the encoder's own,
+        256 for ``all-MiniLM-L6-v2``).
     max_epochs : int, default=20
         Number of passes over the training data.
     lr : float, default=1e-2
@@ -194,6 +229,7 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         "unfreeze_after": [Interval(numbers.Integral, 0, None, closed="left")],
         "reused_lr": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "input_mismatch": [StrOptions({"error", "reinit"})],
+        "max_length": [None, Interval(numbers.Integral, 2, None, closed="left")],
     }
 
     _source_param = "pretrained"
@@ -208,6 +244,7 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         unfreeze_after=1,
         reused_lr=None,
         input_mismatch="error",
+        max_length=None,
         max_epochs=20,
         lr=1e-2,
         batch_size=64,
@@ -230,6 +267,7 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         self.unfreeze_after = unfreeze_after
         self.reused_lr = reused_lr
         self.input_mismatch = input_mismatch
+        self.max_length = max_length
         self.max_epochs = max_epochs
         self.lr = lr
         self.batch_size = batch_size
@@ -329,16 +367,19 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         return super()._to_model_input(X, rows)
 
     def _to_model_input(self, X, rows=None):
-        raw = self._raw_model_input(X, rows)
         if X is not self._fit_X or not self._cache_features:
-            return raw
+            return self._raw_model_input(X, rows)
         if self._fit_features is None:
-            self._fit_features = self._base_features(self._raw_model_input(X))
+            self._fit_features = self._base_features(X)
         z = self._fit_features
         z = z if rows is None else z[torch.as_tensor(rows)]
+        features = {StackedTrunk.FEATURES_KEY: z}
+        if self.unfreeze is None:
+            return features  # the reused layers never run during this fit
+        raw = self._raw_model_input(X, rows)
         if not isinstance(raw, dict):
             raw = {StackedTrunk.INPUT_KEY: raw}
-        return {**raw, StackedTrunk.FEATURES_KEY: z}
+        return {**raw, **features}
 
     def _n_model_inputs(self, X):
         return X.shape[1] if self._new_input_layer else None
@@ -418,11 +459,20 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         self._cache_features = not self._new_input_layer and not (
             self.unfreeze is not None and self.unfreeze_after == 0
         )
+        self._n_parameters = sum(p.numel() for p in module.parameters())
         return module
 
-    def _base_features(self, X):
-        """Output of the frozen reused layers for model input X, batched."""
+    def _base_features(self, X_valid):
+        """Output of the frozen reused layers for validated X, batched."""
         base = self._fit_base
+        if self._pretrained_kind == "text":
+            from .text import embed_texts
+
+            z = embed_texts(
+                X_valid, base.encoder, max_length=self._text_max_length
+            )  # sorted by length: little padding
+            return torch.from_numpy(z)
+        X = self._raw_model_input(X_valid)
         base.eval()
         batch = self._setting("batch_size") * 4
         n = len(next(iter(X.values()))) if isinstance(X, dict) else len(X)
@@ -435,6 +485,11 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
                 else:
                     out.append(base(X[rows]))
         return torch.cat(out).float()
+
+    def _optimizer_options(self):
+        return large_model_optimizer_options(
+            self._n_parameters, self._setting("optimizer"), self._setting("device")
+        )
 
     def _optimizer_param_groups(self):
         if not self._reused_patterns:
@@ -454,10 +509,68 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
 
     # ------------------------------------------------------------------ text
     def _validate_texts(self, X, *, reset):
-        raise NotImplementedError
+        from .text import _check_texts
+
+        return _check_texts(X, caller=type(self).__name__)
 
     def _text_model_input(self, X, rows=None):
-        raise NotImplementedError
+        texts = X if rows is None else [X[i] for i in rows]
+        tokens = self._tokenizer(
+            texts,
+            truncation=True,
+            max_length=self._text_max_length,
+            padding=True,
+            return_tensors="pt",
+            return_attention_mask=True,
+            return_token_type_ids=False,
+        )
+        return {
+            "input_ids": tokens["input_ids"],
+            "attention_mask": tokens["attention_mask"],
+        }
 
     def _make_text_base(self):
-        raise NotImplementedError
+        encoder = copy.deepcopy(_pretrained_text_encoder(self.pretrained))
+        limit = encoder.max_position_embeddings
+        if self.max_length is not None and self.max_length > limit:
+            raise ValueError(
+                f"max_length={self.max_length} exceeds the {self.pretrained!r} limit "
+                f"of {limit} tokens."
+            )
+        self._tokenizer = encoder.tokenizer
+        self._text_max_length = self.max_length or encoder.max_seq_length
+        base = _TextBase(encoder).train()
+        set_requires_grad(base.parameters(), False)
+        return base, base.out_features
+
+    def _forward_logits(self, X):
+        if self._pretrained_kind != "text":
+            return super()._forward_logits(X)
+        # The encoder embeds the texts sorted by length (little padding), then the
+        # head reads the embeddings: the network in eval mode, in fewer FLOPs.
+        from .text import embed_texts
+
+        texts = self._validate_X(X, reset=False)
+        module = self.module_
+        was_training = module.training
+        module.eval()
+        try:
+            z = embed_texts(
+                texts,
+                module.trunk.base.encoder,
+                batch_size=max(self._setting("batch_size"), 64),
+                max_length=self._text_max_length,
+            )
+            with torch.inference_mode():
+                device = next(module.parameters()).device
+                out = module.trunk.top(torch.from_numpy(z).to(device))
+                return [head(out).cpu() for head in module.heads]
+        finally:
+            module.train(was_training)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if isinstance(self.pretrained, str):
+            tags.input_tags.string = True
+            tags.input_tags.two_d_array = False
+        return tags

@@ -1,15 +1,22 @@
 """sk_mtl: multi-task learning, fine-tuning, transfer learning and hard example mining
 as scikit-learn estimators."""
 
+from ._fine_tuning import FineTuner
+from ._merge import MergedClassifier, merge_models
 from ._multitask import MultiTaskClassifier
+from ._transfer import TransferClassifier
 from .metrics import make_task_scorer
 from .text import SentenceEncoder
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "FineTuner",
+    "MergedClassifier",
     "MultiTaskClassifier",
     "SentenceEncoder",
+    "TransferClassifier",
     "make_task_scorer",
+    "merge_models",
     "__version__",
 ]

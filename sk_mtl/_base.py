@@ -119,6 +119,10 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         """skorch ``param_groups`` (e.g. a smaller lr for reused layers)."""
         return []
 
+    def _optimizer_options(self):
+        """Extra keyword arguments of the optimizer (e.g. ``fused=True``)."""
+        return {}
+
     def _extra_callbacks(self):
         """Callbacks a subclass always needs (e.g. unfreezing schedules)."""
         return []
@@ -167,14 +171,16 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         fork_devices = [torch.device(device).index or 0] if device != "cpu" else []
         with torch.random.fork_rng(devices=fork_devices, enabled=True):
             torch.manual_seed(seed)
+            # The module comes first: a subclass may need it to make model input
+            # (e.g. features of a frozen pretrained part, computed once).
+            module = self._build_module(
+                self._n_model_inputs(X), [len(c) for c in targets.classes]
+            )
             train_rows, valid_rows = self._split_rows(targets, sample_weight, seed)
             train = self._dataset(X, targets, sample_weight, train_rows)
             valid = None
             if valid_rows is not None:
                 valid = self._dataset(X, targets, sample_weight, valid_rows)
-            module = self._build_module(
-                self._n_model_inputs(X), [len(c) for c in targets.classes]
-            )
             self.net_ = self._make_net(module, valid, seed)
             with warnings.catch_warnings():
                 # Our optimizer is built from the module we pass in: nothing to re-init.
@@ -279,6 +285,8 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         groups = self._optimizer_param_groups()
         if groups:
             kwargs["optimizer__param_groups"] = groups
+        for key, value in self._optimizer_options().items():
+            kwargs[f"optimizer__{key}"] = value
         return MultiTaskNet(
             module=module,
             criterion=criterion,
@@ -388,6 +396,21 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             hits = (y_pred[keep, t] == col[keep]).astype(float)
             scores.append(np.average(hits, weights=None if sw is None else sw[keep]))
         return float(np.mean(scores))
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # module_ is net_.module_, which skorch pickles on its own: storing it
+        # again would double the size of the pickle.
+        if "net_" in state and state.get("module_") is self.net_.module_:
+            state = dict(state)
+            del state["module_"]
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # Re-link module_ to the net's module after unpickling or deep-copying.
+        if "net_" in self.__dict__:
+            self.module_ = self.net_.module_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -172,7 +172,10 @@ class MultiTaskNet(NeuralNet):
         sums = self._task_loss_sums["train" if training else "valid"]
         sums[0] = sums[0] + per_task.detach() * len(y)
         sums[1] += len(y)
-        self._last_task_losses = per_task
+        if training and getattr(self.criterion_.weighting, "gradient_based", False):
+            # Kept for train_step_single only: a tensor with a graph attached
+            # would make the fitted net impossible to deep-copy.
+            self._last_task_losses = per_task
         return total
 
     def train_step_single(self, batch, **fit_params):
@@ -183,7 +186,8 @@ class MultiTaskNet(NeuralNet):
         Xi, yi = batch
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        self._combine_task_gradients(self._last_task_losses)
+        task_losses = self.__dict__.pop("_last_task_losses")
+        self._combine_task_gradients(task_losses)
         return {"loss": loss, "y_pred": y_pred}
 
     def _combine_task_gradients(self, task_losses):

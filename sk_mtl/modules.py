@@ -10,7 +10,12 @@ training engine:
 - ``shared_parameters()`` yields the parameters shared by all tasks (what
   gradient-based task weighting such as PCGrad manipulates);
 - ``features(X)`` returns the shared representation the heads read from, and
-  ``out_features`` its width (what transfer learning reuses).
+  ``out_features`` its width (what transfer learning reuses);
+- ``feature_module()`` returns the module computing ``features(X)`` alone, and
+  ``layer_groups()`` the trunk's layers, input to output (what fine-tuning
+  freezes or unfreezes);
+- ``replace_heads(n_classes, keep)`` swaps the task-specific layers for new tasks,
+  ``replace_input_layer(n_features)`` the layer reading the input.
 """
 
 import math
@@ -18,7 +23,14 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["MLP", "MultiHeadNetwork", "MMoE", "ExpertLayer"]
+__all__ = [
+    "MLP",
+    "MultiHeadNetwork",
+    "MMoE",
+    "ExpertLayer",
+    "StackedTrunk",
+    "layer_groups",
+]
 
 
 class MLP(nn.Sequential):
@@ -62,6 +74,46 @@ class MLP(nn.Sequential):
         """The ``nn.Linear`` layers in input-to-output order."""
         return [m for m in self if isinstance(m, nn.Linear)]
 
+    def layer_groups(self):
+        """Same as :meth:`linear_layers`: the units that are frozen together."""
+        return self.linear_layers()
+
+    def replace_input_layer(self, in_features):
+        """Replace the first layer by a new one reading ``in_features`` inputs."""
+        if not self.linear_layers():
+            raise ValueError(
+                "This MLP has no layer: there is no input layer to replace."
+            )
+        self[0] = nn.Linear(int(in_features), self[0].out_features)
+
+
+def layer_groups(module):
+    """The layers of a trunk, input to output, as a list of modules.
+
+    Uses the module's own ``layer_groups()`` when it has one; otherwise the whole
+    module is a single group.
+    """
+    groups = getattr(module, "layer_groups", None)
+    return list(groups()) if callable(groups) else [module]
+
+
+def _gather_inputs(X, inputs):
+    if not inputs:
+        return X
+    if X is not None:
+        raise TypeError("Pass the input either as X or as keyword arguments, not both.")
+    return dict(inputs)
+
+
+def _new_heads(old, in_features, n_classes, keep):
+    keep = [None] * len(n_classes) if keep is None else list(keep)
+    if len(keep) != len(n_classes):
+        raise ValueError("keep must give one entry (an old index or None) per task.")
+    return nn.ModuleList(
+        old[k] if k is not None else nn.Linear(in_features, int(n))
+        for n, k in zip(n_classes, keep)
+    )
+
 
 def _make_heads(in_features, n_classes):
     return nn.ModuleList(nn.Linear(in_features, int(k)) for k in n_classes)
@@ -96,15 +148,36 @@ class MultiHeadNetwork(nn.Module):
         )
         self.heads = _make_heads(self.out_features, n_classes)
 
-    def features(self, X):
-        return self.trunk(X)
+    def features(self, X=None, **inputs):
+        return self.trunk(_gather_inputs(X, inputs))
 
-    def forward(self, X):
-        z = self.trunk(X)
+    def forward(self, X=None, **inputs):
+        # skorch passes a dict X (token ids and masks, ...) as keyword arguments;
+        # the trunk gets it back as one dict.
+        z = self.trunk(_gather_inputs(X, inputs))
         return tuple(head(z) for head in self.heads)
 
     def shared_parameters(self):
         return self.trunk.parameters()
+
+    def feature_module(self):
+        return self.trunk
+
+    def replace_input_layer(self, in_features):
+        """Replace the layer reading the input by a new one of width ``in_features``."""
+        _replace_input_layer(self.trunk, in_features)
+
+    def layer_groups(self):
+        return layer_groups(self.trunk)
+
+    def replace_heads(self, n_classes, keep=None):
+        """Give the network one head per entry of ``n_classes``.
+
+        ``keep[j]`` is the index of an existing head to reuse for task ``j`` (it
+        must have ``n_classes[j]`` outputs), or None for a new, randomly
+        initialised head.
+        """
+        self.heads = _new_heads(self.heads, self.out_features, n_classes, keep)
 
 
 class ExpertLayer(nn.Module):
@@ -119,8 +192,11 @@ class ExpertLayer(nn.Module):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(n_experts, in_features, out_features))
         self.bias = nn.Parameter(torch.empty(n_experts, 1, out_features))
+        self.reset_parameters()
+
+    def reset_parameters(self):
         # Same default scale as nn.Linear, per expert.
-        bound = 1.0 / math.sqrt(in_features)
+        bound = 1.0 / math.sqrt(self.weight.shape[1])
         nn.init.uniform_(self.weight, -bound, bound)
         nn.init.uniform_(self.bias, -bound, bound)
 
@@ -190,3 +266,121 @@ class MMoE(nn.Module):
 
     def shared_parameters(self):
         return self.experts.parameters()
+
+    def feature_module(self):
+        return _ExpertFeatures(self.experts, self.out_features)
+
+    def replace_input_layer(self, in_features):
+        """New first expert layer and gates, reading ``in_features`` inputs."""
+        first = self.experts[0]
+        self.experts[0] = ExpertLayer(
+            self.n_experts, int(in_features), first.weight.shape[2]
+        )
+        self.gates = nn.ModuleList(
+            nn.Linear(int(in_features), self.n_experts) for _ in self.gates
+        )
+
+    def layer_groups(self):
+        return [m for m in self.experts if isinstance(m, ExpertLayer)]
+
+    def replace_heads(self, n_classes, keep=None):
+        """One gate and head per entry of ``n_classes`` (see
+        :meth:`MultiHeadNetwork.replace_heads`); a kept head keeps its gate."""
+        in_features = self.gates[0].in_features
+        self.heads = _new_heads(self.heads, self.expert_units, n_classes, keep)
+        gate_sizes = [self.n_experts] * len(n_classes)
+        self.gates = _new_heads(self.gates, in_features, gate_sizes, keep)
+
+
+class _ExpertFeatures(nn.Module):
+    """The experts of an :class:`MMoE`, side by side (its ``features``)."""
+
+    def __init__(self, experts, out_features):
+        super().__init__()
+        self.experts = experts
+        self.out_features = out_features
+
+    def forward(self, X):
+        return self.experts(X).permute(1, 0, 2).reshape(X.shape[0], -1)
+
+    def layer_groups(self):
+        return [m for m in self.experts if isinstance(m, ExpertLayer)]
+
+
+class StackedTrunk(nn.Module):
+    """Reused lower layers (``base``) followed by new layers (``top``).
+
+    The trunk of transfer learning. While ``base`` is entirely frozen it runs in
+    eval mode (no dropout, fixed normalisation statistics), so its output is a
+    fixed function of the input; an input dict may then carry that output,
+    precomputed, under :attr:`FEATURES_KEY`, and ``base`` is skipped.
+
+    Parameters
+    ----------
+    base : torch.nn.Module
+        Maps the input to features of width ``base_out_features``. A dict input
+        (other than the precomputed features) is passed to it as keyword
+        arguments when :attr:`INPUT_KEY` is absent.
+    top : torch.nn.Module
+        Maps those features to the trunk's output; must expose ``out_features``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> trunk = StackedTrunk(MLP(5, (8,)), MLP(8, (4,)))
+    >>> trunk(torch.zeros(3, 5)).shape
+    torch.Size([3, 4])
+    """
+
+    FEATURES_KEY = "_base_features"
+    INPUT_KEY = "_input"
+
+    def __init__(self, base, top):
+        super().__init__()
+        self.base = base
+        self.top = top
+        self.out_features = int(top.out_features)
+
+    def base_frozen(self):
+        return not any(p.requires_grad for p in self.base.parameters())
+
+    def train(self, mode=True):
+        super().train(mode)
+        if mode and self.base_frozen():
+            self.base.eval()
+        return self
+
+    def base_features(self, X):
+        """Output of ``base`` (precomputed features when given and valid)."""
+        if isinstance(X, dict):
+            if self.FEATURES_KEY in X and self.base_frozen():
+                return X[self.FEATURES_KEY]
+            if self.INPUT_KEY in X:
+                return self.base(X[self.INPUT_KEY])
+            return self.base(**{k: v for k, v in X.items() if k != self.FEATURES_KEY})
+        return self.base(X)
+
+    def forward(self, X):
+        if self.training:
+            # Layers may have been (un)frozen since train() was last called.
+            trainable = not self.base_frozen()
+            if self.base.training != trainable:
+                self.base.train(trainable)
+        return self.top(self.base_features(X))
+
+    def layer_groups(self):
+        return layer_groups(self.base) + layer_groups(self.top)
+
+    def replace_input_layer(self, in_features):
+        """Replace the layer of ``base`` that reads the input."""
+        _replace_input_layer(self.base, in_features)
+
+
+def _replace_input_layer(module, in_features):
+    replace = getattr(module, "replace_input_layer", None)
+    if not callable(replace):
+        raise TypeError(
+            f"{type(module).__name__} has no replace_input_layer(): its input layer "
+            "cannot be rebuilt for a different number of features."
+        )
+    replace(in_features)

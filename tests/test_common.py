@@ -1,12 +1,20 @@
 """sklearn's own estimator checks over every public estimator."""
 
+import numpy as np
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_mtl import MultiTaskClassifier
+from sk_mtl import FineTuner, MultiTaskClassifier, TransferClassifier
 
 SAMPLE_WEIGHT_EQUIVALENCE = (
     "Minibatch SGD is not equivalent under integer weights vs repeated rows (or zero "
     "weights vs removed rows): both change the batches and the shuffling order."
+)
+FITTED_SOURCE_HASH = (
+    "The check compares joblib.hash of each parameter after fit with the hash of a "
+    "deep copy taken before fit. A fitted source holds torch tensors, which pickle "
+    "with their storage's memory address, so a deep copy never hashes equal, "
+    "modified or not. test_fine_tuning.py / test_transfer.py assert instead that fit "
+    "leaves the source's weights bit-equal and its predictions unchanged."
 )
 
 
@@ -16,7 +24,20 @@ def _expected_failed_checks(estimator):
             "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_EQUIVALENCE,
             "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_EQUIVALENCE,
         }
+    if isinstance(estimator, FineTuner | TransferClassifier):
+        return {
+            "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_EQUIVALENCE,
+            "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_EQUIVALENCE,
+            "check_estimators_overwrite_params": FITTED_SOURCE_HASH,
+        }
     return {}
+
+
+def _small_source():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] > 0).astype(int)
+    return MultiTaskClassifier((8,), max_epochs=3, random_state=0).fit(X, y)
 
 
 ESTIMATORS = [
@@ -24,6 +45,12 @@ ESTIMATORS = [
     MultiTaskClassifier(
         architecture="mmoe", task_weighting="uncertainty", random_state=0
     ),
+    # The checks draw X with 1 to 30 features while a fitted source reads 4, so
+    # these instances train a new input layer on a width mismatch
+    # (input_mismatch="reinit"); the default, a ValueError, is tested in
+    # test_fine_tuning.py and test_transfer.py.
+    FineTuner(_small_source(), input_mismatch="reinit", lr=1e-2, random_state=0),
+    TransferClassifier(_small_source(), input_mismatch="reinit", random_state=0),
 ]
 
 

@@ -1,0 +1,305 @@
+"""FineTuner: start a new task from a network trained on another one."""
+
+import copy
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseNeuralClassifier
+from ._reuse import (
+    SharedSourceMixin,
+    check_source,
+    input_contract,
+    large_model_optimizer_options,
+    name_patterns,
+    reject_text,
+    reset_parameters,
+    set_requires_grad,
+    validate_with_source,
+)
+from .modules import layer_groups
+
+__all__ = ["FineTuner"]
+
+
+class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
+    """Fine-tune a fitted sk_mtl network on a new task (hot or cold start).
+
+    The network of ``estimator`` (a fitted :class:`MultiTaskClassifier`,
+    :class:`TransferClassifier` or ``FineTuner``) is copied and trained on the new
+    data. With ``start="hot"`` every weight starts from the source; the output head
+    of a task is kept when the new task has the source task's classes and replaced
+    by a new one when it does not. ``start="cold"`` trains the same architecture
+    from random weights: the baseline that tells whether the source helped.
+
+    ``estimator`` is only read, never modified, and it survives
+    :func:`sklearn.base.clone`: ``GridSearchCV(FineTuner(source), ...)``
+    fine-tunes the fitted source in every candidate.
+
+    Read more in the :ref:`User Guide <fine_tuning>`.
+
+    Parameters
+    ----------
+    estimator : fitted sk_mtl neural estimator
+        The source model. X given to ``fit`` and ``predict`` must be what the
+        source reads (same features, or strings for a text source).
+    start : {"hot", "cold"}, default="hot"
+        ``"hot"``: start from the source's weights. ``"cold"``: same architecture,
+        random initialisation (``freeze`` and ``reused_lr`` are then ignored:
+        nothing is reused).
+    freeze : None, "trunk" or int, default=None
+        Reused layers that stay fixed during fit: none, the whole shared trunk
+        (only the heads, and MMoE gates, are trained), or the first ``k`` trunk
+        layers (input side).
+    lr : float, default=1e-3
+        Learning rate of the new layers (new heads).
+    reused_lr : float, default=None
+        Learning rate of the layers that come from the source (trunk and kept
+        heads); None uses ``lr``. A smaller value keeps the network closer to the
+        source.
+    input_mismatch : {"error", "reinit"}, default="error"
+        When X has another number of features than the source was fitted on:
+        raise a ValueError, or replace the source's input layer (and MMoE gates) by
+        a new, randomly initialised one and reuse every layer above it (like
+        ``ignore_mismatched_sizes`` in Hugging Face transformers). Numeric sources
+        only.
+    max_epochs : int, default=20
+        Number of passes over the new data (an upper bound with early stopping).
+    batch_size : int, default=128
+        Mini-batch size for training and prediction.
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        Optimizer.
+    weight_decay : float, default=0.0
+        L2 penalty (decoupled for ``"adamw"``).
+    task_weighting : {"equal", "uncertainty", "dwa", "pcgrad"}, default="equal"
+        How the losses of several new tasks are combined (see
+        :class:`MultiTaskClassifier`).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the new data, stop when its loss has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs, restore the best
+        weights.
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the validation loss for early stopping.
+    device : str, default="cpu"
+        Torch device.
+    verbose : int, default=0
+        Print an epoch table when > 0.
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks.
+    random_state : int, RandomState instance or None, default=None
+        Seeds new heads (all weights for a cold start), dropout, shuffling and the
+        validation split.
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Classes of the new task (1-D ``y``) or of each new task.
+    n_tasks_ : int
+        Number of new tasks.
+    task_names_ : list of str
+        Names of the new tasks.
+    reused_heads_ : list of bool
+        For each new task, whether the source's head was kept (hot start, same
+        task name or position, same classes).
+    frozen_parameters_ : list of str
+        Names of the parameters that were frozen during fit.
+    n_features_in_ : int
+        Number of features seen during fit (numeric sources).
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when X has string column names.
+    net_ : skorch.NeuralNet
+        The fitted skorch net.
+    module_ : torch.nn.Module
+        The fine-tuned network (a copy: the source's network is unchanged).
+    history_ : skorch.History
+        Per-epoch record of the losses.
+    n_iter_ : int
+        Number of epochs run.
+
+    See Also
+    --------
+    TransferClassifier : Keep the source's layers frozen and train a new head.
+    merge_models : Average several fine-tuned models (outputs or weights).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_mtl import FineTuner, MultiTaskClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(300, 6))
+    >>> y_old = (X[:, 0] + X[:, 1] > 0).astype(int)
+    >>> source = MultiTaskClassifier((16,), max_epochs=30, random_state=0)
+    >>> source = source.fit(X[:200], y_old[:200])
+    >>> y_new = np.where(X[:, 0] + X[:, 1] > 0.5, "high", "low")
+    >>> ft = FineTuner(source, max_epochs=10, random_state=0).fit(X[200:], y_new[200:])
+    >>> ft.reused_heads_  # new classes: new head, reused trunk
+    [False]
+    >>> ft.predict(X[:2])
+    array(['low', 'high'], dtype='<U4')
+    """
+
+    _parameter_constraints: dict = {
+        **BaseNeuralClassifier._parameter_constraints,
+        "estimator": "no_validation",
+        "start": [StrOptions({"hot", "cold"})],
+        "freeze": [
+            None,
+            StrOptions({"trunk"}),
+            Interval(numbers.Integral, 0, None, closed="left"),
+        ],
+        "reused_lr": [None, Interval(numbers.Real, 0, None, closed="neither")],
+        "input_mismatch": [StrOptions({"error", "reinit"})],
+    }
+
+    _source_param = "estimator"
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        start="hot",
+        freeze=None,
+        lr=1e-3,
+        reused_lr=None,
+        input_mismatch="error",
+        max_epochs=20,
+        batch_size=128,
+        optimizer="adam",
+        weight_decay=0.0,
+        task_weighting="equal",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        verbose=0,
+        callbacks=None,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.start = start
+        self.freeze = freeze
+        self.lr = lr
+        self.reused_lr = reused_lr
+        self.input_mismatch = input_mismatch
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.task_weighting = task_weighting
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.random_state = random_state
+
+    # ------------------------------------------------------------ input side
+    def _validate_X(self, X, *, reset):
+        if reset:
+            source = check_source(self.estimator, caller=type(self).__name__)
+            self._source_input = input_contract(source)
+            width = getattr(source, "n_features_in_", None)
+            if self.input_mismatch == "reinit" and width is not None:
+                reject_text(X, "the source estimator")
+                X_valid = super()._validate_X(X, reset=True)
+                if X_valid.shape[1] != width:
+                    self._source_input = None  # new input layer, read X directly
+                    return X_valid
+        if self._source_input is None:
+            reject_text(X, "this FineTuner's network")
+            return super()._validate_X(X, reset=reset)
+        return validate_with_source(
+            self, self._source_input, X, reset=reset, source_name="source estimator"
+        )
+
+    def _to_model_input(self, X, rows=None):
+        if self._source_input is None:
+            return super()._to_model_input(X, rows)
+        return self._source_input._to_model_input(X, rows)
+
+    def _n_model_inputs(self, X):
+        return X.shape[1] if self._source_input is None else None
+
+    # --------------------------------------------------------------- network
+    def _matching_heads(self):
+        """Index of the source head each new task keeps, or None."""
+        source = self.estimator
+        src_names = list(source.task_names_)
+        src_classes = source._task_classes()
+        by_name = any(name in src_names for name in self.task_names_)
+        keep = []
+        for j, (name, classes) in enumerate(
+            zip(self.task_names_, self._task_classes())
+        ):
+            i = (src_names.index(name) if name in src_names else None) if by_name else j
+            same = (
+                i is not None
+                and i < len(src_classes)
+                and len(src_classes[i]) == len(classes)
+                and np.array_equal(src_classes[i], classes)
+            )
+            keep.append(i if same else None)
+        return keep
+
+    def _build_module(self, n_features, n_classes):
+        source = self.estimator
+        module = copy.deepcopy(source.module_).cpu()
+        if not callable(getattr(module, "replace_heads", None)):
+            raise TypeError(
+                f"The source's network ({type(module).__name__}) has no "
+                "replace_heads(); FineTuner needs a network built by sk_mtl."
+            )
+        set_requires_grad(module.parameters(), True)
+        module.train()
+        hot = self.start == "hot"
+        keep = self._matching_heads() if hot else [None] * len(n_classes)
+        old = {id(p) for p in module.parameters()} if hot else set()
+        if self._source_input is None:
+            module.replace_input_layer(n_features)
+        module.replace_heads(n_classes, keep)
+        if not hot:
+            reset_parameters(module)
+        self.reused_heads_ = [k is not None for k in keep]
+
+        # Only reused weights are frozen (never a new, random layer).
+        frozen = [p for p in self._frozen_parameters(module) if id(p) in old]
+        set_requires_grad(frozen, False)
+        frozen_ids = {id(p) for p in frozen}
+        self.frozen_parameters_ = [
+            n for n, p in module.named_parameters() if id(p) in frozen_ids
+        ]
+        reused = [n for n, p in module.named_parameters() if id(p) in old]
+        self._reused_patterns = name_patterns(module, reused)
+        self._n_parameters = sum(p.numel() for p in module.parameters())
+        return module
+
+    def _frozen_parameters(self, module):
+        if self.freeze is None or self.freeze == 0:
+            return []
+        if self.freeze == "trunk":
+            return list(module.shared_parameters())
+        groups = layer_groups(module)
+        if self.freeze > len(groups):
+            raise ValueError(
+                f"freeze={self.freeze} but the source's trunk has {len(groups)} "
+                "layer(s); use at most that many, or freeze='trunk'."
+            )
+        return [p for g in groups[: self.freeze] for p in g.parameters()]
+
+    def _optimizer_options(self):
+        return large_model_optimizer_options(
+            self._n_parameters, self._setting("optimizer"), self._setting("device")
+        )
+
+    def _optimizer_param_groups(self):
+        if self.reused_lr is None:
+            return []
+        return [(pattern, {"lr": self.reused_lr}) for pattern in self._reused_patterns]

@@ -1,0 +1,121 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from _digits_transfer import EPOCHS, LR, digits, few_shot, identity_source
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+
+from sk_mtl import FineTuner, MergedClassifier, MultiTaskClassifier, merge_models
+
+
+@pytest.fixture(scope="module")
+def parity_models():
+    X, y, _, half_b = digits()
+    source = identity_source()
+    labelled, rest = few_shot(half_b, 0)
+    parity = y % 2
+    models = [
+        FineTuner(source, max_epochs=EPOCHS, lr=LR, random_state=s).fit(
+            X[labelled], parity[labelled]
+        )
+        for s in range(3)
+    ]
+    return X, parity, rest[:150], rest[150:], models
+
+
+def test_uniform_soup_is_one_network_and_as_good_as_its_members(parity_models):
+    X, y, _, test, models = parity_models
+    soup = merge_models(models, space="weights")
+    np.testing.assert_allclose(soup.weights_, [1 / 3] * 3)
+    expected = sum(m.module_.trunk[0].weight for m in models) / 3
+    torch.testing.assert_close(soup.module_.trunk[0].weight, expected)
+    members = [m.score(X[test], y[test]) for m in models]
+    # Measured (seed 0): members 0.862-0.871, soup 0.885.
+    assert soup.score(X[test], y[test]) >= min(members)
+    # The members are untouched.
+    assert not torch.equal(models[0].module_.trunk[0].weight, expected)
+
+
+def test_output_space_is_the_weighted_mean_of_probabilities(parity_models):
+    X, _, _, test, models = parity_models
+    merged = merge_models(models, weights=[2, 1, 1])
+    np.testing.assert_allclose(merged.weights_, [0.5, 0.25, 0.25])
+    expected = sum(
+        w * m.predict_proba(X[test]) for w, m in zip(merged.weights_, models)
+    )
+    np.testing.assert_allclose(merged.predict_proba(X[test]), expected)
+    np.testing.assert_array_equal(
+        merged.predict(X[test]), merged.classes_[expected.argmax(1)]
+    )
+
+
+def test_fitted_weights_on_held_out_data(parity_models):
+    X, y, valid, test, models = parity_models
+    rng = np.random.RandomState(0)
+    bad = LogisticRegression().fit(X[valid], rng.permutation(y[valid]))
+    merged = merge_models(models[:2] + [bad], "fit", X=X[valid], y=y[valid])
+    assert merged.weights_.sum() == pytest.approx(1.0)
+    assert merged.weights_[2] < 0.2
+    soup = merge_models(models, "fit", space="weights", X=X[valid], y=y[valid])
+    assert soup.weights_.shape == (3,) and np.all(soup.weights_ >= 0)
+    assert soup.score(X[test], y[test]) > 0.7
+
+
+def test_weight_space_needs_identical_architecture_and_classes():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 4))
+    y = (X[:, 0] > 0).astype(int)
+    a = MultiTaskClassifier((8,), max_epochs=2, random_state=0).fit(X, y)
+    wider = MultiTaskClassifier((9,), max_epochs=2, random_state=0).fit(X, y)
+    three = MultiTaskClassifier((8,), max_epochs=2, random_state=0).fit(
+        X, np.digitize(X[:, 0], [-0.5, 0.5])
+    )
+    with pytest.raises(ValueError, match="identical architectures.*trunk.0"):
+        merge_models([a, wider], space="weights")
+    with pytest.raises(ValueError, match="same classes"):
+        merge_models([a, three], space="weights")
+    lr = LogisticRegression().fit(X, y)
+    with pytest.raises(TypeError, match="not an sk_mtl neural estimator"):
+        merge_models([a, lr], space="weights")
+    # Output space only needs the same classes.
+    assert merge_models([a, wider, lr]).score(X, y) > 0.6
+
+
+def test_bad_arguments():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    a = MultiTaskClassifier((4,), max_epochs=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="2 non-negative"):
+        merge_models([a, a], weights=[1, -1])
+    with pytest.raises(ValueError, match="2 non-negative"):
+        merge_models([a, a], weights=[1, 1, 1])
+    with pytest.raises(ValueError, match="held-out data"):
+        merge_models([a, a], weights="fit")
+    with pytest.raises(TypeError, match="list of fitted"):
+        merge_models(a)
+    with pytest.raises(ValueError, match="do not predict"):
+        merge_models([a, a], "fit", X=X, y=y + 5)
+
+
+def test_multitask_members_pickle_and_clone():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(150, 4))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(float)
+    Y[::4, 1] = np.nan
+    models = [
+        MultiTaskClassifier((8,), max_epochs=5, random_state=s).fit(X[:100], Y[:100])
+        for s in range(2)
+    ]
+    for space in ("output", "weights"):
+        merged = merge_models(models, "fit", space=space, X=X[100:], y=Y[100:])
+        assert merged.predict(X[:3]).shape == (3, 2)
+        assert 0 <= merged.score(X, Y) <= 1
+        loaded = pickle.loads(pickle.dumps(merged))
+        for p, q in zip(loaded.predict_proba(X), merged.predict_proba(X)):
+            np.testing.assert_allclose(p, q)
+    cloned = clone(MergedClassifier(models))
+    assert cloned.estimators is models
+    assert cloned.fit().n_tasks_ == 2

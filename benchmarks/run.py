@@ -186,9 +186,15 @@ def main(argv=None):
         wall = time.perf_counter() - start
         stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
         lines = section.split("\n", 1)
+        how = " (quick subset)" if args.quick else ""
+        if args.resume:
+            how += (
+                ", reusing per-model results saved by earlier runs of the same "
+                "configuration,"
+            )
         meta = (
-            f"*Produced by `{command}`{' (quick subset)' if args.quick else ''} "
-            f"in {wall / 60:.1f} min on {stamp}. Machine: {machine}.*"
+            f"*Produced by `{command}`{how} in {wall / 60:.1f} min on {stamp}. "
+            f"Machine: {machine}.*"
         )
         section = "\n\n".join([lines[0], meta, *(lines[1:] if len(lines) > 1 else [])])
         (out_dir / f"{name}.md").write_text(section + "\n")

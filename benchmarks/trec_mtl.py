@@ -1,6 +1,6 @@
 """TREC question classification: coarse (6) and fine (50) labels as two tasks.
 
-Frozen all-MiniLM-L6-v2 sentence embeddings (computed once, cached in
+Frozen all-MiniLM-L6-v2 sentence embeddings (sk_mtl.text.SentenceEncoder, cached in
 ``benchmarks/_cache``) feed a MultiTaskClassifier trained on both labels, one
 network per label, and LogisticRegression; TF-IDF + LogisticRegression is the
 classic text baseline. Accuracy on the 500 test questions.
@@ -153,10 +153,16 @@ def run(data_home, quick, out_dir):
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
         writer.writeheader()
         writer.writerows(records)
-    return _report(records, seeds, config, selection)
+    sizes = {
+        "n_train": len(Etr),
+        "n_test": len(Ete),
+        "dim": Etr.shape[1],
+        **{f"n_{t}": Ytr[t].nunique() for t in TASKS},
+    }
+    return _report(records, seeds, config, selection, sizes)
 
 
-def _report(records, seeds, config, selection):
+def _report(records, seeds, config, selection, sizes):
     labels = {
         "mtl": "MultiTaskClassifier, coarse + fine jointly, frozen MiniLM",
         "stl": "one network per label (same trunk), frozen MiniLM",
@@ -219,17 +225,20 @@ def _report(records, seeds, config, selection):
     return "\n\n".join(
         [
             f"## {TITLE}",
-            "TREC (Li & Roth): 5,452 training and 500 test questions, each with a "
-            "coarse (6 classes) and a fine (50 classes) type. The networks read "
-            "frozen all-MiniLM-L6-v2 sentence embeddings (384-d, standardised), "
-            "computed once and cached; their configuration "
+            f"TREC (Li & Roth): {sizes['n_train']:,} training and "
+            f"{sizes['n_test']:,} test questions, each with a coarse "
+            f"({sizes['n_coarse']} classes in training) and a fine "
+            f"({sizes['n_fine']} classes) type. The networks read frozen "
+            f"all-MiniLM-L6-v2 sentence embeddings ({sizes['dim']}-d, standardised), "
+            "computed once with `sk_mtl.text.SentenceEncoder` and cached; their "
+            "configuration "
             f"({cfg}) was picked on a held-out 20 % of the training questions, "
             "then refitted on the whole training set (the estimator's early "
             "stopping holds out 10 % of it). Test accuracy; networks over "
             f"{len(seeds)} seeds (mean ± std), LogisticRegression rows are "
             "deterministic. The tuned LogisticRegression rows (C by 5-fold CV) are "
             "the anchors' (same data, same test set), not re-run here: the 5-fold "
-            "search takes about 10 minutes on this shared machine. 'Fine within "
+            "search takes several minutes on this shared machine. 'Fine within "
             "predicted coarse' is how often the predicted fine type belongs to "
             "the predicted coarse type.",
             table,

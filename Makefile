@@ -29,6 +29,13 @@ format: $(STAMP)
 	$(PY) -m ruff format sk_mtl tests benchmarks examples docs
 	$(PY) -m ruff check --fix sk_mtl tests benchmarks examples docs
 
+# Benchmarks on the real data in ../shared/data (or SK_MTL_DATA=/path); see benchmarks/.
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+bench-quick: $(STAMP)
+	$(PY) -m benchmarks.run --quick
+
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 

@@ -62,6 +62,11 @@ GROUPS = [
     ),
     ("patience", [{"n_iter_no_change": 5}, {"n_iter_no_change": 10}]),
 ]
+# Added after the main census grid had run, to try to close the gap to boosting;
+# evaluated from the chosen configuration, reported separately.
+SECOND_PASS = [
+    ("numerics, second pass", [{"numerics": "standard"}, {"numerics": "bins"}]),
+]
 QUICK_GROUPS = GROUPS[:1]
 
 
@@ -72,13 +77,17 @@ def _describe(overrides):
 def run(data_home, quick, out_dir):
     X, Y, _, _ = _census.load(data_home)
     train, val, _ = _census.split(data_home, 0)
-    groups = QUICK_GROUPS if quick else GROUPS
+    groups = QUICK_GROUPS if quick else GROUPS + SECOND_PASS
+    n_main = len(QUICK_GROUPS if quick else GROUPS)
     best = dict(START)
     seen = {}
     rows = []
     jobs = sum(len(c) for _, c in groups)
     bar = tqdm(total=jobs, desc=NAME, unit="fit")
-    for group, candidates in groups:
+    chosen = dict(best)
+    for g, (group, candidates) in enumerate(groups):
+        if g == n_main:
+            chosen = dict(best)
         scored = []
         for overrides in candidates:
             cfg = {**best, **overrides}
@@ -109,6 +118,8 @@ def run(data_home, quick, out_dir):
             for r in rows[-len(candidates) :]
         ]
     bar.close()
+    if n_main == len(groups):
+        chosen = dict(best)
     table = md_table(
         [
             "group",
@@ -122,8 +133,10 @@ def run(data_home, quick, out_dir):
         ],
         rows,
     )
+    chosen_cfg = dict(chosen)
+    second = ", ".join(f"`{k}={v}`" for k, v in best.items() if chosen.get(k) != v)
     chosen = ", ".join(
-        f"`{k}={v}`" for k, v in best.items() if k not in ("max_epochs",)
+        f"`{k}={v}`" for k, v in chosen.items() if k not in ("max_epochs",)
     )
     return "\n\n".join(
         [
@@ -133,8 +146,22 @@ def run(data_home, quick, out_dir):
             "scored on the 19,953 validation rows. The test rows are never used "
             "here. Groups are searched greedily in this order, each starting from "
             "the best settings so far (`max_epochs=100`, early stopping restores "
-            "the best epoch).",
+            "the best epoch). The last group (second pass) was added after the "
+            "main census grid had run, as a further attempt at closing the gap to "
+            "gradient boosting: the census section reports it as extra rows "
+            "('+ quantile-binned numerics') and keeps the chosen configuration "
+            "for every other row.",
             table,
-            f"Chosen: {chosen}.",
+            f"Chosen (every census row): {chosen}"
+            + (
+                " (the `CONFIG` of `benchmarks/_census.py`)."
+                if {k: v for k, v in chosen_cfg.items()} == _census.CONFIG
+                else " — **differs from `CONFIG` in `benchmarks/_census.py`**."
+            )
+            + (
+                f" Second pass, best on validation: {second}."
+                if second
+                else " Second pass: no change beats it on validation."
+            ),
         ]
     )

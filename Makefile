@@ -30,11 +30,12 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix sk_mtl tests benchmarks examples docs
 
 # Benchmarks on the real data in ../shared/data (or SK_MTL_DATA=/path); see benchmarks/.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 bench-quick: $(STAMP)
-	$(PY) -m benchmarks.run --quick
+	$(PY) -m benchmarks.run --quick $(BENCH_ARGS)
 
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html

@@ -143,12 +143,14 @@ class MultiTaskNet(NeuralNet):
         if iterator is None:
             return
         batch_count = 0
-        record = self.history.record_batch
+        loss_key, size_key = prefix + "_loss", prefix + "_batch_size"
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            record(prefix + "_loss", step["loss"].item())
-            record(prefix + "_batch_size", len(batch[1][0]))
+            # The row skorch's record_batch writes to, without its generic indexing.
+            row = list.__getitem__(self.history, -1)["batches"][-1]
+            row[loss_key] = step["loss"].item()
+            row[size_key] = len(batch[1][0])
             self.notify("on_batch_end", batch=batch, training=training, **step)
             batch_count += 1
         self.history.record(prefix + "_batch_count", batch_count)

@@ -182,11 +182,10 @@ def joint_vs_separate(n_samples, n_tasks, batch_size, epochs, repeats):
     X, Y = make_data(n_samples, n_tasks)
     ratios = []
     for _ in range(repeats):
-        t_joint = timed(lambda: sk_mtl_model(batch_size, epochs).fit(X, Y))
-        t_sep = timed(
-            lambda: [
-                sk_mtl_model(batch_size, epochs).fit(X, Y[:, t]) for t in range(n_tasks)
-            ]
+        t_joint = timed(sk_mtl_model(batch_size, epochs).fit, X, Y)[0]
+        t_sep = sum(
+            timed(sk_mtl_model(batch_size, epochs).fit, X, Y[:, t])[0]
+            for t in range(n_tasks)
         )
         ratios.append(t_sep / t_joint)
     return statistics.median(ratios)

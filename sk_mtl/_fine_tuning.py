@@ -4,6 +4,7 @@ import copy
 import numbers
 
 import numpy as np
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseNeuralClassifier
@@ -303,3 +304,11 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         if self.reused_lr is None:
             return []
         return [(pattern, {"lr": self.reused_lr}) for pattern in self._reused_patterns]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if isinstance(self.estimator, BaseNeuralClassifier):
+            source = get_tags(self.estimator).input_tags
+            tags.input_tags.string = source.string
+            tags.input_tags.two_d_array = source.two_d_array
+        return tags

@@ -237,11 +237,10 @@ class MergedClassifier(SharedSourceMixin, ClassifierMixin, BaseEstimator):
         ref_shapes = {k: tuple(v.shape) for k, v in ref.state_dict().items()}
         for i, m in enumerate(members[1:], start=1):
             module = m.module_
-            if type(module) is not type(ref) or type(m) is not type(members[0]):
+            if type(module) is not type(ref):
                 raise ValueError(
                     f"space='weights' needs identical architectures: estimators[{i}] "
-                    f"is a {type(m).__name__} with a {type(module).__name__}, "
-                    f"estimators[0] a {type(members[0]).__name__} with a "
+                    f"has a {type(module).__name__}, estimators[0] a "
                     f"{type(ref).__name__}."
                 )
             shapes = {k: tuple(v.shape) for k, v in module.state_dict().items()}

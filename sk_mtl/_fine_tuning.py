@@ -137,11 +137,14 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
     >>> source = MultiTaskClassifier((16,), max_epochs=30, random_state=0)
     >>> source = source.fit(X[:200], y_old[:200])
     >>> y_new = np.where(X[:, 0] + X[:, 1] > 0.5, "high", "low")
-    >>> ft = FineTuner(source, max_epochs=10, random_state=0).fit(X[200:], y_new[200:])
+    >>> ft = FineTuner(source, lr=1e-2, max_epochs=20, random_state=0)
+    >>> ft = ft.fit(X[200:], y_new[200:])
     >>> ft.reused_heads_  # new classes: new head, reused trunk
     [False]
-    >>> ft.predict(X[:2])
-    array(['low', 'high'], dtype='<U4')
+    >>> ft.predict(X[:4])
+    array(['high', 'high', 'high', 'low'], dtype='<U4')
+    >>> ft.score(X[:200], y_new[:200]) > 0.85
+    True
     """
 
     _parameter_constraints: dict = {

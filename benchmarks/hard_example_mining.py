@@ -140,6 +140,40 @@ def _register_neural_methods():
 
 
 DEFAULT_METHODS = list(METHODS)
+NEURAL_METHODS = ["MTC", "MTC focal", "MTC OHEM", "HEM(MTC)"]
+NEURAL_SEEDS = [0, 1]  # the network arms cost minutes per split on 2 cores
+TITLE = "Hard example mining on imbalanced sets with label noise"
+
+
+def section(classic_md, neural_md=None):
+    """One RESULTS.md section from the reports of the classic and neural runs."""
+
+    def body(md):
+        text = md.split("\n", 1)[1]  # drop the report's own '# ' title
+        return text.replace("\n## ", "\n#### ")
+
+    parts = [f"## {TITLE}", "", "### Classic estimators (5 seeds)", body(classic_md)]
+    if neural_md is not None:
+        parts += [
+            "### MultiTaskClassifier arms: plain, focal, OHEM, HEM around it",
+            body(neural_md),
+        ]
+    return "\n".join(parts)
+
+
+def run(data_home, quick, out_dir):
+    """Registry entry for ``benchmarks/run.py``: classic grid, then neural arms."""
+    out_dir = Path(out_dir)
+    common = ["--data", str(data_home)] + (["--quick"] if quick else [])
+    classic = out_dir / "hard_example_mining_report.md"
+    neural = out_dir / "hard_example_mining_neural.md"
+    main([*common, "--out", str(classic)])
+    main(
+        [*common, "--out", str(neural), "--hardness-plot", "", "--methods"]
+        + NEURAL_METHODS
+        + ([] if quick else ["--seeds", *map(str, NEURAL_SEEDS)])
+    )
+    return section(classic.read_text(), neural.read_text())
 
 
 # ------------------------------------------------------------------------ data
@@ -178,7 +212,7 @@ def noisy_split(y, seed, rate):
 
 
 # --------------------------------------------------------------------- running
-def run(datasets, methods, seeds, rates, data_home):
+def run_grid(datasets, methods, seeds, rates, data_home):
     rows = []
     jobs = [(d, s, r) for d in datasets for s in seeds for r in rates]
     cache = {}
@@ -443,7 +477,8 @@ def main(argv=None):
         help="smoke run: one seed, two small datasets",
     )
     args = parser.parse_args(argv)
-    _register_neural_methods()
+    if set(args.methods) & set(NEURAL_METHODS):
+        _register_neural_methods()
     unknown = sorted(set(args.methods) - set(METHODS))
     if unknown:
         parser.error(f"unknown methods {unknown}; known: {sorted(METHODS)}")
@@ -451,7 +486,7 @@ def main(argv=None):
         args.seeds, args.datasets = [0], ["abalone_19", "ozone_level"]
 
     start = time.perf_counter()
-    results = run(args.datasets, args.methods, args.seeds, args.rates, args.data)
+    results = run_grid(args.datasets, args.methods, args.seeds, args.rates, args.data)
     wall = time.perf_counter() - start
 
     out = Path(args.out)

@@ -292,7 +292,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
     n_features_in_ : int
         Number of features seen during fit (when ``X`` has a shape).
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit. Defined only when ``X`` has
         feature names that are all strings.
 

@@ -413,3 +413,13 @@ def test_mines_around_multitask_classifier_with_missing_labels():
     assert np.all(np.isfinite(hem.hardness_))
     assert hem.predict(X).shape == (150, 2)
     assert hem.estimator_.score(X, Y) > 0.85
+
+
+def test_multi_output_estimator_on_a_single_column():
+    # a multi-output estimator keeps a (n, 1) y 2-D and gives a list of one
+    # array for classes_ and predict_proba
+    X, y, _, _ = _data(100)
+    hem = HardExampleMiningClassifier(MaskedMultiOutput(), random_state=0)
+    hem.fit(X, y.reshape(-1, 1).astype(float))
+    assert hem.hardness_.shape == (100,) and np.isfinite(hem.hardness_).all()
+    assert hem.predict(X).shape == (100, 1)

@@ -279,5 +279,19 @@ def main(argv=None):
     print("\n".join(lines))
 
 
+TITLE = "Transfer on text: CR and MR sentence polarity"
+
+
+def run(data_home, quick, out_dir):
+    """Registry entry for ``benchmarks/run.py``: the report as a RESULTS.md section."""
+    report = Path(out_dir) / "transfer_text_report.md"
+    main(
+        ["--data", str(data_home), "--out", str(report)]
+        + (["--quick"] if quick else [])
+    )
+    body = report.read_text().split("\n", 1)[1].replace("\n## ", "\n### ")
+    return f"## {TITLE}\n{body}"
+
+
 if __name__ == "__main__":
     main()

@@ -27,7 +27,7 @@ from skorch.callbacks import EarlyStopping
 
 from ._net import MultiTaskNet, TensorBatchDataset
 from .losses import LOSSES, TASK_WEIGHTINGS, MultiTaskLoss
-from .utils import encode_targets, is_missing, task_columns
+from .utils import encode_targets, is_missing, stack_task_columns, task_columns
 
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -354,12 +354,7 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         ]
         if not self._multitask:
             return columns[0]
-        kinds = {c.dtype.kind for c in columns}
-        dtype = np.result_type(*columns) if len(kinds) == 1 else object
-        out = np.empty((len(columns[0]), len(columns)), dtype=dtype)
-        for t, col in enumerate(columns):
-            out[:, t] = col
-        return out
+        return stack_task_columns(columns)
 
     def score(self, X, y, sample_weight=None):
         """Mean over tasks of the accuracy on the labelled entries.

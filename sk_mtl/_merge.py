@@ -25,7 +25,7 @@ from torch.func import functional_call
 
 from ._base import BaseNeuralClassifier
 from ._reuse import SharedSourceMixin
-from .utils import labelled_values, task_columns
+from .utils import labelled_values, stack_task_columns, task_columns
 
 __all__ = ["MergedClassifier", "merge_models"]
 
@@ -429,12 +429,7 @@ class MergedClassifier(SharedSourceMixin, ClassifierMixin, BaseEstimator):
         columns = [c[np.argmax(p, axis=1)] for c, p in zip(classes, probas)]
         if not self._multitask:
             return columns[0]
-        kinds = {c.dtype.kind for c in columns}
-        dtype = np.result_type(*columns) if len(kinds) == 1 else object
-        out = np.empty((len(columns[0]), len(columns)), dtype=dtype)
-        for t, col in enumerate(columns):
-            out[:, t] = col
-        return out
+        return stack_task_columns(columns)
 
     score = BaseNeuralClassifier.score
 

@@ -5,6 +5,7 @@ from ._targets import (
     encode_targets,
     is_missing,
     labelled_values,
+    stack_task_columns,
     task_columns,
 )
 
@@ -13,5 +14,6 @@ __all__ = [
     "encode_targets",
     "is_missing",
     "labelled_values",
+    "stack_task_columns",
     "task_columns",
 ]

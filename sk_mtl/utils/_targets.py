@@ -17,6 +17,7 @@ __all__ = [
     "encode_targets",
     "is_missing",
     "labelled_values",
+    "stack_task_columns",
     "task_columns",
 ]
 
@@ -156,3 +157,17 @@ def encode_targets(y):
         labelled[:, t] = ~mask
         found.append(task_classes)
     return TaskTargets(codes, labelled, found, names, multitask)
+
+
+def stack_task_columns(columns):
+    """Stack per-task label columns into ``(n_samples, n_tasks)``.
+
+    One numpy dtype when every task's labels share a kind; an object array when
+    they differ (e.g. integer and string tasks), so no label is converted.
+    """
+    kinds = {c.dtype.kind for c in columns}
+    dtype = np.result_type(*columns) if len(kinds) == 1 else object
+    out = np.empty((len(columns[0]), len(columns)), dtype=dtype)
+    for t, col in enumerate(columns):
+        out[:, t] = col
+    return out

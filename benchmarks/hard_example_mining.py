@@ -50,12 +50,12 @@ from sklearn.ensemble import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, balanced_accuracy_score
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sk_mtl._hard_example_mining import HardExampleMiningClassifier
+from sk_mtl import HardExampleMiningClassifier
+from sk_mtl.datasets import imbalanced_split, load_imbalanced
 
 try:
     from tqdm.auto import tqdm
@@ -177,38 +177,16 @@ def run(data_home, quick, out_dir):
 
 
 # ------------------------------------------------------------------------ data
-def load_imbalanced(name, data_home):
-    """X (float), y (0/1, minority = 1) of one imbalanced set.
-
-    Private stand-in for ``sk_mtl.datasets`` (being written); same protocol.
-    """
-    path = Path(data_home) / "imbalanced" / f"{name}.csv.gz"
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} not found: pass --data or set SK_MTL_DATA to the folder "
-            "that holds imbalanced/."
-        )
-    frame = pd.read_csv(path)
-    labels = frame.iloc[:, -1].to_numpy()
-    X = frame.iloc[:, :-1]
-    if "Sex" in X.columns:
-        X = pd.get_dummies(X, columns=["Sex"], dtype=float)
-    values, counts = np.unique(labels, return_counts=True)
-    y = (labels == values[np.argmin(counts)]).astype(int)
-    return X.to_numpy(dtype=float), y
+def load_set(name, data_home):
+    """X (float), y (0/1, minority = 1) of one imbalanced set."""
+    bunch = load_imbalanced(name, data_home)
+    return bunch.data, bunch.target
 
 
 def noisy_split(y, seed, rate):
-    """Train/test indices and the training labels with ``rate`` of them flipped."""
-    train, test = train_test_split(
-        np.arange(len(y)), test_size=0.3, stratify=y, random_state=seed
-    )
-    y_train = y[train].copy()
-    flipped = np.random.default_rng(seed).permutation(len(train))[
-        : round(rate * len(train))
-    ]
-    y_train[flipped] = 1 - y_train[flipped]
-    return train, test, y_train, flipped
+    """Train/test indices, the noisy training labels and which of them flipped."""
+    train, test, y_train = imbalanced_split(y, seed, noise_rate=rate)
+    return train, test, y_train, y_train != y[train]
 
 
 # --------------------------------------------------------------------- running
@@ -218,11 +196,9 @@ def run_grid(datasets, methods, seeds, rates, data_home):
     cache = {}
     for dataset, seed, rate in tqdm(jobs, desc="splits"):
         if dataset not in cache:
-            cache = {dataset: load_imbalanced(dataset, data_home)}
+            cache = {dataset: load_set(dataset, data_home)}
         X, y = cache[dataset]
-        train, test, y_train, flipped = noisy_split(y, seed, rate)
-        is_flipped = np.zeros(len(train), dtype=bool)
-        is_flipped[flipped] = True
+        train, test, y_train, is_flipped = noisy_split(y, seed, rate)
         for method in methods:
             model = make_pipeline(StandardScaler(), METHODS[method](seed))
             start = time.perf_counter()
@@ -425,14 +401,12 @@ def plot_hardness(data_home, path, dataset="mammography", seed=0, rate=0.1):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    X, y = load_imbalanced(dataset, data_home)
-    train, _, y_train, flipped = noisy_split(y, seed, rate)
+    X, y = load_set(dataset, data_home)
+    train, _, y_train, is_flipped = noisy_split(y, seed, rate)
     model = make_pipeline(
         StandardScaler(), HardExampleMiningClassifier(random_state=seed)
     ).fit(X[train], y_train)
     hem = model[-1]
-    is_flipped = np.zeros(len(train), dtype=bool)
-    is_flipped[flipped] = True
     fig, ax = plt.subplots(figsize=(6, 3.5))
     bins = np.linspace(0, np.nanmax(hem.hardness_), 40)
     for mask, label in [

@@ -32,6 +32,7 @@ was not run.
 """
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -117,7 +118,47 @@ def make_model(name, n_per_class, seed, frozen):
     )
 
 
-def run_size(texts, y, embeddings, n_per_class, seeds, contenders):
+class RunLog:
+    """Results of single runs, appended to a JSON-lines file as they finish.
+
+    A later invocation reuses the runs found there (same set, size, seed and
+    contender) and only runs what is missing, so a long benchmark that was
+    interrupted resumes where it stopped. ``--fresh`` starts over.
+    """
+
+    def __init__(self, path, fresh):
+        self.path = Path(path)
+        self.runs = {}
+        if self.path.is_file() and not fresh:
+            for line in self.path.read_text().splitlines():
+                if line.strip():
+                    run = json.loads(line)
+                    self.runs[self.key(**run)] = run
+        elif fresh and self.path.is_file():
+            self.path.unlink()
+
+    @staticmethod
+    def key(set, n_per_class, seed, model, **_):  # noqa: A002
+        return (set, n_per_class, seed, model)
+
+    def get(self, *key):
+        return self.runs.get(self.key(*key))
+
+    def put(self, set_name, n_per_class, seed, model, **values):
+        run = {
+            "set": set_name,
+            "n_per_class": n_per_class,
+            "seed": seed,
+            "model": model,
+            **values,
+        }
+        self.runs[self.key(**run)] = run
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as f:
+            f.write(json.dumps(run) + "\n")
+
+
+def run_size(log, set_name, texts, y, embeddings, n_per_class, seeds, contenders):
     """{contender: ([accuracy per seed], [seconds per seed])} for one size."""
     results = {name: ([], []) for name in contenders}
     for seed in seeds:
@@ -125,26 +166,31 @@ def run_size(texts, y, embeddings, n_per_class, seeds, contenders):
         X_train, X_test = [texts[i] for i in train], [texts[i] for i in test]
         frozen = None
         for name in contenders:
-            if name == CONTENDERS[4] and frozen is None:
-                # Any fitted transfer model gives the cold start its architecture.
-                frozen = TransferClassifier(ENCODER, max_epochs=1).fit(
-                    X_train, y[train]
+            done = log.get(set_name, n_per_class, seed, name)
+            if done is None:
+                if name == CONTENDERS[4] and frozen is None:
+                    # Any fitted transfer model gives the cold start its
+                    # architecture.
+                    frozen = TransferClassifier(ENCODER, max_epochs=1).fit(
+                        X_train, y[train]
+                    )
+                model = make_model(name, n_per_class, seed, frozen)
+                Xa, Xb = (
+                    (embeddings()[train], embeddings()[test])
+                    if name == CONTENDERS[1]
+                    else (X_train, X_test)
                 )
-            model = make_model(name, n_per_class, seed, frozen)
-            Xa, Xb = (
-                (embeddings[train], embeddings[test])
-                if name == CONTENDERS[1]
-                else (X_train, X_test)
-            )
-            start = time.time()
-            acc = model.fit(Xa, y[train]).score(Xb, y[test])
-            seconds = time.time() - start
-            results[name][0].append(acc)
-            results[name][1].append(seconds)
-            if name == CONTENDERS[2]:
-                frozen = model
+                start = time.time()
+                acc = model.fit(Xa, y[train]).score(Xb, y[test])
+                done = {"accuracy": acc, "seconds": time.time() - start}
+                log.put(set_name, n_per_class, seed, name, **done)
+                if name == CONTENDERS[2]:
+                    frozen = model
+            results[name][0].append(done["accuracy"])
+            results[name][1].append(done["seconds"])
             print(
-                f"  N={n_per_class} seed={seed} {name}: {acc:.3f} ({seconds:.0f} s)",
+                f"  {set_name} N={n_per_class} seed={seed} {name}: "
+                f"{done['accuracy']:.3f} ({done['seconds']:.0f} s)",
                 flush=True,
             )
     return results
@@ -181,6 +227,13 @@ def main(argv=None):
     )
     parser.add_argument("--quick", action="store_true", help="CR, 2 seeds, N=8 only")
     parser.add_argument(
+        "--runs",
+        default=None,
+        help="JSON-lines log of single runs, reused on restart (default: next to "
+        "--out, *_runs.jsonl)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="ignore the runs log")
+    parser.add_argument(
         "--out", default=str(Path(__file__).parent / "results" / "transfer_text.md")
     )
     args = parser.parse_args(argv)
@@ -192,6 +245,11 @@ def main(argv=None):
     sizes = [8] if args.quick else [8, 64, None]
     full_seeds = {k: int(v) for k, v in (item.split("=") for item in args.full_seeds)}
     started = time.time()
+    runs = args.runs or str(
+        Path(args.out).with_name(Path(args.out).stem + "_runs.jsonl")
+    )
+    log = RunLog(runs, args.fresh)
+    reused = len(log.runs)
 
     from sk_mtl.text import SentenceEncoder
 
@@ -199,15 +257,23 @@ def main(argv=None):
     for name in sets:
         bunch = load_sentence_polarity(name, data)
         texts, y = list(bunch.data), bunch.target
-        t0 = time.time()
-        embeddings = SentenceEncoder(ENCODER).fit_transform(texts)
-        embed_seconds = time.time() - t0
-        print(f"{name}: {len(texts)} sentences embedded in {embed_seconds:.0f} s")
+        cache = {}
+
+        def embeddings(texts=texts, name=name, cache=cache):
+            """Frozen embeddings of every sentence, computed once when needed."""
+            if "X" not in cache:
+                t0 = time.time()
+                cache["X"] = SentenceEncoder(ENCODER).fit_transform(texts)
+                log.put(name, "embed", 0, "SentenceEncoder", seconds=time.time() - t0)
+            return cache["X"]
+
         table = {c: {} for c in CONTENDERS}
         for n in sizes:
             seeds = list(range(n_seeds))
             contenders = list(CONTENDERS)
-            results = run_size(texts, y, embeddings, n, seeds, contenders[:3])
+            results = run_size(
+                log, name, texts, y, embeddings, n, seeds, contenders[:3]
+            )
             trains = contenders[3:]
             if n is None and name in args.skip_full:
                 trains = []
@@ -215,9 +281,13 @@ def main(argv=None):
                 more_seeds = (
                     seeds[: full_seeds.get(name, n_seeds)] if n is None else seeds
                 )
-                results.update(run_size(texts, y, None, n, more_seeds, trains))
+                results.update(
+                    run_size(log, name, texts, y, None, n, more_seeds, trains)
+                )
             for c in CONTENDERS:
                 table[c][n] = results.get(c, ([], []))
+        embedded = log.get(name, "embed", 0, "SentenceEncoder")
+        embed_seconds = embedded["seconds"] if embedded else float("nan")
         sections.append((name, len(texts), embed_seconds, table))
 
     lines = [
@@ -268,7 +338,18 @@ def main(argv=None):
     command = "python " + " ".join(
         [sys.argv[0], *(sys.argv[1:] if argv is None else argv)]
     )
+    recovered = sum(bool(r.get("resumed_from_log")) for r in log.runs.values())
     lines += [
+        f"Single runs: `{Path(runs).name}` ({len(log.runs)} runs; {reused} were reused "
+        "from earlier invocations of this script"
+        + (
+            f", {recovered} of them recovered from the printed log of an invocation "
+            "that the machine interrupted: accuracies exact, seconds rounded"
+            if recovered
+            else ""
+        )
+        + ").",
+        "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared), torch "
         f"{torch.__version__}, 1 thread. Command: `{command}`. Total wall time: "
         f"{(time.time() - started) / 60:.1f} min.",

@@ -11,6 +11,7 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from sk_mtl import datasets
+from sk_mtl.datasets import _tabular
 
 pd = pytest.importorskip("pandas")
 
@@ -95,7 +96,7 @@ CENSUS_EDU = {
 
 
 def census_row(age, education, marital, income, hisp="All other", weight=1000.5):
-    values = dict.fromkeys(datasets._CENSUS_COLUMNS, "Not in universe")
+    values = dict.fromkeys(_tabular._CENSUS_COLUMNS, "Not in universe")
     values.update(
         age=age,
         det_ind_code=33,
@@ -117,7 +118,7 @@ def census_row(age, education, marital, income, hisp="All other", weight=1000.5)
         year=95,
         income_50k=income,
     )
-    return ", ".join(str(values[c]) for c in datasets._CENSUS_COLUMNS)
+    return ", ".join(str(values[c]) for c in _tabular._CENSUS_COLUMNS)
 
 
 @pytest.fixture
@@ -147,7 +148,7 @@ def test_census_income_parsing_and_tasks(census_home):
     for dropped in ("marital_stat", "income_50k", "instance_weight"):
         assert dropped not in data.columns
     assert "education" in data.columns
-    assert census.numeric_columns == list(datasets._CENSUS_NUMERIC)
+    assert census.numeric_columns == list(_tabular._CENSUS_NUMERIC)
     assert set(census.categorical_columns) | set(census.numeric_columns) == set(
         data.columns
     )
@@ -266,7 +267,7 @@ def test_adult_parsing_tasks_and_missing_values(adult_home):
     assert train.data["workclass"].isna().tolist() == [False, True, False]
     assert train.data["occupation"].isna().sum() == 1
     assert train.data["native_country"].isna().sum() == 1
-    assert train.numeric_columns == list(datasets._ADULT_NUMERIC)
+    assert train.numeric_columns == list(_tabular._ADULT_NUMERIC)
     assert isinstance(train.data["workclass"].dtype, pd.CategoricalDtype)
 
     # The "|1x3" line is skipped and the trailing "." of the labels removed.

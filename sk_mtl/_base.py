@@ -251,7 +251,8 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         return TensorBatchDataset(
             self._to_model_input(X, rows),
             torch.from_numpy(targets.codes[rows]),
-            torch.from_numpy(w.astype(np.float32)),
+            # All ones (no missing label, uniform weights): the loss's fast path.
+            None if np.all(w == 1.0) else torch.from_numpy(w.astype(np.float32)),
         )
 
     def _make_net(self, module, valid, seed):

@@ -23,7 +23,8 @@ class TensorBatchDataset(Dataset):
     X : torch.Tensor or dict of torch.Tensor
         Inputs; a dict is indexed key by key (e.g. token ids and masks).
     y, w : torch.Tensor, optional
-        ``(n, n_tasks)`` class codes and per-entry weights (zero = missing).
+        ``(n, n_tasks)`` class codes and per-entry weights (zero = missing);
+        ``w=None`` means weight 1 everywhere, which takes the loss's fast path.
     """
 
     def __init__(self, X, y=None, w=None):
@@ -44,7 +45,7 @@ class TensorBatchDataset(Dataset):
         Xb = self._take(idx)
         if self.y is None:
             return Xb, None
-        return Xb, (self.y[idx], self.w[idx])
+        return Xb, (self.y[idx], None if self.w is None else self.w[idx])
 
     def to(self, device):
         """Move every tensor to ``device`` once, so batches need no copy."""
@@ -110,7 +111,8 @@ class MultiTaskNet(NeuralNet):
         return self
 
     def _reset_task_loss_sums(self):
-        self._task_loss_sums = {"train": [0.0, 0], "valid": [0.0, 0]}
+        # Per batch: (task losses, batch size), reduced once per epoch.
+        self._task_loss_sums = {"train": [], "valid": []}
 
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorBatchDataset):
@@ -168,12 +170,14 @@ class MultiTaskNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, w = y_true
-        if y.device != w.device or str(y.device) != str(self.device):
-            y, w = to_tensor(y_true, device=self.device)
+        moved = w is not None and w.device != y.device
+        if moved or str(y.device) != str(self.device):
+            y = to_tensor(y, device=self.device)
+            w = None if w is None else to_tensor(w, device=self.device)
         total, per_task = self.criterion_(y_pred, y, w)
-        sums = self._task_loss_sums["train" if training else "valid"]
-        sums[0] = sums[0] + per_task.detach() * len(y)
-        sums[1] += len(y)
+        self._task_loss_sums["train" if training else "valid"].append(
+            (per_task.detach(), len(y))
+        )
         if training and getattr(self.criterion_.weighting, "gradient_based", False):
             # Kept for train_step_single only: a tensor with a graph attached
             # would make the fitted net impossible to deep-copy.
@@ -228,9 +232,11 @@ class MultiTaskNet(NeuralNet):
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         means = {}
-        for prefix, (total, count) in self._task_loss_sums.items():
-            if count:
-                means[prefix] = (total / count).cpu()
+        for prefix, batches in self._task_loss_sums.items():
+            if batches:
+                losses = torch.stack([loss for loss, _ in batches]).cpu()
+                sizes = torch.tensor([[n] for _, n in batches], dtype=losses.dtype)
+                means[prefix] = (losses * sizes).sum(0) / sizes.sum()
         self._reset_task_loss_sums()
         multi = len(self.task_names) > 1
         for prefix, values in means.items():

@@ -53,13 +53,14 @@ def per_sample_loss(logits, y, loss="cross_entropy", focal_gamma=2.0):
 def reduce_task_loss(sample_loss, w, loss="cross_entropy", ohem_fraction=0.25):
     """Weighted batch loss of one task from its per-sample losses.
 
-    For ``"ohem"`` (Shrivastava et al. 2016) only the ``ohem_fraction`` hardest
-    labelled samples of the batch (largest weighted loss) are kept.
+    ``w=None`` means every sample has weight 1. For ``"ohem"`` (Shrivastava et
+    al. 2016) only the ``ohem_fraction`` hardest labelled samples of the batch
+    (largest weighted loss) are kept.
     """
-    weighted = w * sample_loss
+    weighted = sample_loss if w is None else w * sample_loss
     if loss != "ohem":
         return weighted.mean()
-    n_labelled = int((w > 0).sum())
+    n_labelled = len(weighted) if w is None else int((w > 0).sum())
     if n_labelled == 0:
         return weighted.sum()  # zero, keeps the graph
     k = max(1, math.ceil(ohem_fraction * n_labelled))
@@ -217,20 +218,35 @@ class MultiTaskLoss(nn.Module):
             task_weighting = make_task_weighting(task_weighting, n_tasks)
         self.weighting = task_weighting
 
-    def task_losses(self, logits, y, w):
-        """Vector of the batch losses of each task."""
-        return torch.stack(
-            [
-                reduce_task_loss(
-                    per_sample_loss(lg, y[:, t], self.loss, self.focal_gamma),
-                    w[:, t],
-                    self.loss,
-                    self.ohem_fraction,
-                )
-                for t, lg in enumerate(logits)
-            ]
-        )
+    def task_losses(self, logits, y, w=None):
+        """Vector of the batch losses of each task.
 
-    def forward(self, logits, y, w):
-        per_task = self.task_losses(logits, y, w)
+        ``w=None`` means weight 1 everywhere (no missing label, no sample weight).
+        """
+        return torch.stack(self._task_loss_list(logits, y, w))
+
+    def _task_loss_list(self, logits, y, w):
+        if w is None and self.loss == "cross_entropy":
+            # One fused op per task, as in a hand-written loop.
+            return [F.cross_entropy(lg, y[:, t]) for t, lg in enumerate(logits)]
+        return [
+            reduce_task_loss(
+                per_sample_loss(lg, y[:, t], self.loss, self.focal_gamma),
+                None if w is None else w[:, t],
+                self.loss,
+                self.ohem_fraction,
+            )
+            for t, lg in enumerate(logits)
+        ]
+
+    def forward(self, logits, y, w=None):
+        """``(total, per_task)``: the loss to back-propagate and the task losses."""
+        losses = self._task_loss_list(logits, y, w)
+        if type(self.weighting) is EqualWeighting:
+            # The common case in as few autograd nodes as a hand-written loop;
+            # the per-task values are then only reported, so carry no graph.
+            total = losses[0] if len(losses) == 1 else torch.stack(losses).sum()
+            with torch.no_grad():
+                return total, torch.stack(losses)
+        per_task = torch.stack(losses)
         return self.weighting(per_task), per_task

@@ -96,3 +96,30 @@ def test_pcgrad_removes_the_conflicting_component():
     torch.testing.assert_close(combined, torch.tensor([0.5, 1.5]))
     aligned = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
     torch.testing.assert_close(PCGrad(2).combine(aligned), aligned.sum(0))
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "focal", "ohem"])
+@pytest.mark.parametrize("weighting", ["equal", "uncertainty", "dwa"])
+def test_unit_weights_fast_path_matches_weighted_path(loss, weighting):
+    # w=None (no missing label, no sample_weight) skips the weight ops; it must
+    # give the loss and the gradients of w = ones.
+    torch.manual_seed(0)
+    y = torch.stack([torch.randint(0, 2, (16,)), torch.randint(0, 3, (16,))], 1)
+    grads = []
+    for w in (None, torch.ones(16, 2)):
+        logits = (
+            torch.randn(16, 2, generator=torch.Generator().manual_seed(1)),
+            torch.randn(16, 3, generator=torch.Generator().manual_seed(2)),
+        )
+        for lg in logits:
+            lg.requires_grad_(True)
+        total, per_task = MultiTaskLoss(2, loss=loss, task_weighting=weighting)(
+            logits, y, w
+        )
+        total.backward()
+        grads.append((total.detach(), per_task.detach(), [lg.grad for lg in logits]))
+    (t0, p0, g0), (t1, p1, g1) = grads
+    torch.testing.assert_close(t0, t1)
+    torch.testing.assert_close(p0, p1)
+    for a, b in zip(g0, g1):
+        torch.testing.assert_close(a, b)

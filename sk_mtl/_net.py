@@ -9,10 +9,14 @@ early stopping) without paying per row.
 
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import Callback
 from skorch.utils import to_tensor
 from torch.utils.data import Dataset
 
 __all__ = ["TensorBatchDataset", "BatchIterator", "MultiTaskNet"]
+
+# Hooks skorch calls on every batch; most callbacks leave them as no-ops.
+_PER_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
 class TensorBatchDataset(Dataset):
@@ -109,6 +113,28 @@ class MultiTaskNet(NeuralNet):
         self.shuffle_generator_ = torch.Generator().manual_seed(int(self.shuffle_seed))
         self._reset_task_loss_sums()
         return self
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        # Per batch, call only the callbacks that implement the hook: skorch's
+        # generic notify loops over every callback, no-ops included.
+        self._batch_listeners = {
+            hook: [
+                cb
+                for _, cb in self.callbacks_
+                if getattr(type(cb), hook, None) is not getattr(Callback, hook)
+            ]
+            for hook in _PER_BATCH_HOOKS
+        }
+        return self
+
+    def notify(self, method_name, **cb_kwargs):
+        listeners = self.__dict__.get("_batch_listeners", {}).get(method_name)
+        if listeners is None:
+            return super().notify(method_name, **cb_kwargs)
+        getattr(self, method_name)(self, **cb_kwargs)
+        for cb in listeners:
+            getattr(cb, method_name)(self, **cb_kwargs)
 
     def _reset_task_loss_sums(self):
         # Per batch: (task losses, batch size), reduced once per epoch.

@@ -306,6 +306,33 @@ def test_user_callbacks_run_and_are_not_mutated():
     assert not hasattr(cb, "epochs")  # the parameter itself is left untouched
 
 
+def test_per_batch_callback_hooks_are_called():
+    # The engine calls per-batch hooks only on callbacks that implement them.
+    class CountBatches(Callback):
+        def initialize(self):
+            self.calls = {"begin": 0, "grad": 0, "end": 0, "grad_norms": []}
+            return self
+
+        def on_batch_begin(self, net, training=False, **kwargs):
+            self.calls["begin"] += training
+
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            self.calls["grad"] += 1
+            norms = [float(p.grad.norm()) for _, p in named_parameters]
+            self.calls["grad_norms"].append(sum(norms))
+
+        def on_batch_end(self, net, training=False, **kwargs):
+            self.calls["end"] += training
+
+    X, y0, _, _ = make_tasks(60)
+    clf = MultiTaskClassifier(
+        **{**FAST, "max_epochs": 3, "batch_size": 20}, callbacks=[CountBatches()]
+    ).fit(X, y0)
+    calls = dict(clf.net_.callbacks_)["user_0_CountBatches"].calls
+    assert calls["begin"] == calls["grad"] == calls["end"] == 9  # 3 epochs x 3
+    assert all(n > 0 for n in calls["grad_norms"])
+
+
 @pytest.mark.parametrize(
     "X, Y, match",
     [

@@ -344,9 +344,13 @@ def main(argv=None):
             f"{embed_seconds:.0f} s.",
             "",
         ]
+    root = Path(__file__).resolve().parent.parent
+    passed = sys.argv[1:] if argv is None else argv
     command = "python " + " ".join(
-        [sys.argv[0], *(sys.argv[1:] if argv is None else argv)]
+        os.path.relpath(a, root) if a.startswith(f"{root}{os.sep}") else a
+        for a in ["benchmarks/transfer_text.py", *passed]
     )
+    run_minutes = sum(r.get("seconds", 0) for r in log.runs.values()) / 60
     recovered = sum(bool(r.get("resumed_from_log")) for r in log.runs.values())
     lines += [
         f"Single runs: `{Path(runs).name}` ({len(log.runs)} runs; {reused} were reused "
@@ -360,8 +364,9 @@ def main(argv=None):
         + ").",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared), torch "
-        f"{torch.__version__}, 1 thread. Command: `{command}`. Total wall time: "
-        f"{(time.time() - started) / 60:.1f} min.",
+        f"{torch.__version__}, 1 thread. Command: `{command}`. Wall time of this "
+        f"invocation: {(time.time() - started) / 60:.1f} min; the single runs "
+        f"(embedding included) took {run_minutes:.0f} min in all.",
         "",
     ]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

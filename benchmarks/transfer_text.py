@@ -168,8 +168,14 @@ class RunLog:
             f.write(json.dumps(run) + "\n")
 
 
-def run_size(log, set_name, texts, y, embeddings, n_per_class, seeds, contenders):
-    """{contender: ([accuracy per seed], [seconds per seed])} for one size."""
+def run_size(
+    log, set_name, texts, y, embeddings, n_per_class, seeds, contenders, run_seeds=None
+):
+    """{contender: ([accuracy per seed], [seconds per seed])} for one size.
+
+    Runs missing from ``log`` are measured, for the seeds in ``run_seeds`` only
+    (None = all), so that parallel invocations can split the seeds.
+    """
     results = {name: ([], []) for name in contenders}
     for seed in seeds:
         train, test = few_shot_split(y, n_per_class, seed)
@@ -177,6 +183,8 @@ def run_size(log, set_name, texts, y, embeddings, n_per_class, seeds, contenders
         frozen = None
         for name in contenders:
             done = log.get(set_name, n_per_class, seed, name)
+            if done is None and run_seeds is not None and seed not in run_seeds:
+                continue
             if done is None:
                 if name == CONTENDERS[4] and frozen is None:
                     # Any fitted transfer model gives the cold start its
@@ -244,6 +252,14 @@ def main(argv=None):
     )
     parser.add_argument("--fresh", action="store_true", help="ignore the runs log")
     parser.add_argument(
+        "--run-seeds",
+        nargs="*",
+        type=int,
+        default=None,
+        help="measure missing runs of these seeds only (to split the work between "
+        "parallel invocations sharing one --runs log); default: all",
+    )
+    parser.add_argument(
         "--out",
         default=str(Path(__file__).parent / "results" / "transfer_text_report.md"),
     )
@@ -258,6 +274,7 @@ def main(argv=None):
     started = time.time()
     runs = args.runs or str(Path(__file__).parent / "results" / RUNS_LOG)
     log = RunLog(runs, args.fresh)
+    run_seeds = args.run_seeds
     reused = len(log.runs)
 
     from sk_mtl.text import SentenceEncoder
@@ -281,7 +298,7 @@ def main(argv=None):
             seeds = list(range(n_seeds))
             contenders = list(CONTENDERS)
             results = run_size(
-                log, name, texts, y, embeddings, n, seeds, contenders[:3]
+                log, name, texts, y, embeddings, n, seeds, contenders[:3], run_seeds
             )
             trains = contenders[3:]
             if n is None and name in args.skip_full:
@@ -291,7 +308,9 @@ def main(argv=None):
                     seeds[: full_seeds.get(name, n_seeds)] if n is None else seeds
                 )
                 results.update(
-                    run_size(log, name, texts, y, None, n, more_seeds, trains)
+                    run_size(
+                        log, name, texts, y, None, n, more_seeds, trains, run_seeds
+                    )
                 )
             for c in CONTENDERS:
                 table[c][n] = results.get(c, ([], []))

@@ -3,6 +3,8 @@
 import hashlib
 import json
 import os
+import shlex
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,3 +148,18 @@ class Records:
                 + "\n"
             )
         return record
+
+
+def script_command(script, argv=None):
+    """The command line that re-runs ``benchmarks/<script>`` with ``argv``.
+
+    ``argv=None`` means this process's own arguments. Paths inside the repository
+    are written relative to its root, so the line works from any clone.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    shown = [
+        os.path.relpath(a, ROOT) if a.startswith(f"{ROOT}{os.sep}") else a for a in args
+    ]
+    return "python " + " ".join(
+        shlex.quote(a) for a in [f"benchmarks/{script}", *shown]
+    )

@@ -34,7 +34,6 @@ os.environ["MKL_NUM_THREADS"] = "1"
 
 import argparse
 import platform
-import shlex
 import sys
 import time
 import warnings
@@ -54,6 +53,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import script_command
 from sk_mtl import HardExampleMiningClassifier
 from sk_mtl.datasets import imbalanced_split, load_imbalanced
 
@@ -477,10 +477,7 @@ def main(argv=None):
         plot_hardness(args.data, args.hardness_plot)
     results.to_csv(out.with_suffix(".csv"), index=False)
 
-    passed = sys.argv[1:] if argv is None else argv
-    command = "python " + " ".join(
-        shlex.quote(a) for a in ["benchmarks/hard_example_mining.py", *passed]
-    )
+    command = script_command("hard_example_mining.py", argv)
     header = "\n".join(
         [
             "# Hard example mining on imbalanced sets with label noise",

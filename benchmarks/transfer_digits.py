@@ -31,6 +31,8 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import script_command
 from sk_mtl import FineTuner, MultiTaskClassifier, TransferClassifier, merge_models
 
 N_LABELLED = 60
@@ -139,7 +141,7 @@ def main(argv=None):
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
-    command = "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])])
+    command = script_command("transfer_digits.py", argv)
     lines += [
         f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
         f"torch {torch.__version__}, 1 thread. Command: `{command}`. "

@@ -51,6 +51,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import script_command
 from sk_mtl import FineTuner, TransferClassifier
 from sk_mtl.datasets import few_shot_split, load_sentence_polarity
 
@@ -364,12 +366,7 @@ def main(argv=None):
             f"{embed_seconds:.0f} s.",
             "",
         ]
-    root = Path(__file__).resolve().parent.parent
-    passed = sys.argv[1:] if argv is None else argv
-    command = "python " + " ".join(
-        os.path.relpath(a, root) if a.startswith(f"{root}{os.sep}") else a
-        for a in ["benchmarks/transfer_text.py", *passed]
-    )
+    command = script_command("transfer_text.py", argv)
     run_minutes = sum(r.get("seconds", 0) for r in log.runs.values()) / 60
     recovered = sum(bool(r.get("resumed_from_log")) for r in log.runs.values())
     lines += [

@@ -111,7 +111,7 @@ class MultiTaskNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self.shuffle_generator_ = torch.Generator().manual_seed(int(self.shuffle_seed))
-        self._reset_task_loss_sums()
+        self._reset_batch_task_losses()
         return self
 
     def initialize_callbacks(self):
@@ -136,9 +136,9 @@ class MultiTaskNet(NeuralNet):
         for cb in listeners:
             getattr(cb, method_name)(self, **cb_kwargs)
 
-    def _reset_task_loss_sums(self):
+    def _reset_batch_task_losses(self):
         # Per batch: (task losses, batch size), reduced once per epoch.
-        self._task_loss_sums = {"train": [], "valid": []}
+        self._batch_task_losses = {"train": [], "valid": []}
 
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorBatchDataset):
@@ -201,7 +201,7 @@ class MultiTaskNet(NeuralNet):
             y = to_tensor(y, device=self.device)
             w = None if w is None else to_tensor(w, device=self.device)
         total, per_task = self.criterion_(y_pred, y, w)
-        self._task_loss_sums["train" if training else "valid"].append(
+        self._batch_task_losses["train" if training else "valid"].append(
             (per_task.detach(), len(y))
         )
         if training and getattr(self.criterion_.weighting, "gradient_based", False):
@@ -258,12 +258,12 @@ class MultiTaskNet(NeuralNet):
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         means = {}
-        for prefix, batches in self._task_loss_sums.items():
+        for prefix, batches in self._batch_task_losses.items():
             if batches:
                 losses = torch.stack([loss for loss, _ in batches]).cpu()
                 sizes = torch.tensor([[n] for _, n in batches], dtype=losses.dtype)
                 means[prefix] = (losses * sizes).sum(0) / sizes.sum()
-        self._reset_task_loss_sums()
+        self._reset_batch_task_losses()
         multi = len(self.task_names) > 1
         for prefix, values in means.items():
             if multi:

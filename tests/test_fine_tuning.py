@@ -29,15 +29,6 @@ def _equal_states(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.fixture(scope="module")
-def small():
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(240, 6)).astype(np.float32)
-    y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    source = MultiTaskClassifier((16, 8), max_epochs=15, random_state=0)
-    return X, y, source.fit(X[:120], y[:120])
-
-
 # ------------------------------------------------------------- digits transfer
 def test_hot_start_beats_cold_start_on_digit_parity():
     X, y, _, half_b = digits()

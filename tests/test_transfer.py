@@ -22,15 +22,6 @@ from torch import nn
 from sk_mtl import FineTuner, MultiTaskClassifier, TransferClassifier
 
 
-@pytest.fixture(scope="module")
-def small():
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(240, 6)).astype(np.float32)
-    y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    source = MultiTaskClassifier((16, 8), max_epochs=15, random_state=0)
-    return X, y, source.fit(X[:120], y[:120])
-
-
 class CountingModule(nn.Module):
     """A small pretrained feature map that counts its forward calls."""
 

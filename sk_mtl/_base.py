@@ -1,17 +1,25 @@
 """Shared fit/predict of the neural estimators (the sklearn side of the engine).
 
-Subclasses provide the network through :meth:`BaseNeuralClassifier._build_module`
-and may change how X is validated and turned into tensors; everything else (target
-encoding with missing labels, sample weights, seeding, early stopping, the skorch
-net, prediction, scoring, tags) lives here once.
+An estimator composes the engine's seams:
+
+- an input (:mod:`sk_mtl._inputs`): ``_fit_input`` returns the fitted input and
+  the validated training X;
+- the tasks (:mod:`sk_mtl._tasks`), one per column of ``y``;
+- a network: ``_build_network`` returns the torch module (plain torch,
+  :mod:`sk_mtl.modules`) and its optimizer settings;
+- training phases: ``_training_phases`` (one by default; transfer learning trains
+  a head on frozen features first, then fine-tunes).
+
+Everything else (sample weights, seeding, the validation split, the skorch net,
+the one inference loop, scoring, tags) lives here once.
 """
 
 import copy
 import numbers
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
@@ -21,13 +29,16 @@ from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
-    validate_data,
 )
 from skorch.callbacks import EarlyStopping
+from skorch.history import History
 
-from ._net import MultiTaskNet, TensorBatchDataset
-from .losses import LOSSES, TASK_WEIGHTINGS, MultiTaskLoss
-from .utils import encode_targets, is_missing, stack_task_columns, task_columns
+from ._inputs import NumericInput
+from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
+from ._tasks import fit_tasks, predict_tasks
+from .losses import LOSSES, MultiTaskLoss
+from .utils import task_columns
+from .weighting import TASK_WEIGHTINGS
 
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -36,7 +47,101 @@ _OPTIMIZERS = {
 }
 
 
-class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
+@dataclass
+class Network:
+    """What ``_build_network`` returns: the module and how to optimise it.
+
+    ``param_groups`` are skorch's ``(pattern, options)`` pairs (e.g. a smaller lr
+    for reused layers); ``optimizer_options`` extra optimizer keyword arguments.
+    """
+
+    module: torch.nn.Module
+    param_groups: list = field(default_factory=list)
+    optimizer_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainingPhase:
+    """One stage of training: a module trained for some epochs on some input.
+
+    ``model_input(rows)`` makes the module's input for those training rows.
+    """
+
+    name: str
+    module: torch.nn.Module
+    model_input: object
+    max_epochs: int
+    param_groups: list = field(default_factory=list)
+    callbacks: list = field(default_factory=list)
+
+
+class TaskClassifierMixin(ClassifierMixin):
+    """predict, score and tags of classifiers of one or several tasks.
+
+    Needs ``predict_proba`` and the fitted ``tasks_`` and ``_multitask``.
+    """
+
+    def predict(self, X):
+        """Predicted label of every task.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            Labels in each task's own classes.
+        """
+        check_is_fitted(self)
+        probas = self.predict_proba(X)
+        probas = probas if self._multitask else [probas]
+        outputs = [torch.from_numpy(np.asarray(p)) for p in probas]
+        return predict_tasks(self.tasks_, outputs, self._multitask)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean over tasks of the accuracy on the labelled entries.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True labels; missing labels (NaN/None) are ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        cols, _, _ = task_columns(y)
+        if len(cols) != len(self.tasks_):
+            raise ValueError(
+                f"y has {len(cols)} task(s) but {type(self).__name__} was fitted on "
+                f"{len(self.tasks_)} task(s) ({self.task_names_})."
+            )
+        y_pred = self.predict(X)
+        y_pred = y_pred.reshape(len(y_pred), -1)
+        check_consistent_length(y_pred, cols[0])
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        scores = [
+            task.score(col, y_pred[:, t], sw)
+            for t, (task, col) in enumerate(zip(self.tasks_, cols))
+        ]
+        return float(np.mean([s for s in scores if s is not None]))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
     """Base class of the neural estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -60,72 +165,27 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    # Training settings every neural estimator understands; a subclass exposes
-    # the ones that make sense for it as __init__ parameters.
-    _training_defaults = {
-        "dropout": 0.0,
-        "max_epochs": 50,
-        "lr": 1e-3,
-        "batch_size": 128,
-        "optimizer": "adam",
-        "weight_decay": 0.0,
-        "task_weighting": "equal",
-        "loss": "cross_entropy",
-        "focal_gamma": 2.0,
-        "ohem_fraction": 0.25,
-        "early_stopping": False,
-        "validation_fraction": 0.1,
-        "n_iter_no_change": 10,
-        "tol": 1e-4,
-        "device": "cpu",
-        "verbose": 0,
-        "callbacks": None,
-        "random_state": None,
-    }
+    # ----------------------------------------------------------------- seams
+    def _fit_input(self, X):
+        """Fit the input on training X: ``(input_, validated X)``."""
+        input_ = NumericInput()
+        return input_, input_.fit(X, self)
 
-    def _setting(self, name):
-        return getattr(self, name, self._training_defaults[name])
-
-    # ----------------------------------------------------------------- hooks
-    def _build_module(self, n_features, n_classes):
-        """Return the torch module: ``X -> tuple of per-task logits``."""
+    def _build_network(self, X):
+        """Return the :class:`Network` for validated training X and ``tasks_``."""
         raise NotImplementedError
 
-    def _validate_X(self, X, *, reset):
-        """Validate X; return what :meth:`_to_model_input` takes."""
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=(np.float32, np.float64),
-            accept_sparse=("csr", "csc", "coo"),
-        )
-        if sp.issparse(X):
-            # e.g. one-hot output of a ColumnTransformer; the network needs dense rows
-            X = X.toarray()
-        X = np.asarray(X, dtype=np.float32)
-        if not X.flags.writeable:  # torch cannot wrap read-only memory
-            X = X.copy()
-        return X
-
-    def _to_model_input(self, X, rows=None):
-        """Turn validated X (optionally a subset of rows) into model input."""
-        X = torch.from_numpy(X)
-        if rows is None or (len(rows) == len(X) and (rows == np.arange(len(X))).all()):
-            return X
-        return X[torch.as_tensor(rows)]
-
-    def _optimizer_param_groups(self):
-        """skorch ``param_groups`` (e.g. a smaller lr for reused layers)."""
-        return []
-
-    def _optimizer_options(self):
-        """Extra keyword arguments of the optimizer (e.g. ``fused=True``)."""
-        return {}
-
-    def _extra_callbacks(self):
-        """Callbacks a subclass always needs (e.g. unfreezing schedules)."""
-        return []
+    def _training_phases(self, network, X):
+        """The phases of training; by default one, on the whole network."""
+        return [
+            TrainingPhase(
+                "train",
+                network.module,
+                lambda rows: self.input_.tensors(X, rows),
+                self.max_epochs,
+                network.param_groups,
+            )
+        ]
 
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -153,49 +213,59 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None."
             )
-        X = self._validate_X(X, reset=True)
-        targets = encode_targets(y)
+        self.input_, X = self._fit_input(X)
+        tasks, targets = fit_tasks(y)
         check_consistent_length(X, targets.codes)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        self._check_weighted_classes(targets, sample_weight)
-
-        self.classes_ = targets.classes if targets.multitask else targets.classes[0]
-        self.n_tasks_ = len(targets.classes)
-        self.task_names_ = list(targets.task_names)
+        _check_weighted_classes(targets, sample_weight)
+        self.tasks_ = tasks
         self._multitask = targets.multitask
+        self.classes_ = (
+            [t.classes for t in tasks] if self._multitask else tasks[0].classes
+        )
+        self.n_tasks_ = len(tasks)
+        self.task_names_ = [t.name for t in tasks]
 
         device = self._check_device()
-        seed = int(check_random_state(self._setting("random_state")).randint(2**31 - 1))
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         fork_devices = [torch.device(device).index or 0] if device != "cpu" else []
         with torch.random.fork_rng(devices=fork_devices, enabled=True):
             torch.manual_seed(seed)
-            # The module comes first: a subclass may need it to make model input
-            # (e.g. features of a frozen pretrained part, computed once).
-            module = self._build_module(
-                self._n_model_inputs(X), [len(c) for c in targets.classes]
+            network = self._build_network(X)
+            rows = _split_rows(
+                targets, sample_weight, seed, self._validation_fraction()
             )
-            train_rows, valid_rows = self._split_rows(targets, sample_weight, seed)
-            train = self._dataset(X, targets, sample_weight, train_rows)
-            valid = None
-            if valid_rows is not None:
-                valid = self._dataset(X, targets, sample_weight, valid_rows)
-            self.net_ = self._make_net(module, valid, seed)
+            self._train(network, X, targets, sample_weight, rows, seed)
+        return self
+
+    def _validation_fraction(self):
+        return self.validation_fraction if self.early_stopping else None
+
+    def _train(self, network, X, targets, sample_weight, rows, seed):
+        histories = []
+        for phase in self._training_phases(network, X):
+            if phase.max_epochs < 1:
+                continue
+            data = [
+                None if r is None else _dataset(phase, targets, sample_weight, r)
+                for r in rows
+            ]
+            net = self._make_net(phase, network, data[1], seed)
             with warnings.catch_warnings():
                 # Our optimizer is built from the module we pass in: nothing to re-init.
                 warnings.filterwarnings("ignore", message=".*re-initializ.*")
-                self.net_.fit(train, None)
-        self.module_ = self.net_.module_
-        self.history_ = self.net_.history
+                net.fit(data[0], None)
+            histories.append(net.history)
+        # The whole network predicts, whichever part the last phase trained.
+        net.module_ = network.module
+        self.net_, self.module_ = net, network.module
+        self.history_ = _concat_histories(histories)
         self.n_iter_ = len(self.history_)
-        return self
-
-    def _n_model_inputs(self, X):
-        return X.shape[1]
 
     def _check_device(self):
-        device = self._setting("device")
+        device = self.device
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(
                 f"device={device!r} was requested but CUDA is not available on this "
@@ -207,112 +277,58 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"Invalid device {device!r}: {exc}") from None
         return device
 
-    @staticmethod
-    def _check_weighted_classes(targets, sample_weight):
-        if not np.any(sample_weight > 0):
-            raise ValueError("sample_weight is zero for every sample.")
-        for t, name in enumerate(targets.task_names):
-            keep = targets.labelled[:, t] & (sample_weight > 0)
-            if len(np.unique(targets.codes[keep, t])) < 2:
-                raise ValueError(
-                    f"Task {name!r} has 1 class among the labelled samples with a "
-                    "positive sample_weight; a classifier needs at least 2 classes."
-                )
-
-    def _split_rows(self, targets, sample_weight, seed):
-        n = len(sample_weight)
-        rows = np.arange(n)
-        if not self._setting("early_stopping"):
-            return rows, None
-        # Stratify on the first task (missing labels as their own stratum) when
-        # every stratum can be split, like sklearn's MLP.
-        strata = np.where(targets.labelled[:, 0], targets.codes[:, 0], -1)
-        _, counts = np.unique(strata, return_counts=True)
-        stratify = strata if counts.min() >= 2 else None
-        try:
-            train, valid = train_test_split(
-                rows,
-                test_size=self._setting("validation_fraction"),
-                random_state=seed,
-                stratify=stratify,
-            )
-        except ValueError:
-            train, valid = train_test_split(
-                rows, test_size=self._setting("validation_fraction"), random_state=seed
-            )
-        return np.sort(train), np.sort(valid)
-
-    def _dataset(self, X, targets, sample_weight, rows):
-        w = sample_weight[rows, None] * targets.labelled[rows]
-        # Each task's weights average 1 over this dataset: the batch mean of
-        # w * loss is then an unbiased estimate of the task's weighted mean loss.
-        mean = w.mean(axis=0)
-        w = w / np.where(mean > 0, mean, 1.0)
-        return TensorBatchDataset(
-            self._to_model_input(X, rows),
-            torch.from_numpy(targets.codes[rows]),
-            # All ones (no missing label, uniform weights): the loss's fast path.
-            None if np.all(w == 1.0) else torch.from_numpy(w.astype(np.float32)),
-        )
-
-    def _make_net(self, module, valid, seed):
+    def _make_net(self, phase, network, valid, seed):
         callbacks = [
             cb if isinstance(cb, tuple) else (f"user_{i}_{type(cb).__name__}", cb)
-            for i, cb in enumerate(copy.deepcopy(self._setting("callbacks") or []))
+            for i, cb in enumerate(copy.deepcopy(self.callbacks or []))
         ]
-        callbacks += self._extra_callbacks()
+        callbacks += phase.callbacks
         if valid is not None:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_task_loss",
-                        patience=self._setting("n_iter_no_change"),
-                        threshold=self._setting("tol"),
-                        threshold_mode="abs",
-                        lower_is_better=True,
-                        load_best=True,
-                    ),
-                )
-            )
+            callbacks.append(("early_stopping", self._early_stopping()))
         criterion = MultiTaskLoss(
             self.n_tasks_,
-            loss=self._setting("loss"),
-            task_weighting=self._setting("task_weighting"),
-            focal_gamma=self._setting("focal_gamma"),
-            ohem_fraction=self._setting("ohem_fraction"),
+            loss=self.loss,
+            task_weighting=self.task_weighting,
+            focal_gamma=self.focal_gamma,
+            ohem_fraction=self.ohem_fraction,
         )
-        kwargs = {}
-        groups = self._optimizer_param_groups()
-        if groups:
-            kwargs["optimizer__param_groups"] = groups
-        for key, value in self._optimizer_options().items():
-            kwargs[f"optimizer__{key}"] = value
+        kwargs = {f"optimizer__{k}": v for k, v in network.optimizer_options.items()}
+        if phase.param_groups:
+            kwargs["optimizer__param_groups"] = phase.param_groups
         return MultiTaskNet(
-            module=module,
+            module=phase.module,
             criterion=criterion,
-            optimizer=_OPTIMIZERS[self._setting("optimizer")],
-            optimizer__weight_decay=self._setting("weight_decay"),
-            lr=self._setting("lr"),
-            max_epochs=self._setting("max_epochs"),
-            batch_size=self._setting("batch_size"),
+            optimizer=_OPTIMIZERS[self.optimizer],
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=phase.max_epochs,
+            batch_size=self.batch_size,
             train_split=None if valid is None else (lambda ds, y=None: (ds, valid)),
             callbacks=callbacks,
-            device=self._setting("device"),
-            verbose=int(self._setting("verbose")),
+            device=self.device,
+            verbose=int(self.verbose),
             task_names=self.task_names_,
             shuffle_seed=seed,
             **kwargs,
         )
 
-    # --------------------------------------------------------------- predict
-    def _task_classes(self):
-        return self.classes_ if self._multitask else [self.classes_]
+    def _early_stopping(self):
+        return EarlyStopping(
+            monitor="valid_task_loss",
+            patience=self.n_iter_no_change,
+            threshold=self.tol,
+            threshold_mode="abs",
+            lower_is_better=True,
+            load_best=True,
+        )
 
-    def _forward_logits(self, X):
-        X = self._validate_X(X, reset=False)
-        out = self.net_.forward(TensorBatchDataset(self._to_model_input(X)))
-        return list(out) if isinstance(out, tuple | list) else [out]
+    # --------------------------------------------------------------- predict
+    def _forward(self, X):
+        """Per-task outputs of the fitted network for X (the inference loop)."""
+        X = self.input_.transform(X, self)
+        return predict_outputs(
+            self.module_, self.input_.tensors(X), self.batch_size, self.device
+        )
 
     def predict_proba(self, X):
         """Class probabilities of every task.
@@ -329,69 +345,8 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             a single array when the model was fitted on a 1-D ``y``.
         """
         check_is_fitted(self)
-        probas = [
-            torch.softmax(logits.double(), dim=1).numpy()
-            for logits in self._forward_logits(X)
-        ]
+        probas = [t.proba(out) for t, out in zip(self.tasks_, self._forward(X))]
         return probas if self._multitask else probas[0]
-
-    def predict(self, X):
-        """Predicted label of every task.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            Labels in each task's own classes.
-        """
-        check_is_fitted(self)
-        columns = [
-            classes[logits.argmax(dim=1).numpy()]
-            for classes, logits in zip(self._task_classes(), self._forward_logits(X))
-        ]
-        if not self._multitask:
-            return columns[0]
-        return stack_task_columns(columns)
-
-    def score(self, X, y, sample_weight=None):
-        """Mean over tasks of the accuracy on the labelled entries.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            True labels; missing labels (NaN/None) are ignored.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        cols, names, _ = task_columns(y)
-        if len(cols) != self.n_tasks_:
-            raise ValueError(
-                f"y has {len(cols)} task(s) but {type(self).__name__} was fitted on "
-                f"{self.n_tasks_} task(s) ({self.task_names_})."
-            )
-        y_pred = self.predict(X)
-        y_pred = y_pred.reshape(len(y_pred), -1)
-        check_consistent_length(y_pred, cols[0])
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        scores = []
-        for t, col in enumerate(cols):
-            keep = ~is_missing(col)
-            if not keep.any():
-                continue
-            hits = (y_pred[keep, t] == col[keep]).astype(float)
-            scores.append(np.average(hits, weights=None if sw is None else sw[keep]))
-        return float(np.mean(scores))
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -410,8 +365,61 @@ class BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        tags.classifier_tags.multi_label = True
         tags.input_tags.sparse = True
         return tags
+
+
+def _check_weighted_classes(targets, sample_weight):
+    if not np.any(sample_weight > 0):
+        raise ValueError("sample_weight is zero for every sample.")
+    for t, name in enumerate(targets.task_names):
+        keep = targets.labelled[:, t] & (sample_weight > 0)
+        if len(np.unique(targets.codes[keep, t])) < 2:
+            raise ValueError(
+                f"Task {name!r} has 1 class among the labelled samples with a "
+                "positive sample_weight; a classifier needs at least 2 classes."
+            )
+
+
+def _split_rows(targets, sample_weight, seed, validation_fraction):
+    """``(train rows, validation rows or None)``."""
+    rows = np.arange(len(sample_weight))
+    if validation_fraction is None:
+        return rows, None
+    # Stratify on the first task (missing labels as their own stratum) when
+    # every stratum can be split, like sklearn's MLP.
+    strata = np.where(targets.labelled[:, 0], targets.codes[:, 0], -1)
+    _, counts = np.unique(strata, return_counts=True)
+    stratify = strata if counts.min() >= 2 else None
+    try:
+        train, valid = train_test_split(
+            rows, test_size=validation_fraction, random_state=seed, stratify=stratify
+        )
+    except ValueError:
+        train, valid = train_test_split(
+            rows, test_size=validation_fraction, random_state=seed
+        )
+    return np.sort(train), np.sort(valid)
+
+
+def _dataset(phase, targets, sample_weight, rows):
+    w = sample_weight[rows, None] * targets.labelled[rows]
+    # Each task's weights average 1 over this dataset: the batch mean of
+    # w * loss is then an unbiased estimate of the task's weighted mean loss.
+    mean = w.mean(axis=0)
+    w = w / np.where(mean > 0, mean, 1.0)
+    return TensorBatchDataset(
+        phase.model_input(rows),
+        torch.from_numpy(targets.codes[rows]),
+        # All ones (no missing label, uniform weights): the loss's fast path.
+        None if np.all(w == 1.0) else torch.from_numpy(w.astype(np.float32)),
+    )
+
+
+def _concat_histories(histories):
+    if len(histories) == 1:
+        return histories[0]
+    rows = [dict(row) for h in histories for row in h]
+    for epoch, row in enumerate(rows, start=1):
+        row["epoch"] = epoch
+    return History(rows)

@@ -7,23 +7,23 @@ import numpy as np
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseNeuralClassifier
+from ._base import BaseNeuralClassifier, Network
+from ._docs import fill_doc
 from ._reuse import (
     SharedSourceMixin,
     check_source,
-    input_contract,
     large_model_optimizer_options,
     name_patterns,
-    reject_text,
     reset_parameters,
+    reuse_input,
     set_requires_grad,
-    validate_with_source,
 )
 from .modules import layer_groups
 
 __all__ = ["FineTuner"]
 
 
+@fill_doc
 class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
     """Fine-tune a fitted sk_mtl network on a new task (hot or cold start).
 
@@ -65,62 +65,26 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         a new, randomly initialised one and reuse every layer above it (like
         ``ignore_mismatched_sizes`` in Hugging Face transformers). Numeric sources
         only.
+    %(task_loss_parameters)s
     max_epochs : int, default=20
         Number of passes over the new data (an upper bound with early stopping).
     batch_size : int, default=128
         Mini-batch size for training and prediction.
-    optimizer : {"adam", "adamw", "sgd"}, default="adam"
-        Optimizer.
-    weight_decay : float, default=0.0
-        L2 penalty (decoupled for ``"adamw"``).
-    task_weighting : {"equal", "uncertainty", "dwa", "pcgrad"}, default="equal"
-        How the losses of several new tasks are combined (see
-        :class:`MultiTaskClassifier`).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the new data, stop when its loss has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs, restore the best
-        weights.
-    validation_fraction : float, default=0.1
-        Fraction held out for early stopping.
-    n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
-    tol : float, default=1e-4
-        Minimum improvement of the validation loss for early stopping.
-    device : str, default="cpu"
-        Torch device.
-    verbose : int, default=0
-        Print an epoch table when > 0.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks.
+    %(optimizer_parameters)s
     random_state : int, RandomState instance or None, default=None
         Seeds new heads (all weights for a cold start), dropout, shuffling and the
         validation split.
 
     Attributes
     ----------
-    classes_ : ndarray or list of ndarray
-        Classes of the new task (1-D ``y``) or of each new task.
-    n_tasks_ : int
-        Number of new tasks.
-    task_names_ : list of str
-        Names of the new tasks.
+    %(fitted_attributes)s
     reused_heads_ : list of bool
         For each new task, whether the source's head was kept (hot start, same
         task name or position, same classes).
     frozen_parameters_ : list of str
         Names of the parameters that were frozen during fit.
-    n_features_in_ : int
-        Number of features seen during fit (numeric sources).
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit, when X has string column names.
-    net_ : skorch.NeuralNet
-        The fitted skorch net.
     module_ : torch.nn.Module
         The fine-tuned network (a copy: the source's network is unchanged).
-    history_ : skorch.History
-        Per-epoch record of the losses.
-    n_iter_ : int
-        Number of epochs run.
 
     See Also
     --------
@@ -176,6 +140,9 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         optimizer="adam",
         weight_decay=0.0,
         task_weighting="equal",
+        loss="cross_entropy",
+        focal_gamma=2.0,
+        ohem_fraction=0.25,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -196,6 +163,9 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.task_weighting = task_weighting
+        self.loss = loss
+        self.focal_gamma = focal_gamma
+        self.ohem_fraction = ohem_fraction
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -205,57 +175,39 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         self.callbacks = callbacks
         self.random_state = random_state
 
-    # ------------------------------------------------------------ input side
-    def _validate_X(self, X, *, reset):
-        if reset:
-            source = check_source(self.estimator, caller=type(self).__name__)
-            self._source_input = input_contract(source)
-            width = getattr(source, "n_features_in_", None)
-            if self.input_mismatch == "reinit" and width is not None:
-                reject_text(X, "the source estimator")
-                X_valid = super()._validate_X(X, reset=True)
-                if X_valid.shape[1] != width:
-                    self._source_input = None  # new input layer, read X directly
-                    return X_valid
-        if self._source_input is None:
-            reject_text(X, "this FineTuner's network")
-            return super()._validate_X(X, reset=reset)
-        return validate_with_source(
-            self, self._source_input, X, reset=reset, source_name="source estimator"
+    def _fit_input(self, X):
+        source = check_source(self.estimator, caller=type(self).__name__)
+        input_, X, self._new_input_layer = reuse_input(
+            source,
+            X,
+            self,
+            input_mismatch=self.input_mismatch,
+            reader="source estimator",
         )
+        return input_, X
 
-    def _to_model_input(self, X, rows=None):
-        if self._source_input is None:
-            return super()._to_model_input(X, rows)
-        return self._source_input._to_model_input(X, rows)
-
-    def _n_model_inputs(self, X):
-        return X.shape[1] if self._source_input is None else None
-
-    # --------------------------------------------------------------- network
     def _matching_heads(self):
         """Index of the source head each new task keeps, or None."""
         source = self.estimator
-        src_names = list(source.task_names_)
-        src_classes = source._task_classes()
-        by_name = any(name in src_names for name in self.task_names_)
+        src_names = [t.name for t in source.tasks_]
+        by_name = any(task.name in src_names for task in self.tasks_)
         keep = []
-        for j, (name, classes) in enumerate(
-            zip(self.task_names_, self._task_classes())
-        ):
-            i = (src_names.index(name) if name in src_names else None) if by_name else j
-            same = (
-                i is not None
-                and i < len(src_classes)
-                and len(src_classes[i]) == len(classes)
-                and np.array_equal(src_classes[i], classes)
-            )
+        for j, task in enumerate(self.tasks_):
+            if by_name:
+                i = src_names.index(task.name) if task.name in src_names else None
+            else:
+                i = j
+            same = i is not None and i < len(source.tasks_)
+            if same:
+                old = source.tasks_[i]
+                same = old.kind == task.kind and np.array_equal(
+                    old.classes, task.classes
+                )
             keep.append(i if same else None)
         return keep
 
-    def _build_module(self, n_features, n_classes):
-        source = self.estimator
-        module = copy.deepcopy(source.module_).cpu()
+    def _build_network(self, X):
+        module = copy.deepcopy(self.estimator.module_).cpu()
         if not callable(getattr(module, "replace_heads", None)):
             raise TypeError(
                 f"The source's network ({type(module).__name__}) has no "
@@ -264,11 +216,11 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         set_requires_grad(module.parameters(), True)
         module.train()
         hot = self.start == "hot"
-        keep = self._matching_heads() if hot else [None] * len(n_classes)
+        keep = self._matching_heads() if hot else [None] * len(self.tasks_)
         old = {id(p) for p in module.parameters()} if hot else set()
-        if self._source_input is None:
-            module.replace_input_layer(n_features)
-        module.replace_heads(n_classes, keep)
+        if self._new_input_layer:
+            module.replace_input_layer(self.input_.width)
+        module.replace_heads([task.n_outputs for task in self.tasks_], keep)
         if not hot:
             reset_parameters(module)
         self.reused_heads_ = [k is not None for k in keep]
@@ -281,9 +233,15 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
             n for n, p in module.named_parameters() if id(p) in frozen_ids
         ]
         reused = [n for n, p in module.named_parameters() if id(p) in old]
-        self._reused_patterns = name_patterns(module, reused)
-        self._n_parameters = sum(p.numel() for p in module.parameters())
-        return module
+        groups = []
+        if self.reused_lr is not None:
+            lr = {"lr": self.reused_lr}
+            groups = [(pattern, lr) for pattern in name_patterns(module, reused)]
+        n_parameters = sum(p.numel() for p in module.parameters())
+        options = large_model_optimizer_options(
+            n_parameters, self.optimizer, self.device
+        )
+        return Network(module, groups, options)
 
     def _frozen_parameters(self, module):
         if self.freeze is None or self.freeze == 0:
@@ -297,16 +255,6 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
                 "layer(s); use at most that many, or freeze='trunk'."
             )
         return [p for g in groups[: self.freeze] for p in g.parameters()]
-
-    def _optimizer_options(self):
-        return large_model_optimizer_options(
-            self._n_parameters, self._setting("optimizer"), self._setting("device")
-        )
-
-    def _optimizer_param_groups(self):
-        if self.reused_lr is None:
-            return []
-        return [(pattern, {"lr": self.reused_lr}) for pattern in self._reused_patterns]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

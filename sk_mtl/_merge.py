@@ -19,13 +19,14 @@ import copy
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch.func import functional_call
 
-from ._base import BaseNeuralClassifier
+from ._base import BaseNeuralClassifier, TaskClassifierMixin
 from ._reuse import SharedSourceMixin
-from .utils import labelled_values, stack_task_columns, task_columns
+from ._tasks import ClassificationTask
+from .utils import task_columns
 
 __all__ = ["MergedClassifier", "merge_models"]
 
@@ -34,7 +35,7 @@ def _as_list(value, multitask):
     return list(value) if multitask else [value]
 
 
-class MergedClassifier(SharedSourceMixin, ClassifierMixin, BaseEstimator):
+class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
     """Weighted merge of several fitted classifiers of the same task(s).
 
     ``fit`` never trains the members (they are fitted already and are not
@@ -194,6 +195,12 @@ class MergedClassifier(SharedSourceMixin, ClassifierMixin, BaseEstimator):
         self._multitask = bool(getattr(first, "_multitask", False))
         self.task_names_ = list(getattr(first, "task_names_", ["task_0"]))
         self.classes_ = first.classes_
+        self.tasks_ = getattr(first, "tasks_", None) or [
+            ClassificationTask(name, classes)
+            for name, classes in zip(
+                self.task_names_, _as_list(first.classes_, self._multitask)
+            )
+        ]
         first_classes = _as_list(first.classes_, self._multitask)
         for i, m in enumerate(members[1:], start=1):
             multitask = bool(getattr(m, "_multitask", False))
@@ -220,6 +227,9 @@ class MergedClassifier(SharedSourceMixin, ClassifierMixin, BaseEstimator):
             )
         if widths != {None}:
             self.n_features_in_ = widths.pop()
+        names = getattr(first, "feature_names_in_", None)
+        if names is not None:
+            self.feature_names_in_ = names
         if self.space == "weights":
             self._check_same_architecture(members)
         return members
@@ -281,7 +291,7 @@ class MergedClassifier(SharedSourceMixin, ClassifierMixin, BaseEstimator):
         return out
 
     def _held_out_targets(self, y, n_rows, sample_weight):
-        cols, names, _ = task_columns(y)
+        cols, _, _ = task_columns(y)
         if len(cols) != self.n_tasks_:
             raise ValueError(
                 f"y has {len(cols)} task(s) but the merged models predict "
@@ -295,23 +305,14 @@ class MergedClassifier(SharedSourceMixin, ClassifierMixin, BaseEstimator):
             else np.asarray(sample_weight, dtype=float)
         )
         targets = []
-        for col, name, classes in zip(
-            cols, names, _as_list(self.classes_, self._multitask)
-        ):
-            values, missing = labelled_values(col, name)
-            unknown = ~np.isin(values, classes)
-            if unknown.any():
-                raise ValueError(
-                    f"y contains label {values[unknown][0]!r} (task {name!r}) that "
-                    f"the merged models do not predict; their classes are {classes}."
-                )
-            rows = np.flatnonzero(~missing)
-            codes = np.searchsorted(classes, values)
+        for col, task in zip(cols, self.tasks_):
+            codes, labelled = task.encode(col)
+            rows = np.flatnonzero(labelled)
             w = sw[rows] / max(sw[rows].sum(), 1e-12)
             targets.append(
                 (
                     torch.as_tensor(rows),
-                    torch.as_tensor(codes),
+                    torch.as_tensor(codes[rows]),
                     torch.as_tensor(w, dtype=torch.float64),
                 )
             )
@@ -339,7 +340,7 @@ class MergedClassifier(SharedSourceMixin, ClassifierMixin, BaseEstimator):
 
         else:
             first = self.estimators[0]
-            model_input = first._to_model_input(first._validate_X(X, reset=False))
+            model_input = first.input_.tensors(first.input_.transform(X, self))
             module = copy.deepcopy(first.module_).cpu().eval()
             for p in module.parameters():
                 p.requires_grad_(False)
@@ -409,36 +410,6 @@ class MergedClassifier(SharedSourceMixin, ClassifierMixin, BaseEstimator):
                     t + w * np.asarray(p, dtype=float) for t, p in zip(total, probas)
                 ]
         return total if self._multitask else total[0]
-
-    def predict(self, X):
-        """Most probable class of each task under the merged model.
-
-        Parameters
-        ----------
-        X : array-like
-            Inputs.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            Predicted labels.
-        """
-        check_is_fitted(self)
-        probas = _as_list(self.predict_proba(X), self._multitask)
-        classes = _as_list(self.classes_, self._multitask)
-        columns = [c[np.argmax(p, axis=1)] for c, p in zip(classes, probas)]
-        if not self._multitask:
-            return columns[0]
-        return stack_task_columns(columns)
-
-    score = BaseNeuralClassifier.score
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        tags.classifier_tags.multi_label = True
-        return tags
 
 
 def merge_models(

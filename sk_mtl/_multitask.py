@@ -4,12 +4,14 @@ import numbers
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseNeuralClassifier
+from ._base import BaseNeuralClassifier, Network
+from ._docs import fill_doc
 from .modules import MLP, MMoE, MultiHeadNetwork
 
 __all__ = ["MultiTaskClassifier"]
 
 
+@fill_doc
 class MultiTaskClassifier(BaseNeuralClassifier):
     """Neural multi-task classifier: a shared network with one head per task.
 
@@ -31,18 +33,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         2018): ``n_experts`` MLPs, mixed by a softmax gate per task.
     n_experts : int, default=4
         Number of experts for ``architecture="mmoe"``.
-    task_weighting : {"equal", "uncertainty", "dwa", "pcgrad"}, default="equal"
-        How task losses are combined: plain sum; learned homoscedastic uncertainty
-        (Kendall et al. 2018); dynamic weight average (Liu et al. 2019); or
-        projected conflicting gradients on the shared layers (Yu et al. 2020).
-    loss : {"cross_entropy", "focal", "ohem"}, default="cross_entropy"
-        Per-task loss: cross-entropy, focal loss (Lin et al. 2017) or online hard
-        example mining (Shrivastava et al. 2016: only the hardest
-        ``ohem_fraction`` of each batch's labelled samples is back-propagated).
-    focal_gamma : float, default=2.0
-        Focusing parameter of the focal loss.
-    ohem_fraction : float, default=0.25
-        Fraction of each batch kept by ``loss="ohem"``.
+    %(task_loss_parameters)s
     max_epochs : int, default=50
         Number of passes over the training data (an upper bound with early
         stopping).
@@ -50,52 +41,17 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         Learning rate.
     batch_size : int, default=128
         Mini-batch size for training and prediction.
-    optimizer : {"adam", "adamw", "sgd"}, default="adam"
-        Optimizer.
-    weight_decay : float, default=0.0
-        L2 penalty (decoupled for ``"adamw"``).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified on the
-        first task), stop when the summed validation loss of the tasks has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best
-        weights.
-    validation_fraction : float, default=0.1
-        Fraction of the training data held out for early stopping.
-    n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
-    tol : float, default=1e-4
-        Minimum improvement of the validation loss for early stopping.
-    device : str, default="cpu"
-        Torch device, e.g. ``"cpu"`` or ``"cuda"``.
-    verbose : int, default=0
-        Print an epoch table (losses per task, timing) when > 0.
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks (instances or ``(name, callback)`` tuples).
+    %(optimizer_parameters)s
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, shuffling and the validation split: the
         same value gives the same model.
 
     Attributes
     ----------
-    classes_ : ndarray or list of ndarray
-        Classes of the task (1-D ``y``) or of each task.
-    n_tasks_ : int
-        Number of tasks.
-    task_names_ : list of str
-        Column names of a DataFrame ``y``; ``"task_0"``, ... otherwise.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit, when X has string column names.
-    net_ : skorch.NeuralNet
-        The fitted skorch net.
+    %(fitted_attributes)s
     module_ : torch.nn.Module
-        The fitted network (``net_.module_``).
-    history_ : skorch.History
-        Per-epoch record: ``train_loss``, ``train_loss_<task>``, ``valid_loss``,
-        ``valid_task_loss``, ``dur``, ...
-    n_iter_ : int
-        Number of epochs run.
+        The fitted network: :class:`~sk_mtl.modules.MultiHeadNetwork` or
+        :class:`~sk_mtl.modules.MMoE`.
 
     See Also
     --------
@@ -173,15 +129,21 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         self.callbacks = callbacks
         self.random_state = random_state
 
-    def _build_module(self, n_features, n_classes):
+    def _build_network(self, X):
         units = tuple(self.hidden_units)
         if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
             raise ValueError(
                 "hidden_units must be a tuple of positive ints, got "
                 f"{self.hidden_units!r}."
             )
+        n_features = self.input_.width
+        n_outputs = [task.n_outputs for task in self.tasks_]
         if self.architecture == "mmoe":
             if not units:
                 raise ValueError("architecture='mmoe' needs at least one hidden layer.")
-            return MMoE(n_features, units, n_classes, self.n_experts, self.dropout)
-        return MultiHeadNetwork(MLP(n_features, units, self.dropout), n_classes)
+            return Network(
+                MMoE(n_features, units, n_outputs, self.n_experts, self.dropout)
+            )
+        return Network(
+            MultiHeadNetwork(MLP(n_features, units, self.dropout), n_outputs)
+        )

@@ -5,7 +5,17 @@ tabular networks that costs more than the network itself. Here a dataset indexes
 a whole batch with one tensor index and the iterator yields those batches, so
 skorch keeps doing what it is good at (callbacks, history, device handling,
 early stopping) without paying per row.
+
+- :class:`BatchedDataPathMixin`: every override of skorch internals made for
+  speed, in one place (tested against plain skorch in ``tests/test_net.py``;
+  pyproject bounds skorch's version because these methods are skorch internals);
+- :class:`MultiTaskNet`: the multi-task training step; the task weighting owns
+  the backward pass, per-task losses are recorded by callbacks
+  (:mod:`sk_mtl._callbacks`);
+- :func:`predict_outputs`: the one inference loop of every estimator.
 """
+
+from functools import cached_property
 
 import torch
 from skorch import NeuralNet
@@ -13,7 +23,15 @@ from skorch.callbacks import Callback
 from skorch.utils import to_tensor
 from torch.utils.data import Dataset
 
-__all__ = ["TensorBatchDataset", "BatchIterator", "MultiTaskNet"]
+from ._callbacks import TaskLossRecorder, WeightingEpochEnd
+
+__all__ = [
+    "TensorBatchDataset",
+    "BatchIterator",
+    "BatchedDataPathMixin",
+    "MultiTaskNet",
+    "predict_outputs",
+]
 
 # Hooks skorch calls on every batch; most callbacks leave them as no-ops.
 _PER_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
@@ -84,35 +102,15 @@ class BatchIterator:
             yield self.dataset[perm[start : start + bs]]
 
 
-class MultiTaskNet(NeuralNet):
-    """skorch net for networks returning one logits tensor per task.
+class BatchedDataPathMixin:
+    """skorch overrides that make a small network's epoch cost what it computes.
 
-    Adds to :class:`skorch.NeuralNet`: the batched data path, per-sample and
-    missing-label weights in the loss, per-task losses in the history
-    (``train_loss_<task>``, ``valid_loss_<task>`` and ``valid_task_loss``, the
-    unweighted sum that early stopping monitors), epoch hooks for task weightings,
-    and gradient-combining weightings such as PCGrad.
-
-    Parameters
-    ----------
-    task_names : list of str
-        Used to name the per-task history columns.
-    shuffle_seed : int
-        Seed of the generator that shuffles training batches.
-    **kwargs
-        Passed to :class:`skorch.NeuralNet`.
+    - batches are tensor slices of a :class:`TensorBatchDataset`, moved to the
+      device once (no per-row fetch and collate);
+    - per-batch callback hooks call only the callbacks that implement them;
+    - the module's train/eval mode is only switched when it changes;
+    - the batch loss is written into the history row directly.
     """
-
-    def __init__(self, *args, task_names=("task_0",), shuffle_seed=0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.task_names = task_names
-        self.shuffle_seed = shuffle_seed
-
-    def initialize(self):
-        super().initialize()
-        self.shuffle_generator_ = torch.Generator().manual_seed(int(self.shuffle_seed))
-        self._reset_batch_task_losses()
-        return self
 
     def initialize_callbacks(self):
         super().initialize_callbacks()
@@ -136,9 +134,10 @@ class MultiTaskNet(NeuralNet):
         for cb in listeners:
             getattr(cb, method_name)(self, **cb_kwargs)
 
-    def _reset_batch_task_losses(self):
-        # Per batch: (task losses, batch size), reduced once per epoch.
-        self._batch_task_losses = {"train": [], "valid": []}
+    def initialize(self):
+        super().initialize()
+        self.shuffle_generator_ = torch.Generator().manual_seed(int(self.shuffle_seed))
+        return self
 
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorBatchDataset):
@@ -183,93 +182,131 @@ class MultiTaskNet(NeuralNet):
             batch_count += 1
         self.history.record(prefix + "_batch_count", batch_count)
 
-    def forward_iter(self, X, training=False, device="cpu"):
-        dataset = self.get_dataset(X)
-        self._set_training(training)
-        with torch.set_grad_enabled(training), torch.inference_mode(not training):
-            for Xb, _ in self.get_iterator(dataset, training=False):
-                out = self.infer(Xb)
-                if isinstance(out, tuple):
-                    yield tuple(o.to(device) for o in out)
-                else:
-                    yield out.to(device)
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
+class _ParameterSplit:
+    """Shared and other trainable parameters, looked up only when asked for."""
+
+    def __init__(self, net):
+        self.net = net
+
+    @cached_property
+    def shared(self):
+        return [p for p in self.net.module_.shared_parameters() if p.requires_grad]
+
+    @cached_property
+    def other(self):
+        ids = {id(p) for p in self.shared}
+        return [
+            p
+            for _, p in self.net.get_all_learnable_params()
+            if p.requires_grad and id(p) not in ids
+        ]
+
+
+class MultiTaskNet(BatchedDataPathMixin, NeuralNet):
+    """skorch net for networks returning one output tensor per task.
+
+    The criterion (:class:`~sk_mtl.losses.MultiTaskLoss`) gives each task's batch
+    loss from targets ``(y, w)`` (``w``: per-entry weights, zero = missing label);
+    its task weighting turns them into the training step's gradients
+    (:meth:`sk_mtl.weighting.Weighting.backward`). The callbacks
+    :class:`~sk_mtl._callbacks.TaskLossRecorder` and
+    :class:`~sk_mtl._callbacks.WeightingEpochEnd` record per-task losses and feed
+    the weighting's epoch hook.
+
+    Parameters
+    ----------
+    task_names : list of str
+        Used to name the per-task history columns.
+    shuffle_seed : int
+        Seed of the generator that shuffles training batches.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(self, *args, task_names=("task_0",), shuffle_seed=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.task_names = task_names
+        self.shuffle_seed = shuffle_seed
+
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        # Before print_log (and any user or early-stopping callback): they read
+        # the per-task columns.
+        at = next(i for i, (name, _) in enumerate(callbacks) if name == "print_log")
+        callbacks[at:at] = [
+            ("task_losses", TaskLossRecorder()),
+            ("task_weighting", WeightingEpochEnd()),
+        ]
+        return callbacks
+
+    def get_task_losses(self, y_pred, y_true):
+        """The batch loss of each task (list of scalars carrying the graph)."""
         y, w = y_true
         moved = w is not None and w.device != y.device
         if moved or str(y.device) != str(self.device):
             y = to_tensor(y, device=self.device)
             w = None if w is None else to_tensor(w, device=self.device)
-        total, per_task = self.criterion_(y_pred, y, w)
-        self._batch_task_losses["train" if training else "valid"].append(
-            (per_task.detach(), len(y))
-        )
-        if training and getattr(self.criterion_.weighting, "gradient_based", False):
-            # Kept for train_step_single only: a tensor with a graph attached
-            # would make the fitted net impossible to deep-copy.
-            self._last_task_losses = per_task
-        return total
+        return self.criterion_.task_losses(y_pred, y, w)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        losses = self.get_task_losses(y_pred, y_true)
+        return self.criterion_.weighting.combine_list(losses)
 
     def train_step_single(self, batch, **fit_params):
-        weighting = self.criterion_.weighting
-        if not getattr(weighting, "gradient_based", False):
-            return super().train_step_single(batch, **fit_params)
         self._set_training(True)
         Xi, yi = batch
         y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        task_losses = self.__dict__.pop("_last_task_losses")
-        self._combine_task_gradients(task_losses)
-        return {"loss": loss, "y_pred": y_pred}
+        losses = self.get_task_losses(y_pred, yi)
+        params = _ParameterSplit(self)
+        loss = self.criterion_.weighting.backward(losses, params.shared, params.other)
+        with torch.no_grad():
+            task_losses = torch.stack(losses)
+        return {"loss": loss, "y_pred": y_pred, "task_losses": task_losses}
 
-    def _combine_task_gradients(self, task_losses):
-        shared = [p for p in self.module_.shared_parameters() if p.requires_grad]
-        shared_ids = {id(p) for p in shared}
-        others = [
-            p
-            for _, p in self.get_all_learnable_params()
-            if p.requires_grad and id(p) not in shared_ids
-        ]
-        flat = []
-        for loss_t in task_losses:
-            if not loss_t.requires_grad:  # no label of this task in the batch
-                continue
-            grads = torch.autograd.grad(
-                loss_t, shared, retain_graph=True, allow_unused=True
-            )
-            flat.append(
-                torch.cat(
-                    [
-                        (g if g is not None else torch.zeros_like(p)).reshape(-1)
-                        for g, p in zip(grads, shared)
-                    ]
-                )
-            )
-        if others:
-            task_losses.sum().backward(inputs=others)
-        if not flat:
-            return
-        combined = self.criterion_.weighting.combine(torch.stack(flat))
-        offset = 0
-        for p in shared:
-            n = p.numel()
-            p.grad = combined[offset : offset + n].view_as(p).clone()
-            offset += n
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = batch
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            losses = self.get_task_losses(y_pred, yi)
+            loss = self.criterion_.weighting.combine_list(losses)
+            return {"loss": loss, "y_pred": y_pred, "task_losses": torch.stack(losses)}
 
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        means = {}
-        for prefix, batches in self._batch_task_losses.items():
-            if batches:
-                losses = torch.stack([loss for loss, _ in batches]).cpu()
-                sizes = torch.tensor([[n] for _, n in batches], dtype=losses.dtype)
-                means[prefix] = (losses * sizes).sum(0) / sizes.sum()
-        self._reset_batch_task_losses()
-        multi = len(self.task_names) > 1
-        for prefix, values in means.items():
-            if multi:
-                for name, v in zip(self.task_names, values.tolist()):
-                    self.history.record(f"{prefix}_loss_{name}", v)
-            if prefix == "valid":
-                self.history.record("valid_task_loss", float(values.sum()))
-        if "train" in means:
-            self.criterion_.weighting.epoch_end(means["train"])
+
+def predict_outputs(module, X, batch_size, device="cpu"):
+    """Per-task outputs of ``module`` for every row of X, on the CPU.
+
+    The one inference loop of the estimators: eval mode (restored afterwards),
+    inference mode, batches of ``batch_size`` rows moved to ``device`` once.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Returns one tensor per task (or a single tensor).
+    X : torch.Tensor or dict of torch.Tensor
+        Model input; a dict is passed as keyword arguments.
+    batch_size : int
+        Rows per forward pass.
+    device : str, default="cpu"
+        Where ``module`` lives.
+
+    Returns
+    -------
+    outputs : list of torch.Tensor
+        One ``(n_samples, width)`` tensor per task.
+    """
+    dataset = TensorBatchDataset(X)
+    if str(device) != "cpu":
+        dataset = dataset.to(device)
+    was_training = module.training
+    module.eval()
+    chunks = []
+    try:
+        with torch.inference_mode():
+            for Xb, _ in BatchIterator(dataset, batch_size):
+                out = module(**Xb) if isinstance(Xb, dict) else module(Xb)
+                chunks.append(out if isinstance(out, tuple | list) else (out,))
+    finally:
+        module.train(was_training)
+    return [torch.cat([c[t] for c in chunks]).cpu() for t in range(len(chunks[0]))]

@@ -3,29 +3,26 @@
 - a fitted source given as a parameter survives :func:`sklearn.base.clone` (it is
   passed by reference, like :class:`sklearn.frozen.FrozenEstimator` does for
   itself) and is never modified, not even through ``set_params``;
-- the input contract of a source (how X is validated and turned into tensors) is
-  kept without its network, so the new estimator reads the same X;
+- the fitted input of a source (how X is validated and turned into tensors) is
+  reused, so the new estimator reads the same X;
 - freezing, re-initialising and learning-rate groups of reused parameters.
 """
 
 import copy
 import fnmatch
-import warnings
 
-import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseNeuralClassifier
+from ._inputs import NumericInput
 
 __all__ = [
     "SharedSourceMixin",
     "check_source",
-    "input_contract",
-    "validate_with_source",
-    "reject_text",
+    "reuse_input",
     "reset_parameters",
     "set_requires_grad",
     "name_patterns",
@@ -121,89 +118,22 @@ def check_source(source, *, caller, param="estimator", allow=""):
     return source
 
 
-def input_contract(source):
-    """A light copy of a fitted source that validates X and makes model input.
+def reuse_input(source, X, owner, *, input_mismatch, reader):
+    """The input of a model built on ``source``'s network: ``(input_, X, new)``.
 
-    It shares the source's fitted input state (``n_features_in_``, a tokenizer,
-    ...) but not its network, so a model built from the source reads the same X
-    even if the source object is refitted later.
+    The fitted source's ``input_`` validates X for ``owner`` (which gets its own
+    ``n_features_in_``), so the new model reads X exactly as the source does. With
+    ``input_mismatch="reinit"`` and numeric X of another width, a new input is
+    fitted instead and ``new`` is True: the network needs a new input layer.
     """
-    contract = copy.copy(source)
-    for name in ("net_", "module_", "history_"):
-        contract.__dict__.pop(name, None)
-    return contract
-
-
-def _holds_text(X):
-    if isinstance(X, str):
-        return True
-    if hasattr(X, "iloc") and getattr(X, "ndim", 2) == 1:  # pandas Series
-        X = X.to_numpy()
-    if isinstance(X, np.ndarray):
-        return (
-            X.dtype.kind in "USO"
-            and X.ndim == 1
-            and len(X) > 0
-            and (isinstance(X.flat[0], str))
-        )
-    if isinstance(X, list | tuple) and len(X) > 0:
-        return isinstance(X[0], str)
-    return False
-
-
-def reject_text(X, reader):
-    """TypeError when X is a sequence of strings but ``reader`` reads numbers."""
-    if _holds_text(X):
-        raise TypeError(
-            f"X is a sequence of strings, but {reader} reads numeric features "
-            "(n_samples, n_features). For text, use "
-            "TransferClassifier('all-MiniLM-L6-v2'), or put a "
-            "sk_mtl.text.SentenceEncoder in front of the model in a pipeline."
-        )
-
-
-def validate_with_source(estimator, contract, X, *, reset, source_name):
-    """Validate X for ``estimator``, which reads X the way its source does.
-
-    ``estimator`` gets its own ``n_features_in_`` / ``feature_names_in_`` (sklearn's
-    checks of them apply to it); the source's fitted input contract then validates
-    X and turns it into what the reused network reads.
-    """
-    expected = getattr(contract, "n_features_in_", None)
-    if expected is not None:
-        reject_text(X, f"the {source_name} ({type(contract).__name__})")
-    validate_data(estimator, X, reset=reset, skip_check_array=True)
-    got = getattr(estimator, "n_features_in_", None)
-    names = getattr(contract, "feature_names_in_", None)
-    own = getattr(estimator, "feature_names_in_", None)
-    if reset and names is not None and own is not None:
-        if len(names) == len(own) and not np.array_equal(names, own):
-            diff = [f"{a!r} vs {b!r}" for a, b in zip(own, names) if a != b][:3]
-            raise ValueError(
-                f"The feature names of X differ from those the {source_name} was "
-                f"fitted with ({', '.join(diff)}); reorder or rename the columns "
-                "to match the source."
-            )
-    try:
-        with warnings.catch_warnings():
-            # Feature names are checked against ``estimator`` itself.
-            warnings.filterwarnings(
-                "ignore", message=".*feature names", category=UserWarning
-            )
-            X_valid = contract._validate_X(X, reset=False)
-    except ValueError as exc:
-        if reset and expected is not None and got != expected:
-            if "is expecting" in str(exc):
-                raise ValueError(
-                    f"X has {got} features, but the {source_name} "
-                    f"({type(contract).__name__}) was fitted on {expected}: "
-                    f"{type(estimator).__name__} reuses its network, which reads "
-                    f"{expected} features. Give X the source's features in the same "
-                    "order (or set input_mismatch='reinit' to train a new input "
-                    "layer)."
-                ) from None
-        raise
-    return X_valid
+    width = getattr(source.input_, "n_features_in_", None)
+    if input_mismatch == "reinit" and width is not None:
+        fresh = NumericInput()
+        X_valid = fresh.fit(X, owner, reader=f"the {reader}")
+        if X_valid.shape[1] != width:
+            return fresh, X_valid, True
+    X_valid = source.input_.transform(X, owner, reset=True, reader=reader)
+    return source.input_, X_valid, False
 
 
 def reset_parameters(module):

@@ -29,6 +29,7 @@ __all__ = [
     "MMoE",
     "ExpertLayer",
     "StackedTrunk",
+    "HeadView",
     "layer_groups",
 ]
 
@@ -312,15 +313,13 @@ class StackedTrunk(nn.Module):
 
     The trunk of transfer learning. While ``base`` is entirely frozen it runs in
     eval mode (no dropout, fixed normalisation statistics), so its output is a
-    fixed function of the input; an input dict may then carry that output,
-    precomputed, under :attr:`FEATURES_KEY`, and ``base`` is skipped.
+    fixed function of the input.
 
     Parameters
     ----------
     base : torch.nn.Module
-        Maps the input to features of width ``base_out_features``. A dict input
-        (other than the precomputed features) is passed to it as keyword
-        arguments when :attr:`INPUT_KEY` is absent.
+        Maps the input to features; a dict input (token ids and masks, ...) is
+        passed to it as keyword arguments.
     top : torch.nn.Module
         Maps those features to the trunk's output; must expose ``out_features``.
 
@@ -331,9 +330,6 @@ class StackedTrunk(nn.Module):
     >>> trunk(torch.zeros(3, 5)).shape
     torch.Size([3, 4])
     """
-
-    FEATURES_KEY = "_base_features"
-    INPUT_KEY = "_input"
 
     def __init__(self, base, top):
         super().__init__()
@@ -350,23 +346,14 @@ class StackedTrunk(nn.Module):
             self.base.eval()
         return self
 
-    def base_features(self, X):
-        """Output of ``base`` (precomputed features when given and valid)."""
-        if isinstance(X, dict):
-            if self.FEATURES_KEY in X and self.base_frozen():
-                return X[self.FEATURES_KEY]
-            if self.INPUT_KEY in X:
-                return self.base(X[self.INPUT_KEY])
-            return self.base(**{k: v for k, v in X.items() if k != self.FEATURES_KEY})
-        return self.base(X)
-
     def forward(self, X):
         if self.training:
             # Layers may have been (un)frozen since train() was last called.
             trainable = not self.base_frozen()
             if self.base.training != trainable:
                 self.base.train(trainable)
-        return self.top(self.base_features(X))
+        z = self.base(**X) if isinstance(X, dict) else self.base(X)
+        return self.top(z)
 
     def layer_groups(self):
         return layer_groups(self.base) + layer_groups(self.top)
@@ -374,6 +361,32 @@ class StackedTrunk(nn.Module):
     def replace_input_layer(self, in_features):
         """Replace the layer of ``base`` that reads the input."""
         _replace_input_layer(self.base, in_features)
+
+
+class HeadView(nn.Module):
+    """The part of a :class:`MultiHeadNetwork` above its trunk's ``base``.
+
+    Reads the base's features and returns one output per task; shares its
+    parameters with ``network`` (training one trains the other). Transfer
+    learning trains it on features of a frozen base computed once.
+
+    Parameters
+    ----------
+    network : MultiHeadNetwork
+        A network whose trunk is a :class:`StackedTrunk`.
+    """
+
+    def __init__(self, network):
+        super().__init__()
+        self.top = network.trunk.top
+        self.heads = network.heads
+
+    def forward(self, z):
+        z = self.top(z)
+        return tuple(head(z) for head in self.heads)
+
+    def shared_parameters(self):
+        return self.top.parameters()
 
 
 def _replace_input_layer(module, in_features):

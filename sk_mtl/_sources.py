@@ -1,0 +1,208 @@
+"""Where TransferClassifier's reused layers come from: one small class per kind.
+
+Each source fits the input the reused layers read (``fit_input``), makes a frozen
+copy of those layers (``make_base``) and computes their features for validated X
+(``features``), the input of the head-training phase.
+"""
+
+import copy
+import functools
+
+import torch
+from torch import nn
+
+from ._base import BaseNeuralClassifier
+from ._inputs import NumericInput, TextInput
+from ._net import predict_outputs
+from ._reuse import check_source, reuse_input, set_requires_grad
+
+__all__ = ["make_source", "EstimatorSource", "ModuleSource", "TextSource"]
+
+
+def make_source(pretrained, caller):
+    """The source object for TransferClassifier's ``pretrained`` parameter."""
+    if isinstance(pretrained, BaseNeuralClassifier):
+        return EstimatorSource(pretrained, caller)
+    if isinstance(pretrained, nn.Module):
+        return ModuleSource(pretrained)
+    if isinstance(pretrained, str):
+        return TextSource(pretrained)
+    raise TypeError(
+        f"{caller}'s pretrained must be a fitted sk_mtl neural estimator, a "
+        "torch.nn.Module or the name of a bundled text encoder "
+        f"('all-MiniLM-L6-v2'), got {type(pretrained).__name__}."
+    )
+
+
+def _frozen_features(base, X, batch_size):
+    """Output of the frozen ``base`` for model input X, batched."""
+    return predict_outputs(base, X, batch_size)[0].float()
+
+
+class EstimatorSource:
+    """The shared layers (trunk, MMoE experts) of a fitted sk_mtl estimator."""
+
+    text = False
+
+    def __init__(self, estimator, caller):
+        self.estimator = check_source(
+            estimator,
+            caller=caller,
+            param="pretrained",
+            allow=", a torch.nn.Module or a text encoder name",
+        )
+        self.new_input_layer = False
+
+    def fit_input(self, X, owner, input_mismatch):
+        input_, X, self.new_input_layer = reuse_input(
+            self.estimator,
+            X,
+            owner,
+            input_mismatch=input_mismatch,
+            reader="pretrained estimator",
+        )
+        return input_, X
+
+    def make_base(self, input_, X):
+        net = self.estimator.module_
+        if not callable(getattr(net, "feature_module", None)):
+            raise TypeError(
+                f"The pretrained estimator's network ({type(net).__name__}) has "
+                "no feature_module(); TransferClassifier needs a network built "
+                "by sk_mtl."
+            )
+        base = copy.deepcopy(net.feature_module()).cpu()
+        set_requires_grad(base.parameters(), False)
+        if self.new_input_layer:
+            base.replace_input_layer(input_.width)  # a new layer: trainable
+        return base, int(net.out_features)
+
+    def features(self, base, input_, X, batch_size):
+        return _frozen_features(base, input_.tensors(X), 4 * batch_size)
+
+    def reused_lr(self, lr):
+        return lr / 10
+
+
+class ModuleSource:
+    """A torch module mapping a float tensor (n, n_features) to features (n, d)."""
+
+    text = False
+    new_input_layer = False
+
+    def __init__(self, module):
+        self.module = module
+
+    def fit_input(self, X, owner, input_mismatch):
+        input_ = NumericInput()
+        return input_, input_.fit(X, owner, reader="the pretrained module")
+
+    def make_base(self, input_, X):
+        base = copy.deepcopy(self.module).cpu()
+        set_requires_grad(base.parameters(), False)
+        return base, self._probe_width(base, input_, X)
+
+    def features(self, base, input_, X, batch_size):
+        return _frozen_features(base, input_.tensors(X), 4 * batch_size)
+
+    def reused_lr(self, lr):
+        return lr / 10
+
+    @staticmethod
+    def _probe_width(base, input_, X):
+        width = getattr(base, "out_features", None)
+        rows = torch.arange(min(2, len(X))).numpy()
+        was_training = base.training
+        base.eval()
+        try:
+            with torch.no_grad():
+                z = base(input_.tensors(X, rows))
+        except Exception as exc:  # any failure of user code on this X
+            raise ValueError(
+                f"The pretrained module ({type(base).__name__}) failed on X with "
+                f"{X.shape[1]} features: {type(exc).__name__}: {exc}. It "
+                "must map a float tensor (n_samples, n_features) to features "
+                "(n_samples, d)."
+            ) from None
+        finally:
+            base.train(was_training)
+        if not isinstance(z, torch.Tensor) or z.dim() != 2:
+            shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ValueError(
+                "The pretrained module must return a 2-D tensor (n_samples, d) of "
+                f"features; it returned {shape}."
+            )
+        if width is not None and int(width) != z.shape[1]:
+            raise ValueError(
+                f"The pretrained module says out_features={width} but returned "
+                f"{z.shape[1]} features."
+            )
+        return int(z.shape[1])
+
+
+@functools.lru_cache(maxsize=2)
+def _pretrained_text_encoder(name):
+    """The bundled encoder, loaded once per process; fits use deep copies."""
+    from .text import load_text_encoder
+
+    return load_text_encoder(name)
+
+
+class TextBase(nn.Module):
+    """A sentence encoder reading padded token ids.
+
+    Each batch is cut to its longest sentence before the encoder runs, so padding
+    to the longest sentence of the whole data set costs nothing.
+    """
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+        self.out_features = int(encoder.embedding_dim)
+
+    def forward(self, input_ids, attention_mask):
+        n = int(attention_mask.sum(dim=1).max())
+        return self.encoder(
+            input_ids=input_ids[:, :n], attention_mask=attention_mask[:, :n]
+        )
+
+    def layer_groups(self):
+        return list(self.encoder.layer_groups())
+
+
+class TextSource:
+    """A bundled pretrained sentence encoder, reading raw strings."""
+
+    text = True
+    new_input_layer = False
+
+    def __init__(self, name):
+        self.name = name
+
+    def fit_input(self, X, owner, input_mismatch):
+        encoder = _pretrained_text_encoder(self.name)
+        limit = encoder.max_position_embeddings
+        max_length = owner.max_length
+        if max_length is not None and max_length > limit:
+            raise ValueError(
+                f"max_length={max_length} exceeds the {self.name!r} limit of "
+                f"{limit} tokens."
+            )
+        input_ = TextInput(encoder.tokenizer, max_length or encoder.max_seq_length)
+        return input_, input_.fit(X, owner)
+
+    def make_base(self, input_, X):
+        base = TextBase(copy.deepcopy(_pretrained_text_encoder(self.name))).train()
+        set_requires_grad(base.parameters(), False)
+        return base, base.out_features
+
+    def features(self, base, input_, X, batch_size=None):
+        from .text import embed_texts
+
+        # Sorted by length: little padding.
+        z = embed_texts(X, base.encoder, max_length=input_.max_length)
+        return torch.from_numpy(z)
+
+    def reused_lr(self, lr):
+        # A pretrained transformer wants a far smaller step than a new head.
+        return 5e-5

@@ -2,7 +2,7 @@
 
 Data, split and preprocessing follow ``shared/anchors/README.md``: the 99,762 rows
 of the UCI test file, split 60/20/20 per seed with
-:func:`sk_mtl.datasets.census_income_split`; categoricals one-hot
+:func:`benchmarks.datasets.census_income_split`; categoricals one-hot
 (``handle_unknown="ignore"``), numerics standardised, in a Pipeline.
 """
 
@@ -22,9 +22,9 @@ from sklearn.preprocessing import (
 )
 
 from sk_mtl import MultiTaskClassifier
-from sk_mtl.datasets import census_income_split, load_census_income
 
 from ._common import timer
+from .datasets import census_income_split, load_census_income
 
 # Heavy-tailed money columns (mostly zeros, a few very large values).
 SKEWED = ("wage_per_hour", "capital_gains", "capital_losses", "stock_dividends")

@@ -54,8 +54,8 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import script_command
+from benchmarks.datasets import imbalanced_split, load_imbalanced
 from sk_mtl import HardExampleMiningClassifier
-from sk_mtl.datasets import imbalanced_split, load_imbalanced
 
 try:
     from tqdm.auto import tqdm

@@ -154,7 +154,7 @@ def main(argv=None):
     if args.resume:
         os.environ["SK_MTL_BENCH_RESUME"] = "1"
 
-    from sk_mtl.datasets import get_data_home
+    from benchmarks.datasets import get_data_home
 
     data_home = str(get_data_home(args.data))
     if args.only:

@@ -21,7 +21,7 @@ MR = rt-polarity.pos then .neg (latin-1, blank lines dropped); test split
 ``train_test_split(arange(n), test_size=0.3, stratify=y, random_state=0)``;
 few-shot sample of seed s: ``rng = np.random.default_rng(s)``, then
 ``rng.choice(train_idx[y[train_idx] == c], N, replace=False)`` for c = 0 then 1
-(``sk_mtl.datasets.few_shot_split``). The models are seeded with ``random_state=s``
+(``benchmarks.datasets.few_shot_split``). The models are seeded with ``random_state=s``
 too. Accuracy on the test split, mean ± std over the seeds.
 
 Run: ``python benchmarks/transfer_text.py [--data DIR] [--quick]``, or through the
@@ -53,8 +53,8 @@ from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import script_command
+from benchmarks.datasets import few_shot_split, load_sentence_polarity
 from sk_mtl import FineTuner, TransferClassifier
-from sk_mtl.datasets import few_shot_split, load_sentence_polarity
 
 ENCODER = "all-MiniLM-L6-v2"
 

@@ -18,9 +18,9 @@ from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from sk_mtl import MultiTaskClassifier
-from sk_mtl.datasets import load_trec
 
 from ._common import SEEDS, md_table, mean_std, minilm_embeddings, timer
+from .datasets import load_trec
 
 NAME = "trec_mtl"
 TITLE = "Multi-task learning on text: TREC coarse + fine question types"

@@ -1,6 +1,8 @@
-"""Tests of sk_mtl.datasets on tiny files written in the real formats.
+"""Tests of benchmarks.datasets on tiny files written in the real formats.
 
-The real data folder is never read here.
+The loaders are benchmark infrastructure, not part of the installed package; the
+tests import them from the repository root (``python -m pytest``). The real data
+folder is never read here.
 """
 
 import gzip
@@ -10,8 +12,8 @@ import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
-from sk_mtl import datasets
-from sk_mtl.datasets import _tabular
+from benchmarks import datasets
+from benchmarks.datasets import _tabular
 
 pd = pytest.importorskip("pandas")
 
@@ -67,10 +69,7 @@ def test_get_data_home_errors(tmp_path, monkeypatch):
     "load, relpath",
     [
         (datasets.load_census_income, "census_income_kdd/census-income.test.gz"),
-        (datasets.load_adult, "adult/adult.data.gz"),
         (datasets.load_trec, "trec/train_5500.label.gz"),
-        (datasets.load_sst2, "sst2/train.tsv.gz"),
-        (datasets.load_sms_spam, "sms_spam/SMSSpamCollection.gz"),
         (lambda h: datasets.load_sentence_polarity("mr", h), "rt-polarity.pos.gz"),
         (lambda h: datasets.load_imbalanced("mammography", h), "mammography.csv.gz"),
     ],
@@ -225,71 +224,6 @@ def test_census_income_split_protocol():
 
 
 # ---------------------------------------------------------------------------
-# Adult
-# ---------------------------------------------------------------------------
-
-ADULT_TRAIN = """\
-39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, \
-White, Male, 2174, 0, 40, United-States, <=50K
-50, ?, 83311, Bachelors, 13, Married-civ-spouse, ?, Husband, White, Male, 0, 0, \
-13, ?, >50K
-38, Private, 215646, HS-grad, 9, Divorced, Handlers-cleaners, Not-in-family, \
-White, Female, 0, 0, 40, United-States, <=50K
-
-"""
-ADULT_TEST = """\
-|1x3 Cross validator
-25, Private, 226802, 11th, 7, Never-married, Machine-op-inspct, Own-child, Black, \
-Female, 0, 0, 40, United-States, <=50K.
-44, Private, 160323, Some-college, 10, Married-civ-spouse, Machine-op-inspct, \
-Husband, Black, Male, 7688, 0, 40, United-States, >50K.
-"""
-
-
-@pytest.fixture
-def adult_home(tmp_path):
-    write_gz(tmp_path / "adult" / "adult.data.gz", ADULT_TRAIN)
-    write_gz(tmp_path / "adult" / "adult.test.gz", ADULT_TEST)
-    return tmp_path
-
-
-def test_adult_parsing_tasks_and_missing_values(adult_home):
-    train = datasets.load_adult(adult_home)
-    assert train.task_names == ["income", "marital", "sex"]
-    assert train.target.to_dict("list") == {
-        "income": [0, 1, 0],
-        "marital": [1, 0, 0],
-        "sex": [0, 0, 1],
-    }
-    assert train.data.shape == (3, 12)
-    for dropped in ("income", "marital_status", "sex"):
-        assert dropped not in train.data.columns
-    assert train.data["workclass"].isna().tolist() == [False, True, False]
-    assert train.data["occupation"].isna().sum() == 1
-    assert train.data["native_country"].isna().sum() == 1
-    assert train.numeric_columns == list(_tabular._ADULT_NUMERIC)
-    assert isinstance(train.data["workclass"].dtype, pd.CategoricalDtype)
-
-    # The "|1x3" line is skipped and the trailing "." of the labels removed.
-    test = datasets.load_adult(adult_home, subset="test", tasks=("income",))
-    assert test.target["income"].tolist() == [0, 1]
-    assert test.data.shape == (2, 14)
-    assert {"marital_status", "sex"} <= set(test.data.columns)
-    assert test.data["age"].tolist() == [25, 44]
-
-    both = datasets.load_adult(adult_home, subset="all", as_frame=False)
-    assert both.data.shape == (5, 12)
-    np.testing.assert_array_equal(both.target[:, 0], [0, 1, 0, 0, 1])
-
-
-def test_adult_bad_input(adult_home):
-    with pytest.raises(ValueError, match="'train', 'test', 'all'"):
-        datasets.load_adult(adult_home, subset="validation")
-    with pytest.raises(ValueError, match="'income', 'marital', 'sex'"):
-        datasets.load_adult(adult_home, tasks=("relationship",))
-
-
-# ---------------------------------------------------------------------------
 # TREC
 # ---------------------------------------------------------------------------
 
@@ -318,29 +252,6 @@ def test_trec_parsing(tmp_path):
     write_gz(tmp_path / "trec" / "TREC_10.label.gz", "NUM How far ?\n")
     with pytest.raises(ValueError, match="line 1: expected 'COARSE:fine question'"):
         datasets.load_trec(tmp_path)
-
-
-# ---------------------------------------------------------------------------
-# SST-2
-# ---------------------------------------------------------------------------
-
-
-def test_sst2_label_first_and_verbatim_text(tmp_path):
-    train = 'label\tsentence\r\n0\thide new secretions\r\n1\t"the rock\r\n0\tnull\r\n'
-    write_gz(tmp_path / "sst2" / "train.tsv.gz", train)
-    write_gz(tmp_path / "sst2" / "dev.tsv.gz", "label\tcontent\n1\tNA is it 's \" .\n")
-    sst = datasets.load_sst2(tmp_path)
-    assert sst.data == ["hide new secretions", '"the rock', "null"]
-    np.testing.assert_array_equal(sst.target, [0, 1, 0])
-    dev = datasets.load_sst2(tmp_path, subset="dev")
-    assert dev.data == ["NA is it 's \" ."]
-    np.testing.assert_array_equal(dev.target, [1])
-
-    with pytest.raises(ValueError, match="'train', 'dev', 'test'"):
-        datasets.load_sst2(tmp_path, subset="validation")
-    write_gz(tmp_path / "sst2" / "test.tsv.gz", "sentence\tlabel\ngood\t1\n")
-    with pytest.raises(ValueError, match="unexpected values"):
-        datasets.load_sst2(tmp_path, subset="test")
 
 
 # ---------------------------------------------------------------------------
@@ -401,31 +312,6 @@ def test_few_shot_split_protocol():
         datasets.few_shot_split(y, n_per_class=15, seed=0)
     with pytest.raises(ValueError, match="positive int or None"):
         datasets.few_shot_split(y, n_per_class=0, seed=0)
-
-
-# ---------------------------------------------------------------------------
-# SMS spam
-# ---------------------------------------------------------------------------
-
-
-def test_sms_spam_parsing(tmp_path):
-    text = (
-        "ham\tGo until jurong point, crazy..\n"
-        'spam\tFree entry "now"\tcall 0800\n'
-        "ham\tOk lar... \u00a3 1.50\n"
-    )
-    write_gz(tmp_path / "sms_spam" / "SMSSpamCollection.gz", text)
-    sms = datasets.load_sms_spam(tmp_path)
-    assert sms.data == [
-        "Go until jurong point, crazy..",
-        'Free entry "now"\tcall 0800',
-        "Ok lar... \u00a3 1.50",
-    ]
-    np.testing.assert_array_equal(sms.target, [0, 1, 0])
-
-    write_gz(tmp_path / "sms_spam" / "SMSSpamCollection.gz", "ham\tok\nlabel text\n")
-    with pytest.raises(ValueError, match="line 2"):
-        datasets.load_sms_spam(tmp_path)
 
 
 # ---------------------------------------------------------------------------

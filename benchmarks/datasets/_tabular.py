@@ -1,4 +1,4 @@
-"""Multi-task tabular sets: census-income (KDD) and Adult."""
+"""Census-Income (KDD) as a multi-task tabular set, and its 60/20/20 split."""
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -92,38 +92,6 @@ _CENSUS_TASK_COLUMNS = {
 }
 
 
-_ADULT_COLUMNS = (
-    "age",
-    "workclass",
-    "fnlwgt",
-    "education",
-    "education_num",
-    "marital_status",
-    "occupation",
-    "relationship",
-    "race",
-    "sex",
-    "capital_gain",
-    "capital_loss",
-    "hours_per_week",
-    "native_country",
-    "income",
-)
-
-
-_ADULT_NUMERIC = (
-    "age",
-    "fnlwgt",
-    "education_num",
-    "capital_gain",
-    "capital_loss",
-    "hours_per_week",
-)
-
-
-_ADULT_TASK_COLUMNS = {"income": "income", "marital": "marital_status", "sex": "sex"}
-
-
 _DESCR = {
     "census_income": """\
 UCI Census-Income (KDD), the test file only (99,762 rows, 1994-95 Current
@@ -136,13 +104,6 @@ Inputs: every other column except instance_weight (a survey weight, returned
 separately as ``instance_weight``). "?" is kept as a category value (it marks the
 1994 records that have no migration data). Categorical columns have the pandas
 "category" dtype; numeric codes such as det_ind_code are categorical.
-License: CC BY 4.0 (UCI).""",
-    "adult": """\
-UCI Adult (1994 census extract): 32,561 train and 16,281 test rows.
-Tasks: income = income ">50K" (about 24 % positive); marital = marital_status
-"Never-married" (about 33 %); sex = sex "Female" (about 33 %).
-Inputs: the other columns; "?" is read as missing (NaN). fnlwgt (a sampling
-weight) is kept as an input, as is usual for this data set.
 License: CC BY 4.0 (UCI).""",
 }
 
@@ -243,7 +204,7 @@ def load_census_income(data_home=None, *, tasks=("income", "marital"), as_frame=
     --------
     >>> from sklearn.compose import make_column_transformer
     >>> from sklearn.preprocessing import OneHotEncoder, StandardScaler
-    >>> from sk_mtl.datasets import load_census_income, census_income_split
+    >>> from benchmarks.datasets import load_census_income, census_income_split
     >>> census = load_census_income("/data/sk_mtl")  # doctest: +SKIP
     >>> census.data.shape, census.target.shape  # doctest: +SKIP
     ((99762, 39), (99762, 2))
@@ -326,7 +287,7 @@ def census_income_split(y_income, seed):
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_mtl.datasets import census_income_split
+    >>> from benchmarks.datasets import census_income_split
     >>> y = np.array([0, 1] * 50)
     >>> train, val, test = census_income_split(y, seed=0)
     >>> len(train), len(val), len(test)
@@ -341,103 +302,3 @@ def census_income_split(y_income, seed):
         trval, test_size=0.25, stratify=y[trval], random_state=seed
     )
     return train, val, test
-
-
-def _read_adult(path, pd):
-    # comment="|" skips the "|1x3 Cross validator" first line of the UCI test file.
-    df = pd.read_csv(
-        path,
-        header=None,
-        skipinitialspace=True,
-        na_values=["?"],
-        keep_default_na=False,
-        comment="|",
-    )
-    if df.shape[1] != len(_ADULT_COLUMNS):
-        raise ValueError(
-            f"{path}: expected {len(_ADULT_COLUMNS)} comma-separated columns, "
-            f"found {df.shape[1]}."
-        )
-    df.columns = list(_ADULT_COLUMNS)
-    # The test file writes the labels "<=50K." and ">50K.".
-    df["income"] = df["income"].str.rstrip(".")
-    _check_labels(df["income"], {"<=50K", ">50K"}, "income", path)
-    return df
-
-
-def load_adult(
-    data_home=None,
-    *,
-    subset="train",
-    tasks=("income", "marital", "sex"),
-    as_frame=True,
-):
-    """Load UCI Adult as a multi-task problem.
-
-    Tasks:
-
-    - ``"income"``: ``income == ">50K"`` (about 24 % positive);
-    - ``"marital"``: ``marital_status == "Never-married"`` (about 33 %);
-    - ``"sex"``: ``sex == "Female"`` (about 33 %).
-
-    ``income`` and the columns of the requested tasks are dropped from the inputs
-    (with ``tasks=("income",)``, ``marital_status`` and ``sex`` stay inputs).
-    ``"?"`` is read as missing (NaN).
-
-    Parameters
-    ----------
-    data_home : str or path-like, default=None
-        Folder holding ``adult/adult.data.gz`` and ``adult/adult.test.gz``; see
-        :func:`get_data_home`.
-    subset : {"train", "test", "all"}, default="train"
-        ``"train"`` (32,561 rows), ``"test"`` (16,281 rows), or ``"all"``: train
-        rows then test rows, re-indexed from 0.
-    tasks : sequence of str, default=("income", "marital", "sex")
-        The tasks, in the order of the target columns.
-    as_frame : bool, default=True
-        If True, ``data`` and ``target`` are DataFrames; categorical columns have
-        the pandas ``category`` dtype. If False, ``data`` is an object ndarray and
-        ``target`` an int ndarray of shape (n_samples, n_tasks).
-
-    Returns
-    -------
-    bunch : sklearn.utils.Bunch
-        With keys ``data``, ``target`` (one int 0/1 column per task),
-        ``feature_names``, ``categorical_columns``, ``numeric_columns``,
-        ``task_names`` and ``DESCR``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If a file is missing.
-    ValueError
-        If ``subset`` or a task name is unknown, or a file does not have the
-        expected layout.
-
-    Examples
-    --------
-    >>> from sk_mtl.datasets import load_adult
-    >>> adult = load_adult("/data/sk_mtl", subset="test")  # doctest: +SKIP
-    >>> adult.data.shape, adult.task_names  # doctest: +SKIP
-    ((16281, 12), ['income', 'marital', 'sex'])
-    """
-    pd = _import_pandas()
-    _check_choice(subset, ("train", "test", "all"), "subset")
-    tasks = _check_tasks(tasks, tuple(_ADULT_TASK_COLUMNS))
-    names = {"train": ["adult.data.gz"], "test": ["adult.test.gz"]}
-    files = names.get(subset, names["train"] + names["test"])
-    paths = [_data_file(data_home, "adult", f) for f in files]
-    df = pd.concat([_read_adult(p, pd) for p in paths], ignore_index=True)
-    labels = {
-        "income": df["income"] == ">50K",
-        "marital": df["marital_status"] == "Never-married",
-        "sex": df["sex"] == "Female",
-    }
-    target = pd.DataFrame({t: labels[t].astype(np.int64) for t in tasks})
-    for col in df.columns:
-        if col not in _ADULT_NUMERIC:
-            df[col] = _as_category(df[col], pd)
-    drop = ["income"] + [_ADULT_TASK_COLUMNS[t] for t in tasks if t != "income"]
-    return _tabular_bunch(
-        df, target, _ADULT_NUMERIC, drop, tasks, as_frame, _DESCR["adult"]
-    )

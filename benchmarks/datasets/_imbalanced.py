@@ -102,7 +102,7 @@ def load_imbalanced(name, data_home=None):
 
     Examples
     --------
-    >>> from sk_mtl.datasets import load_imbalanced, imbalanced_split
+    >>> from benchmarks.datasets import load_imbalanced, imbalanced_split
     >>> mammo = load_imbalanced("mammography", "/data/sk_mtl")  # doctest: +SKIP
     >>> mammo.data.shape, int(mammo.target.sum())  # doctest: +SKIP
     ((11183, 6), 260)
@@ -208,7 +208,7 @@ def imbalanced_split(y, seed, noise_rate=0.0):
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_mtl.datasets import imbalanced_split
+    >>> from benchmarks.datasets import imbalanced_split
     >>> y = np.array([0] * 90 + [1] * 10)
     >>> train, test, y_train = imbalanced_split(y, seed=0, noise_rate=0.1)
     >>> len(train), len(test), int((y_train != y[train]).sum())

@@ -1,25 +1,24 @@
-"""Loaders for the benchmark data sets used by sk_mtl's benchmarks.
+"""Loaders for the data sets of sk_mtl's benchmarks.
 
-The files are not shipped with the package and nothing is downloaded. Every loader
-takes the folder that holds them (``data_home``) as an argument; see
-:func:`get_data_home` for how it is found when the argument is left out. The folder
-layout is the one of the team's shared data folder::
+Benchmark infrastructure of the repository, not part of the installed ``sk_mtl``
+package: import it as ``benchmarks.datasets`` from the repository root. The files
+are not shipped and nothing is downloaded. Every loader takes the folder that holds
+them (``data_home``) as an argument; see :func:`get_data_home` for how it is found
+when the argument is left out. The folder layout is the one of the team's shared
+data folder::
 
     census_income_kdd/census-income.test.gz
-    adult/adult.data.gz, adult/adult.test.gz
     trec/train_5500.label.gz, trec/TREC_10.label.gz
-    sst2/train.tsv.gz, sst2/dev.tsv.gz, sst2/test.tsv.gz
     sentence_polarity/{custrev,rt-polarity}.{pos,neg}.gz,
     sentence_polarity/subj.{subjective,objective}.gz
-    sms_spam/SMSSpamCollection.gz
     imbalanced/<name>.csv.gz
 
 The split helpers (:func:`census_income_split`, :func:`few_shot_split`,
 :func:`imbalanced_split`) reproduce the protocols of the reference baselines
 exactly, so results can be compared row for row with them.
 
-pandas is needed by the tabular and TSV loaders; it is imported when they are
-called.
+pandas is needed by the census-income, TREC and imbalanced loaders; it is imported
+when they are called.
 """
 
 from ._common import DATA_HOME_ENV_VAR, get_data_home
@@ -32,14 +31,11 @@ from ._imbalanced import (
 from ._tabular import (
     CENSUS_COLLEGE_EDUCATION,
     census_income_split,
-    load_adult,
     load_census_income,
 )
 from ._text import (
     few_shot_split,
     load_sentence_polarity,
-    load_sms_spam,
-    load_sst2,
     load_trec,
 )
 
@@ -52,11 +48,8 @@ __all__ = [
     "few_shot_split",
     "get_data_home",
     "imbalanced_split",
-    "load_adult",
     "load_census_income",
     "load_imbalanced",
     "load_sentence_polarity",
-    "load_sms_spam",
-    "load_sst2",
     "load_trec",
 ]

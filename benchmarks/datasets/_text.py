@@ -1,4 +1,4 @@
-"""Text sets: TREC, SST-2, CR/MR/Subj sentence polarity, SMS spam; few-shot sampling."""
+"""Text sets: TREC and the CR/MR/Subj sentence-polarity sets; few-shot sampling."""
 
 import numbers
 
@@ -9,7 +9,6 @@ from sklearn.utils import Bunch
 from ._common import (
     _check_1d,
     _check_choice,
-    _check_labels,
     _check_seed,
     _data_file,
     _import_pandas,
@@ -28,10 +27,6 @@ _DESCR = {
 TREC question classification (Li & Roth 2002): 5,452 train and 500 test
 questions, each with a coarse label (6 classes) and a fine label (50 classes,
 written "COARSE:fine"), so it is also a two-task text set.""",
-    "sst2": """\
-GLUE SST-2 (Socher et al. 2013): train (67,349 phrases) and dev (872 sentences)
-of the GLUE task; test (1,821 sentences) carries the original binary SST labels.
-target: 1 = positive, 0 = negative.""",
     "cr": """\
 CR customer reviews (Hu & Liu 2004): 2,405 positive then 1,366 negative
 sentences (3,771 non-blank). target: 1 = positive, 0 = negative.""",
@@ -41,9 +36,6 @@ negative. target: 1 = positive, 0 = negative.""",
     "subj": """\
 Subjectivity data set (Pang & Lee 2004): 5,000 subjective then 5,000 objective
 sentences. target: 1 = subjective, 0 = objective.""",
-    "sms_spam": """\
-UCI SMS Spam Collection: 5,574 messages, 747 spam (13.4 %).
-target: 1 = spam, 0 = ham. License: CC BY 4.0 (UCI).""",
 }
 
 
@@ -96,7 +88,7 @@ def load_trec(data_home=None):
 
     Examples
     --------
-    >>> from sk_mtl.datasets import load_trec
+    >>> from benchmarks.datasets import load_trec
     >>> trec = load_trec("/data/sk_mtl")  # doctest: +SKIP
     >>> trec.data_train[0], trec.target_train.iloc[0].tolist()  # doctest: +SKIP
     ('How did serfdom develop in and then leave Russia ?', ['DESC', 'DESC:manner'])
@@ -111,68 +103,6 @@ def load_trec(data_home=None):
         target_test=test[1],
         task_names=["coarse", "fine"],
         DESCR=_DESCR["trec"],
-    )
-
-
-def load_sst2(data_home=None, *, subset="train"):
-    """Load SST-2 (binary sentiment of phrases and sentences).
-
-    The files are tab-separated with a header and the label in the **first**
-    column; they are read without quote processing (``quoting=3``) and without NA
-    parsing, so every sentence comes back verbatim.
-
-    Parameters
-    ----------
-    data_home : str or path-like, default=None
-        Folder holding ``sst2/{train,dev,test}.tsv.gz``; see :func:`get_data_home`.
-    subset : {"train", "dev", "test"}, default="train"
-        ``"train"`` (67,349 phrases) and ``"dev"`` (872) are GLUE SST-2; ``"test"``
-        (1,821) carries the original binary SST labels.
-
-    Returns
-    -------
-    bunch : sklearn.utils.Bunch
-        With keys ``data`` (list of str), ``target`` (int ndarray, 1 = positive)
-        and ``DESCR``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file is missing.
-    ValueError
-        If ``subset`` is unknown or the file does not have the expected layout.
-
-    Examples
-    --------
-    >>> from sk_mtl.datasets import load_sst2
-    >>> sst2 = load_sst2("/data/sk_mtl", subset="dev")  # doctest: +SKIP
-    >>> len(sst2.data), sst2.target.mean().round(3)  # doctest: +SKIP
-    (872, 0.509)
-    """
-    pd = _import_pandas()
-    _check_choice(subset, ("train", "dev", "test"), "subset")
-    path = _data_file(data_home, "sst2", f"{subset}.tsv.gz")
-    df = pd.read_csv(
-        path,
-        sep="\t",
-        quoting=3,
-        header=0,
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        encoding="utf-8",
-    )
-    if df.shape[1] != 2:
-        raise ValueError(
-            f"{path}: expected 2 tab-separated columns (label, sentence), "
-            f"found {df.shape[1]}."
-        )
-    label = df.iloc[:, 0].str.strip()
-    _check_labels(label, {"0", "1"}, df.columns[0], path)
-    return Bunch(
-        data=df.iloc[:, 1].tolist(),
-        target=label.astype(np.int64).to_numpy(),
-        DESCR=_DESCR["sst2"],
     )
 
 
@@ -215,7 +145,7 @@ def load_sentence_polarity(name, data_home=None):
 
     Examples
     --------
-    >>> from sk_mtl.datasets import load_sentence_polarity, few_shot_split
+    >>> from benchmarks.datasets import load_sentence_polarity, few_shot_split
     >>> cr = load_sentence_polarity("cr", "/data/sk_mtl")  # doctest: +SKIP
     >>> len(cr.data)  # doctest: +SKIP
     3771
@@ -275,7 +205,7 @@ def few_shot_split(y, n_per_class, seed):
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_mtl.datasets import few_shot_split
+    >>> from benchmarks.datasets import few_shot_split
     >>> y = np.array([1] * 60 + [0] * 40)
     >>> train, test = few_shot_split(y, n_per_class=8, seed=0)
     >>> len(train), len(test), np.bincount(y[train]).tolist()
@@ -307,52 +237,3 @@ def few_shot_split(y, n_per_class, seed):
             )
         parts.append(rng.choice(pool, n_per_class, replace=False))
     return np.concatenate(parts), test_idx
-
-
-def load_sms_spam(data_home=None):
-    """Load the UCI SMS Spam Collection.
-
-    Each line reads ``label<TAB>text`` with label ``ham`` or ``spam``.
-
-    Parameters
-    ----------
-    data_home : str or path-like, default=None
-        Folder holding ``sms_spam/SMSSpamCollection.gz``; see
-        :func:`get_data_home`.
-
-    Returns
-    -------
-    bunch : sklearn.utils.Bunch
-        With keys ``data`` (list of 5,574 messages), ``target`` (int ndarray,
-        1 = spam) and ``DESCR``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file is missing.
-    ValueError
-        If a line does not read ``ham<TAB>text`` or ``spam<TAB>text``.
-
-    Examples
-    --------
-    >>> from sk_mtl.datasets import load_sms_spam
-    >>> sms = load_sms_spam("/data/sk_mtl")  # doctest: +SKIP
-    >>> len(sms.data), int(sms.target.sum())  # doctest: +SKIP
-    (5574, 747)
-    """
-    path = _data_file(data_home, "sms_spam", "SMSSpamCollection.gz")
-    data, target = [], []
-    for lineno, line in enumerate(_read_text_lines(path, "utf-8"), start=1):
-        if not line.strip():
-            continue
-        label, tab, text = line.partition("\t")
-        if not tab or label not in ("ham", "spam"):
-            raise ValueError(
-                f"{path}, line {lineno}: expected 'ham<TAB>text' or "
-                f"'spam<TAB>text', got {line[:60]!r}."
-            )
-        data.append(text)
-        target.append(label == "spam")
-    return Bunch(
-        data=data, target=np.array(target, dtype=np.int64), DESCR=_DESCR["sms_spam"]
-    )

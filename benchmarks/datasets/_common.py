@@ -9,6 +9,11 @@ import numpy as np
 
 DATA_HOME_ENV_VAR = "SK_MTL_DATA"
 
+_POINT_AT_DATA = (
+    f"Pass data_home='/path/to/data' or set {DATA_HOME_ENV_VAR}=/path/to/data, the "
+    "folder that holds census_income_kdd/, trec/, sentence_polarity/, imbalanced/, ..."
+)
+
 
 def get_data_home(data_home=None):
     """Return the folder that holds the benchmark data.
@@ -35,7 +40,7 @@ def get_data_home(data_home=None):
 
     Examples
     --------
-    >>> from sk_mtl.datasets import get_data_home
+    >>> from benchmarks.datasets import get_data_home
     >>> get_data_home("/data/sk_mtl")  # doctest: +SKIP
     PosixPath('/data/sk_mtl')
     """
@@ -50,17 +55,13 @@ def get_data_home(data_home=None):
             raise FileNotFoundError(
                 "Cannot find the sk_mtl benchmark data folder: data_home is None, "
                 f"the {DATA_HOME_ENV_VAR} environment variable is not set and "
-                f"{path.resolve()} does not exist. Pass data_home='/path/to/data' "
-                f"or set {DATA_HOME_ENV_VAR}=/path/to/data, the folder that holds "
-                "census_income_kdd/, adult/, trec/, imbalanced/, ..."
+                f"{path.resolve()} does not exist. {_POINT_AT_DATA}"
             )
         return path.resolve()
     if not path.is_dir():
         raise FileNotFoundError(
             f"The data folder {path}, given by {source}, does not exist or is not "
-            "a folder. Pass data_home='/path/to/data' or set "
-            f"{DATA_HOME_ENV_VAR}=/path/to/data, the folder that holds "
-            "census_income_kdd/, adult/, trec/, imbalanced/, ..."
+            f"a folder. {_POINT_AT_DATA}"
         )
     return path.resolve()
 
@@ -81,8 +82,8 @@ def _import_pandas():
         import pandas as pd
     except ImportError as exc:  # pragma: no cover - pandas is in the test extras
         raise ImportError(
-            "This sk_mtl.datasets loader needs pandas; install it with "
-            "`pip install pandas` (or `pip install sk_mtl[pandas]`)."
+            "This benchmarks.datasets loader needs pandas; install it with "
+            "`pip install pandas` (or `pip install sk_mtl[bench]`)."
         ) from exc
     return pd
 

@@ -19,15 +19,15 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check sk_mtl tests benchmarks examples docs
-	$(PY) -m ruff format --check sk_mtl tests benchmarks examples docs
+	$(PY) -m ruff check sk_mtl tests benchmarks examples docs conftest.py
+	$(PY) -m ruff format --check sk_mtl tests benchmarks examples docs conftest.py
 
 test: lint
 	$(PY) -m pytest
 
 format: $(STAMP)
-	$(PY) -m ruff format sk_mtl tests benchmarks examples docs
-	$(PY) -m ruff check --fix sk_mtl tests benchmarks examples docs
+	$(PY) -m ruff format sk_mtl tests benchmarks examples docs conftest.py
+	$(PY) -m ruff check --fix sk_mtl tests benchmarks examples docs conftest.py
 
 # Benchmarks on the real data in ../shared/data (or SK_MTL_DATA=/path); see benchmarks/.
 BENCH_ARGS ?=

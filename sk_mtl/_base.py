@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -33,11 +33,11 @@ from sklearn.utils.validation import (
 from skorch.callbacks import EarlyStopping
 from skorch.history import History
 
+from ._classifier import TaskClassifierMixin
 from ._inputs import NumericInput
 from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
-from ._tasks import fit_tasks, predict_tasks
+from ._tasks import fit_tasks
 from .losses import LOSSES, MultiTaskLoss
-from .utils import task_columns
 from .weighting import TASK_WEIGHTINGS
 
 _OPTIMIZERS = {
@@ -73,72 +73,6 @@ class TrainingPhase:
     max_epochs: int
     param_groups: list = field(default_factory=list)
     callbacks: list = field(default_factory=list)
-
-
-class TaskClassifierMixin(ClassifierMixin):
-    """predict, score and tags of classifiers of one or several tasks.
-
-    Needs ``predict_proba`` and the fitted ``tasks_`` and ``_multitask``.
-    """
-
-    def predict(self, X):
-        """Predicted label of every task.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
-            Labels in each task's own classes.
-        """
-        check_is_fitted(self)
-        probas = self.predict_proba(X)
-        probas = probas if self._multitask else [probas]
-        outputs = [torch.from_numpy(np.asarray(p)) for p in probas]
-        return predict_tasks(self.tasks_, outputs, self._multitask)
-
-    def score(self, X, y, sample_weight=None):
-        """Mean over tasks of the accuracy on the labelled entries.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            True labels; missing labels (NaN/None) are ignored.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        cols, _, _ = task_columns(y)
-        if len(cols) != len(self.tasks_):
-            raise ValueError(
-                f"y has {len(cols)} task(s) but {type(self).__name__} was fitted on "
-                f"{len(self.tasks_)} task(s) ({self.task_names_})."
-            )
-        y_pred = self.predict(X)
-        y_pred = y_pred.reshape(len(y_pred), -1)
-        check_consistent_length(y_pred, cols[0])
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        scores = [
-            task.score(col, y_pred[:, t], sw)
-            for t, (task, col) in enumerate(zip(self.tasks_, cols))
-        ]
-        return float(np.mean([s for s in scores if s is not None]))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        tags.classifier_tags.multi_label = True
-        return tags
 
 
 class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):

@@ -20,10 +20,11 @@ import copy
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from torch.func import functional_call
 
-from ._base import BaseNeuralClassifier, TaskClassifierMixin
+from ._base import TaskClassifierMixin
+from ._merging import average_state, check_same_architecture, fit_simplex_weights
 from ._reuse import SharedSourceMixin
 from ._tasks import ClassificationTask
 from .utils import task_columns
@@ -190,18 +191,49 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
                     "merging averages class probabilities."
                 )
             check_is_fitted(m)
+        self._adopt_tasks(members)
+        widths = {getattr(m, "n_features_in_", None) for m in members}
+        if len(widths) > 1:
+            found = sorted(widths, key=str)
+            raise ValueError(
+                f"The estimators read different numbers of features: {found}."
+            )
+        if widths != {None}:
+            self.n_features_in_ = widths.pop()
+        names = getattr(members[0], "feature_names_in_", None)
+        if names is not None:
+            self.feature_names_in_ = names
+        if self.space == "weights":
+            check_same_architecture(members)
+        return members
+
+    # --------------------------------------------------------------- merging
+    def _weight_space_model(self, weights):
+        first = self.estimators[0]
+        # Share (do not copy) the first member's parameters, e.g. a FineTuner's
+        # source: they are only read.
+        memo = {id(v): v for v in first.get_params(deep=False).values()}
+        merged = copy.deepcopy(first, memo)
+        # skorch copies its net through pickling: re-link the estimator's module_.
+        merged.module_ = merged.net_.module_
+        merged.module_.load_state_dict(
+            average_state(self._states, torch.as_tensor(weights))
+        )
+        merged.module_.eval()
+        return merged
+
+    def _adopt_tasks(self, members):
+        """Take the tasks of the first member; every member must predict them."""
         first = members[0]
         self.n_tasks_ = getattr(first, "n_tasks_", 1)
         self._multitask = bool(getattr(first, "_multitask", False))
         self.task_names_ = list(getattr(first, "task_names_", ["task_0"]))
         self.classes_ = first.classes_
+        first_classes = _as_list(first.classes_, self._multitask)
         self.tasks_ = getattr(first, "tasks_", None) or [
             ClassificationTask(name, classes)
-            for name, classes in zip(
-                self.task_names_, _as_list(first.classes_, self._multitask)
-            )
+            for name, classes in zip(self.task_names_, first_classes)
         ]
-        first_classes = _as_list(first.classes_, self._multitask)
         for i, m in enumerate(members[1:], start=1):
             multitask = bool(getattr(m, "_multitask", False))
             classes = _as_list(m.classes_, multitask)
@@ -219,76 +251,6 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
                     f"({classes} vs {first_classes}); merged models must predict "
                     "the same classes."
                 )
-        widths = {getattr(m, "n_features_in_", None) for m in members}
-        if len(widths) > 1:
-            found = sorted(widths, key=str)
-            raise ValueError(
-                f"The estimators read different numbers of features: {found}."
-            )
-        if widths != {None}:
-            self.n_features_in_ = widths.pop()
-        names = getattr(first, "feature_names_in_", None)
-        if names is not None:
-            self.feature_names_in_ = names
-        if self.space == "weights":
-            self._check_same_architecture(members)
-        return members
-
-    @staticmethod
-    def _check_same_architecture(members):
-        for i, m in enumerate(members):
-            if not isinstance(m, BaseNeuralClassifier):
-                raise TypeError(
-                    f"space='weights' averages network weights: estimators[{i}] "
-                    f"({type(m).__name__}) is not an sk_mtl neural estimator. Use "
-                    "space='output'."
-                )
-        ref = members[0].module_
-        ref_shapes = {k: tuple(v.shape) for k, v in ref.state_dict().items()}
-        for i, m in enumerate(members[1:], start=1):
-            module = m.module_
-            if type(module) is not type(ref):
-                raise ValueError(
-                    f"space='weights' needs identical architectures: estimators[{i}] "
-                    f"has a {type(module).__name__}, estimators[0] a "
-                    f"{type(ref).__name__}."
-                )
-            shapes = {k: tuple(v.shape) for k, v in module.state_dict().items()}
-            if shapes != ref_shapes:
-                diff = sorted(
-                    k
-                    for k in set(shapes) | set(ref_shapes)
-                    if shapes.get(k) != ref_shapes.get(k)
-                )
-                raise ValueError(
-                    f"space='weights' needs identical architectures: estimators[{i}] "
-                    f"differs from estimators[0] in {diff[:4]} (shapes "
-                    f"{[shapes.get(k) for k in diff[:4]]} vs "
-                    f"{[ref_shapes.get(k) for k in diff[:4]]})."
-                )
-
-    # --------------------------------------------------------------- merging
-    def _weight_space_model(self, weights):
-        first = self.estimators[0]
-        # Share (do not copy) the first member's parameters, e.g. a FineTuner's
-        # source: they are only read.
-        memo = {id(v): v for v in first.get_params(deep=False).values()}
-        merged = copy.deepcopy(first, memo)
-        # skorch copies its net through pickling: re-link the estimator's module_.
-        merged.module_ = merged.net_.module_
-        merged.module_.load_state_dict(self._average_state(torch.as_tensor(weights)))
-        merged.module_.eval()
-        return merged
-
-    def _average_state(self, alpha):
-        out = {}
-        for key, ref in self._states[0].items():
-            if not torch.is_floating_point(ref):
-                out[key] = ref  # e.g. counters: taken from the first model
-                continue
-            stacked = torch.stack([s[key].to(alpha.dtype) for s in self._states])
-            out[key] = torch.tensordot(alpha, stacked, dims=1).to(ref.dtype)
-        return out
 
     def _held_out_targets(self, y, n_rows, sample_weight):
         cols, _, _ = task_columns(y)
@@ -299,10 +261,8 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
             )
         if len(cols[0]) != n_rows:
             raise ValueError(f"X has {n_rows} rows but y has {len(cols[0])}.")
-        sw = (
-            np.ones(n_rows)
-            if sample_weight is None
-            else np.asarray(sample_weight, dtype=float)
+        sw = _check_sample_weight(
+            sample_weight, np.empty((n_rows, 0)), ensure_non_negative=True
         )
         targets = []
         for col, task in zip(cols, self.tasks_):
@@ -354,34 +314,12 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
             )
 
             def log_probas(alpha):
-                params = self._average_state(alpha.float())
+                params = average_state(self._states, alpha.float())
                 out = functional_call(module, params, args, kwargs)
                 out = out if isinstance(out, tuple | list) else [out]
                 return [torch.log_softmax(o.double(), dim=1) for o in out]
 
-        def loss_fn(beta):
-            logp = log_probas(torch.softmax(beta, dim=0))
-            return sum(
-                -(w * lp[rows, codes]).sum()
-                for lp, (rows, codes, w) in zip(logp, targets)
-            )
-
-        beta = torch.zeros(
-            len(self.estimators), dtype=torch.float64, requires_grad=True
-        )
-        opt = torch.optim.LBFGS(
-            [beta], lr=1, max_iter=50, line_search_fn="strong_wolfe"
-        )
-
-        def closure():
-            opt.zero_grad()
-            loss = loss_fn(beta)
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        weights = torch.softmax(beta.detach(), dim=0).numpy()
-        return weights / weights.sum()
+        return fit_simplex_weights(log_probas, targets, len(self.estimators))
 
     # --------------------------------------------------------------- predict
     def predict_proba(self, X):

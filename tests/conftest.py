@@ -2,13 +2,8 @@
 
 import numpy as np
 import pytest
-import torch
 
 from sk_mtl import MultiTaskClassifier
-
-# One torch thread: the tiny networks of the tests gain nothing from more, and on
-# a shared 2-core machine idle-spinning threads slow them down many times over.
-torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")

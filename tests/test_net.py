@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import torch
 
@@ -39,3 +41,64 @@ def test_dict_inputs_are_indexed_key_by_key():
     assert len(ds) == 6
     Xb, (yb, wb) = ds[np.array([4, 1])]
     assert Xb["ids"].tolist() == [[8, 9], [2, 3]] and Xb["mask"].shape == (2, 2)
+
+
+class _SingleOutput(torch.nn.Module):
+    """A one-task network returning a plain tensor, as plain skorch expects."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, X):
+        return self.net(X)[0]
+
+
+def test_batched_data_path_matches_plain_skorch():
+    # The speed overrides of BatchedDataPathMixin must not change what skorch
+    # computes: full-batch training (the shuffling order then cannot matter) of
+    # the same network from the same weights gives the same losses and weights.
+    from skorch import NeuralNet
+    from skorch.dataset import Dataset
+
+    from sk_mtl._net import MultiTaskNet
+    from sk_mtl.losses import MultiTaskLoss
+    from sk_mtl.modules import MLP, MultiHeadNetwork
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(64, 5)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+    X_valid = rng.normal(size=(32, 5)).astype(np.float32)
+    y_valid = (X_valid[:, 0] > 0).astype(np.int64)
+    torch.manual_seed(0)
+    module = MultiHeadNetwork(MLP(5, (8,)), [2])
+    ours_module = copy.deepcopy(module)
+    options = dict(optimizer=torch.optim.Adam, lr=0.05, max_epochs=6, verbose=0)
+
+    plain = NeuralNet(
+        _SingleOutput(module),
+        criterion=torch.nn.CrossEntropyLoss,
+        batch_size=64,
+        train_split=lambda ds, y=None: (ds, Dataset(X_valid, y_valid)),
+        **options,
+    )
+    plain.fit(X, y)
+
+    valid = TensorBatchDataset(
+        torch.from_numpy(X_valid), torch.from_numpy(y_valid[:, None]), None
+    )
+    ours = MultiTaskNet(
+        ours_module,
+        criterion=MultiTaskLoss(1),
+        batch_size=64,
+        train_split=lambda ds, y=None: (ds, valid),
+        **options,
+    )
+    ours.fit(TensorBatchDataset(torch.from_numpy(X), torch.from_numpy(y[:, None])))
+
+    for key in ("train_loss", "valid_loss"):
+        np.testing.assert_allclose(
+            ours.history[:, key], plain.history[:, key], rtol=1e-5, atol=1e-6
+        )
+    for a, b in zip(ours_module.parameters(), module.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

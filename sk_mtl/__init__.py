@@ -1,10 +1,12 @@
-"""sk_mtl: multi-task learning, fine-tuning, transfer learning and hard example mining
-as scikit-learn estimators."""
+"""sk_mtl: multi-task learning (classification, regression and mixed tasks),
+fine-tuning, transfer learning and hard example mining as scikit-learn estimators."""
 
 from ._fine_tuning import FineTuner
 from ._hard_example_mining import HardExampleMiningClassifier
 from ._merge import MergedClassifier, merge_models
+from ._mixed import MixedTaskEstimator
 from ._multitask import MultiTaskClassifier
+from ._regressor import MultiTaskRegressor
 from ._transfer import TransferClassifier
 from .metrics import make_task_scorer
 from .text import SentenceEncoder
@@ -15,7 +17,9 @@ __all__ = [
     "FineTuner",
     "HardExampleMiningClassifier",
     "MergedClassifier",
+    "MixedTaskEstimator",
     "MultiTaskClassifier",
+    "MultiTaskRegressor",
     "SentenceEncoder",
     "TransferClassifier",
     "make_task_scorer",

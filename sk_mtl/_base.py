@@ -4,7 +4,8 @@ An estimator composes the engine's seams:
 
 - an input (:mod:`sk_mtl._inputs`): ``_fit_input`` returns the fitted input and
   the validated training X;
-- the tasks (:mod:`sk_mtl._tasks`), one per column of ``y``;
+- the tasks (:mod:`sk_mtl._tasks`), one per column of ``y``: ``_fit_tasks``
+  makes them (classification tasks by default);
 - a network: ``_build_network`` returns the torch module (plain torch,
   :mod:`sk_mtl.modules`) and its optimizer settings;
 - training phases: ``_training_phases`` (one by default; transfer learning trains
@@ -75,7 +76,7 @@ class TrainingPhase:
     callbacks: list = field(default_factory=list)
 
 
-class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
+class BaseNeuralEstimator(BaseEstimator):
     """Base class of the neural estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -105,6 +106,14 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
         input_ = NumericInput()
         return input_, input_.fit(X, self)
 
+    def _fit_tasks(self, y):
+        """The tasks of training ``y`` and its encoding (``fit_tasks``)."""
+        return fit_tasks(y)
+
+    def _task_losses(self):
+        """The criterion's loss: one name, or one per task."""
+        return self.loss
+
     def _build_network(self, X):
         """Return the :class:`Network` for validated training X and ``tasks_``."""
         raise NotImplementedError
@@ -131,9 +140,9 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Labels. Each column of a 2-D ``y`` (or DataFrame) is a task with its
-            own classes. NaN / None / ``pd.NA`` mark a missing label, which adds
-            nothing to the loss.
+            Targets. Each column of a 2-D ``y`` (or DataFrame) is a task (a
+            classification task has its own classes). NaN / None / ``pd.NA`` mark
+            a missing target, which adds nothing to the loss.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, applied to each sample's loss in every task.
 
@@ -148,17 +157,14 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
                 "None."
             )
         self.input_, X = self._fit_input(X)
-        tasks, targets = fit_tasks(y)
+        tasks, targets = self._fit_tasks(y)
         check_consistent_length(X, targets.codes)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        _check_weighted_classes(targets, sample_weight)
+        _check_weighted_classes(tasks, targets, sample_weight)
         self.tasks_ = tasks
         self._multitask = targets.multitask
-        self.classes_ = (
-            [t.classes for t in tasks] if self._multitask else tasks[0].classes
-        )
         self.n_tasks_ = len(tasks)
         self.task_names_ = [t.name for t in tasks]
 
@@ -169,7 +175,7 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             torch.manual_seed(seed)
             network = self._build_network(X)
             rows = _split_rows(
-                targets, sample_weight, seed, self._validation_fraction()
+                tasks, targets, sample_weight, seed, self._validation_fraction()
             )
             self._train(network, X, targets, sample_weight, rows, seed)
         return self
@@ -221,10 +227,11 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             callbacks.append(("early_stopping", self._early_stopping()))
         criterion = MultiTaskLoss(
             self.n_tasks_,
-            loss=self.loss,
+            loss=self._task_losses(),
             task_weighting=self.task_weighting,
-            focal_gamma=self.focal_gamma,
-            ohem_fraction=self.ohem_fraction,
+            # a regressor has no classification-loss parameters
+            focal_gamma=getattr(self, "focal_gamma", 2.0),
+            ohem_fraction=getattr(self, "ohem_fraction", 0.25),
         )
         kwargs = {f"optimizer__{k}": v for k, v in network.optimizer_options.items()}
         if phase.param_groups:
@@ -264,24 +271,6 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             self.module_, self.input_.tensors(X), self.batch_size, self.device
         )
 
-    def predict_proba(self, X):
-        """Class probabilities of every task.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes) or list of such arrays
-            One array per task (columns in the order of that task's ``classes_``);
-            a single array when the model was fitted on a 1-D ``y``.
-        """
-        check_is_fitted(self)
-        probas = [t.proba(out) for t, out in zip(self.tasks_, self._forward(X))]
-        return probas if self._multitask else probas[0]
-
     def __getstate__(self):
         state = super().__getstate__()
         # module_ is net_.module_, which skorch pickles on its own: storing it
@@ -303,28 +292,66 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
         return tags
 
 
-def _check_weighted_classes(targets, sample_weight):
+class BaseNeuralClassifier(TaskClassifierMixin, BaseNeuralEstimator):
+    """Base class of the neural classifiers. Not for direct use."""
+
+    @property
+    def classes_(self):
+        """Classes of the task (1-D ``y``) or of each task (fitted)."""
+        if "tasks_" not in self.__dict__:
+            raise AttributeError(f"This {type(self).__name__} is not fitted yet.")
+        classes = [t.classes for t in self.tasks_]
+        return classes if self._multitask else classes[0]
+
+    def predict_proba(self, X):
+        """Class probabilities of every task.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes) or list of such arrays
+            One array per task (columns in the order of that task's ``classes_``);
+            a single array when the model was fitted on a 1-D ``y``.
+        """
+        check_is_fitted(self)
+        probas = [t.proba(out) for t, out in zip(self.tasks_, self._forward(X))]
+        return probas if self._multitask else probas[0]
+
+
+def _check_weighted_classes(tasks, targets, sample_weight):
     if not np.any(sample_weight > 0):
         raise ValueError("sample_weight is zero for every sample.")
-    for t, name in enumerate(targets.task_names):
+    for t, task in enumerate(tasks):
         keep = targets.labelled[:, t] & (sample_weight > 0)
-        if len(np.unique(targets.codes[keep, t])) < 2:
+        if task.kind == "regression":
+            if not keep.any():
+                raise ValueError(
+                    f"Regression task {task.name!r} has no labelled sample with a "
+                    "positive sample_weight."
+                )
+        elif len(np.unique(targets.codes[keep, t])) < 2:
             raise ValueError(
-                f"Task {name!r} has 1 class among the labelled samples with a "
+                f"Task {task.name!r} has 1 class among the labelled samples with a "
                 "positive sample_weight; a classifier needs at least 2 classes."
             )
 
 
-def _split_rows(targets, sample_weight, seed, validation_fraction):
+def _split_rows(tasks, targets, sample_weight, seed, validation_fraction):
     """``(train rows, validation rows or None)``."""
     rows = np.arange(len(sample_weight))
     if validation_fraction is None:
         return rows, None
-    # Stratify on the first task (missing labels as their own stratum) when
-    # every stratum can be split, like sklearn's MLP.
-    strata = np.where(targets.labelled[:, 0], targets.codes[:, 0], -1)
-    _, counts = np.unique(strata, return_counts=True)
-    stratify = strata if counts.min() >= 2 else None
+    # Stratify on the first task (missing labels as their own stratum) when it
+    # is a classification task and every stratum can be split, like sklearn's MLP.
+    stratify = None
+    if tasks[0].kind == "classification":
+        strata = np.where(targets.labelled[:, 0], targets.codes[:, 0], -1)
+        _, counts = np.unique(strata, return_counts=True)
+        stratify = strata if counts.min() >= 2 else None
     try:
         train, valid = train_test_split(
             rows, test_size=validation_fraction, random_state=seed, stratify=stratify
@@ -342,9 +369,12 @@ def _dataset(phase, targets, sample_weight, rows):
     # w * loss is then an unbiased estimate of the task's weighted mean loss.
     mean = w.mean(axis=0)
     w = w / np.where(mean > 0, mean, 1.0)
+    codes = targets.codes[rows]
+    # Regression targets train in float32, like the network's outputs.
+    codes = codes.astype(np.float32) if codes.dtype.kind == "f" else codes
     return TensorBatchDataset(
         phase.model_input(rows),
-        torch.from_numpy(targets.codes[rows]),
+        torch.from_numpy(codes),
         # All ones (no missing label, uniform weights): the loss's fast path.
         None if np.all(w == 1.0) else torch.from_numpy(w.astype(np.float32)),
     )

@@ -59,7 +59,7 @@ class TaskClassifierMixin(ClassifierMixin):
                 f"y has {len(cols)} task(s) but {type(self).__name__} was fitted on "
                 f"{len(self.tasks_)} task(s) ({self.task_names_})."
             )
-        y_pred = self.predict(X)
+        y_pred = np.asarray(self.predict(X))  # also a DataFrame of mixed tasks
         y_pred = y_pred.reshape(len(y_pred), -1)
         check_consistent_length(y_pred, cols[0])
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)

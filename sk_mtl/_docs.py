@@ -33,9 +33,9 @@ weight_decay : float, default=0.0
     L2 penalty (decoupled for ``"adamw"``).
 early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the training data (stratified on the
-    first task), stop when the summed validation loss of the tasks has not
-    improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best
-    weights.
+    first task if it is a classification task), stop when the summed validation
+    loss of the tasks has not improved by ``tol`` for ``n_iter_no_change``
+    epochs, and restore the best weights.
 validation_fraction : float, default=0.1
     Fraction of the training data held out for early stopping.
 n_iter_no_change : int, default=10

@@ -8,7 +8,37 @@ from ._base import BaseNeuralClassifier, Network
 from ._docs import fill_doc
 from .modules import MLP, MMoE, MultiHeadNetwork
 
-__all__ = ["MultiTaskClassifier"]
+__all__ = ["MultiTaskClassifier", "NETWORK_CONSTRAINTS", "shared_network"]
+
+# Parameters of the shared-trunk / MMoE network (MultiTaskClassifier and
+# MultiTaskRegressor).
+NETWORK_CONSTRAINTS: dict = {
+    "hidden_units": [tuple, list],
+    "architecture": [StrOptions({"shared_bottom", "mmoe"})],
+    "n_experts": [Interval(numbers.Integral, 1, None, closed="left")],
+}
+
+
+def shared_network(estimator):
+    """The :class:`Network` of ``estimator``'s architecture parameters and tasks.
+
+    A shared MLP trunk with one linear head per task (``"shared_bottom"``) or an
+    MMoE; each head is as wide as its task's ``n_outputs``.
+    """
+    units = tuple(estimator.hidden_units)
+    if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
+        raise ValueError(
+            "hidden_units must be a tuple of positive ints, got "
+            f"{estimator.hidden_units!r}."
+        )
+    n_features = estimator.input_.width
+    n_outputs = [task.n_outputs for task in estimator.tasks_]
+    dropout = estimator.dropout
+    if estimator.architecture == "mmoe":
+        if not units:
+            raise ValueError("architecture='mmoe' needs at least one hidden layer.")
+        return Network(MMoE(n_features, units, n_outputs, estimator.n_experts, dropout))
+    return Network(MultiHeadNetwork(MLP(n_features, units, dropout), n_outputs))
 
 
 @fill_doc
@@ -77,9 +107,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
 
     _parameter_constraints: dict = {
         **BaseNeuralClassifier._parameter_constraints,
-        "hidden_units": [tuple, list],
-        "architecture": [StrOptions({"shared_bottom", "mmoe"})],
-        "n_experts": [Interval(numbers.Integral, 1, None, closed="left")],
+        **NETWORK_CONSTRAINTS,
     }
 
     def __init__(
@@ -130,20 +158,4 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         self.random_state = random_state
 
     def _build_network(self, X):
-        units = tuple(self.hidden_units)
-        if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
-            raise ValueError(
-                "hidden_units must be a tuple of positive ints, got "
-                f"{self.hidden_units!r}."
-            )
-        n_features = self.input_.width
-        n_outputs = [task.n_outputs for task in self.tasks_]
-        if self.architecture == "mmoe":
-            if not units:
-                raise ValueError("architecture='mmoe' needs at least one hidden layer.")
-            return Network(
-                MMoE(n_features, units, n_outputs, self.n_experts, self.dropout)
-            )
-        return Network(
-            MultiHeadNetwork(MLP(n_features, units, self.dropout), n_outputs)
-        )
+        return shared_network(self)

@@ -2,7 +2,10 @@
 
 Targets reach the loss as two ``(batch, n_tasks)`` tensors:
 
-- ``y``: integer class codes (any valid code where the label is missing);
+- ``y``: integer class codes (any valid code where the label is missing); float
+  when some task is a regression task: its column holds the (standardised)
+  target, and the classification columns hold class codes, cast back to integers
+  by their loss;
 - ``w``: per-entry weights, zero where the label is missing. The engine scales
   each task's column so that it averages 1 over the data set, so the mean of
   ``w * loss`` over a batch estimates the task's weighted mean loss without bias,
@@ -25,9 +28,19 @@ __all__ = [
     "reduce_task_loss",
     "MultiTaskLoss",
     "LOSSES",
+    "REGRESSION_LOSSES",
 ]
 
 LOSSES = ("cross_entropy", "focal", "ohem")
+REGRESSION_LOSSES = ("squared_error", "absolute_error", "huber")
+
+# Regression losses on a ``(batch, 1)`` head output; huber's delta is 1 in the
+# standardised units the network learns (one standard deviation of the target).
+_REGRESSION = {
+    "squared_error": F.mse_loss,
+    "absolute_error": F.l1_loss,
+    "huber": F.huber_loss,
+}
 
 
 def per_sample_loss(logits, y, loss="cross_entropy", focal_gamma=2.0):
@@ -35,13 +48,31 @@ def per_sample_loss(logits, y, loss="cross_entropy", focal_gamma=2.0):
 
     ``"cross_entropy"`` and ``"ohem"`` use the cross-entropy (OHEM selects samples
     later, in :func:`reduce_task_loss`); ``"focal"`` is the focal loss of Lin et
-    al. (2017), ``(1 - p_true) ** gamma * cross_entropy``.
+    al. (2017), ``(1 - p_true) ** gamma * cross_entropy``. The regression losses
+    (``"squared_error"``, ``"absolute_error"``, ``"huber"`` with delta 1) compare
+    the single output column with the float target ``y``.
     """
-    ce = F.cross_entropy(logits, y, reduction="none")
+    if loss in _REGRESSION:
+        pred = logits[:, 0]
+        return _REGRESSION[loss](pred, y.to(pred.dtype), reduction="none")
+    ce = F.cross_entropy(logits, _class_codes(y), reduction="none")
     if loss == "focal":
         p_true = torch.exp(-ce)
         return (1.0 - p_true).clamp_min(0.0).pow(focal_gamma) * ce
     return ce
+
+
+def _class_codes(y):
+    """Class codes as integers (they travel as floats beside regression targets)."""
+    return y.long() if y.is_floating_point() else y
+
+
+def _mean_loss(output, y, loss):
+    """The batch mean loss of one task in one fused op (no weights)."""
+    if loss in _REGRESSION:
+        pred = output[:, 0]
+        return _REGRESSION[loss](pred, y.to(pred.dtype))
+    return F.cross_entropy(output, _class_codes(y))
 
 
 def reduce_task_loss(sample_loss, w, loss="cross_entropy", ohem_fraction=0.25):
@@ -68,8 +99,11 @@ class MultiTaskLoss(nn.Module):
     ----------
     n_tasks : int
         Number of tasks.
-    loss : {"cross_entropy", "focal", "ohem"}, default="cross_entropy"
-        Per-task loss.
+    loss : str or sequence of str, default="cross_entropy"
+        Per-task loss, the same for every task or one per task: a classification
+        loss (``"cross_entropy"``, ``"focal"``, ``"ohem"``) or a regression loss
+        (``"squared_error"``, ``"absolute_error"``, ``"huber"``), for heads of
+        width 1 and float targets.
     task_weighting : str or Weighting, default="equal"
         A name from :data:`sk_mtl.weighting.TASK_WEIGHTINGS` or an instance.
     focal_gamma : float, default=2.0
@@ -86,6 +120,15 @@ class MultiTaskLoss(nn.Module):
     >>> total, per_task = crit(logits, y, torch.ones(3, 2))
     >>> round(float(total), 4), [round(float(v), 4) for v in per_task]
     (2.0794, [0.6931, 1.3863])
+
+    A classification task and a regression task (float targets, class codes
+    included):
+
+    >>> crit = MultiTaskLoss(2, loss=["cross_entropy", "squared_error"])
+    >>> outputs = (torch.zeros(2, 2), torch.tensor([[1.0], [0.0]]))
+    >>> y = torch.tensor([[0.0, 3.0], [1.0, 2.0]])
+    >>> [round(float(v), 4) for v in crit(outputs, y)[1]]
+    [0.6931, 4.0]
     """
 
     def __init__(
@@ -98,6 +141,19 @@ class MultiTaskLoss(nn.Module):
     ):
         super().__init__()
         self.loss = loss
+        self.task_loss_names = [loss] * n_tasks if isinstance(loss, str) else list(loss)
+        if len(self.task_loss_names) != n_tasks:
+            raise ValueError(
+                f"loss has {len(self.task_loss_names)} entries for {n_tasks} tasks."
+            )
+        unknown = set(self.task_loss_names) - set(LOSSES + REGRESSION_LOSSES)
+        if unknown:
+            raise ValueError(
+                f"Unknown loss {sorted(unknown)[0]!r}; use one of "
+                f"{LOSSES + REGRESSION_LOSSES}."
+            )
+        # Plain mean losses take one fused op per task when nothing is weighted.
+        self._fused = all(n not in ("focal", "ohem") for n in self.task_loss_names)
         self.focal_gamma = focal_gamma
         self.ohem_fraction = ohem_fraction
         if isinstance(task_weighting, str):
@@ -109,14 +165,15 @@ class MultiTaskLoss(nn.Module):
 
         ``w=None`` means weight 1 everywhere (no missing label, no sample weight).
         """
-        if w is None and self.loss == "cross_entropy":
+        names = self.task_loss_names
+        if w is None and self._fused:
             # One fused op per task, as in a hand-written loop.
-            return [F.cross_entropy(lg, y[:, t]) for t, lg in enumerate(logits)]
+            return [_mean_loss(lg, y[:, t], names[t]) for t, lg in enumerate(logits)]
         return [
             reduce_task_loss(
-                per_sample_loss(lg, y[:, t], self.loss, self.focal_gamma),
+                per_sample_loss(lg, y[:, t], names[t], self.focal_gamma),
                 None if w is None else w[:, t],
-                self.loss,
+                names[t],
                 self.ohem_fraction,
             )
             for t, lg in enumerate(logits)

@@ -59,6 +59,11 @@ class _TaskScorer:
             )
         scores = []
         for t in self._task_indices(estimator, names):
+            if outputs[t] is None:
+                raise ValueError(
+                    f"Task {names[t]!r} has no predict_proba (a regression task); "
+                    "score it with response_method='predict'."
+                )
             values, missing = labelled_values(cols[t], names[t])
             pred = outputs[t][~missing]
             if self.response_method == "predict_proba" and pred.shape[1] == 2:
@@ -85,7 +90,8 @@ def make_task_scorer(
     ----------
     metric : callable
         ``metric(y_true, y_pred, **kwargs)``, e.g.
-        :func:`sklearn.metrics.roc_auc_score`.
+        :func:`sklearn.metrics.roc_auc_score`, or
+        :func:`sklearn.metrics.r2_score` for a regression task.
     task : int, str or None, default=None
         Task index or name (a column of a DataFrame ``y``). None averages the
         metric over all tasks.
@@ -114,6 +120,17 @@ def make_task_scorer(
     >>> clf = MultiTaskClassifier(max_epochs=10, random_state=0).fit(X, Y)
     >>> auc_1 = make_task_scorer(roc_auc_score, task=1, response_method="predict_proba")
     >>> auc_1(clf, X, Y) > 0.9
+    True
+
+    A regression task, scored on its labelled entries only:
+
+    >>> from sklearn.metrics import mean_absolute_error
+    >>> from sk_mtl import MultiTaskRegressor
+    >>> Y = np.column_stack([X[:, 0] * 10, X[:, 1] - X[:, 2]])
+    >>> Y[:30, 1] = np.nan
+    >>> reg = MultiTaskRegressor((16,), max_epochs=30, lr=1e-2, random_state=0)
+    >>> mae_1 = make_task_scorer(mean_absolute_error, task=1, greater_is_better=False)
+    >>> -mae_1(reg.fit(X, Y), X, Y) < 0.3
     True
     """
     if response_method not in _RESPONSE_METHODS:

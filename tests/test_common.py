@@ -7,7 +7,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sk_mtl import (
     FineTuner,
     HardExampleMiningClassifier,
+    MixedTaskEstimator,
     MultiTaskClassifier,
+    MultiTaskRegressor,
     TransferClassifier,
 )
 
@@ -21,6 +23,14 @@ FITTED_SOURCE_HASH = (
     "with their storage's memory address, so a deep copy never hashes equal, "
     "modified or not. test_fine_tuning.py / test_transfer.py assert instead that fit "
     "leaves the source's weights bit-equal and its predictions unchanged."
+)
+
+FLOAT32_BATCH_ROUNDING = (
+    "The network computes in float32 and the MMoE experts' batched matmul takes "
+    "another kernel for another batch size: an output can differ by ~1e-7, which "
+    "the regressor's rescaling to the targets' units lifts above the check's "
+    "atol=1e-7 (measured: 1 of 20 predictions off by 1.8e-7). Classifiers pass: "
+    "softmax compresses the difference."
 )
 
 
@@ -41,7 +51,20 @@ def _expected_failed_checks(estimator):
                 HEM_SAMPLE_WEIGHT_EQUIVALENCE
             ),
         }
-    if isinstance(estimator, MultiTaskClassifier):
+    if isinstance(estimator, MultiTaskClassifier | MultiTaskRegressor):
+        failures = {
+            "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_EQUIVALENCE,
+            "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_EQUIVALENCE,
+        }
+        if (
+            isinstance(estimator, MultiTaskRegressor)
+            and estimator.architecture == "mmoe"
+        ):
+            failures["check_methods_subset_invariance"] = FLOAT32_BATCH_ROUNDING
+        return failures
+    if isinstance(estimator, MixedTaskEstimator):
+        # The checks' float targets are regression tasks, their int targets
+        # classification tasks ("infer"): both train by minibatch SGD.
         return {
             "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_EQUIVALENCE,
             "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_EQUIVALENCE,
@@ -67,6 +90,11 @@ ESTIMATORS = [
     MultiTaskClassifier(
         architecture="mmoe", task_weighting="uncertainty", random_state=0
     ),
+    MultiTaskRegressor(random_state=0),
+    MultiTaskRegressor(
+        architecture="mmoe", task_weighting="uncertainty", loss="huber", random_state=0
+    ),
+    MixedTaskEstimator(random_state=0),
     # The checks draw X with 1 to 30 features while a fitted source reads 4, so
     # these instances train a new input layer on a width mismatch
     # (input_mismatch="reinit"); the default, a ValueError, is tested in

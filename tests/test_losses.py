@@ -117,3 +117,50 @@ def test_unit_weights_fast_path_matches_weighted_path(loss, weighting):
     torch.testing.assert_close(p0, p1)
     for a, b in zip(g0, g1):
         torch.testing.assert_close(a, b)
+
+
+def test_regression_losses_per_sample_and_fused_path_agree():
+    out = torch.tensor([[0.0], [1.0], [3.0]])
+    y = torch.tensor([0.5, 1.0, 0.0])
+    expected = {
+        "squared_error": [0.25, 0.0, 9.0],
+        "absolute_error": [0.5, 0.0, 3.0],
+        "huber": [0.125, 0.0, 2.5],  # quadratic below delta=1, linear above
+    }
+    for loss, values in expected.items():
+        torch.testing.assert_close(
+            per_sample_loss(out, y, loss), torch.tensor(values), check_dtype=False
+        )
+        crit = MultiTaskLoss(1, loss=loss)
+        fused = crit.task_losses((out,), y[:, None])[0]
+        weighted = crit.task_losses((out,), y[:, None], torch.ones(3, 1))[0]
+        torch.testing.assert_close(fused, weighted)
+        assert float(fused) == pytest.approx(sum(values) / 3)
+
+
+def test_mixed_tasks_float_targets_and_missing_regression_entries():
+    torch.manual_seed(0)
+    outputs = (
+        torch.randn(4, 3, requires_grad=True),
+        torch.randn(4, 1, requires_grad=True),
+    )
+    # class codes travel as floats beside the regression target
+    y = torch.tensor([[0.0, 1.5], [2.0, -0.5], [1.0, 9e9], [0.0, 0.0]])
+    w = torch.ones(4, 2)
+    w[2, 1] = 0.0  # a missing regression target (any value)
+    crit = MultiTaskLoss(2, loss=["cross_entropy", "squared_error"])
+    total, per_task = crit(outputs, y, w)
+    codes = y[:, 0].long()
+    torch.testing.assert_close(per_task[0], F.cross_entropy(outputs[0], codes))
+    keep = [0, 1, 3]
+    expected = ((outputs[1][keep, 0] - y[keep, 1]) ** 2).sum() / 4
+    torch.testing.assert_close(per_task[1], expected)
+    grad = torch.autograd.grad(total, outputs[1])[0]
+    assert float(grad[2, 0]) == 0.0
+
+
+def test_loss_names_are_checked():
+    with pytest.raises(ValueError, match="2 entries for 3 tasks"):
+        MultiTaskLoss(3, loss=["cross_entropy", "huber"])
+    with pytest.raises(ValueError, match="Unknown loss 'l2'"):
+        MultiTaskLoss(1, loss="l2")

@@ -2,6 +2,7 @@
 
 from ._targets import (
     TaskTargets,
+    encode_class_column,
     encode_targets,
     is_missing,
     labelled_values,
@@ -11,6 +12,7 @@ from ._targets import (
 
 __all__ = [
     "TaskTargets",
+    "encode_class_column",
     "encode_targets",
     "is_missing",
     "labelled_values",

@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 __all__ = [
     "TaskTargets",
+    "encode_class_column",
     "encode_targets",
     "is_missing",
     "labelled_values",
@@ -140,23 +141,35 @@ def encode_targets(y):
     labelled = np.zeros((n, len(cols)), dtype=bool)
     found = []
     for t, (col, name) in enumerate(zip(cols, names)):
-        values, mask = labelled_values(col, name)
-        if len(values) == 0:
-            raise ValueError(
-                f"Input y contains NaN for every sample of task {name!r}: each task "
-                "needs at least one label (missing labels are NaN/None)."
-            )
-        check_classification_targets(values)
-        task_classes = np.unique(values)
-        if len(task_classes) < 2:
-            raise ValueError(
-                f"Task {name!r} has 1 class ({task_classes[:1].tolist()[0]!r}) among "
-                "its labelled samples; a classifier needs at least 2 classes."
-            )
-        codes[~mask, t] = np.searchsorted(task_classes, values)
-        labelled[:, t] = ~mask
+        task_classes, codes[:, t], labelled[:, t] = encode_class_column(col, name)
         found.append(task_classes)
     return TaskTargets(codes, labelled, found, names, multitask)
+
+
+def encode_class_column(col, name):
+    """``(classes, codes, labelled)`` of one classification column (task ``name``).
+
+    Raises a ValueError naming the task when it has no label or a single class.
+    """
+    values, mask = labelled_values(col, name)
+    if len(values) == 0:
+        raise ValueError(
+            f"Input y contains NaN for every sample of task {name!r}: each task "
+            "needs at least one label (missing labels are NaN/None)."
+        )
+    try:
+        check_classification_targets(values)
+    except ValueError as exc:
+        raise ValueError(f"Task {name!r}: {exc}") from None
+    task_classes = np.unique(values)
+    if len(task_classes) < 2:
+        raise ValueError(
+            f"Task {name!r} has 1 class ({task_classes[:1].tolist()[0]!r}) among "
+            "its labelled samples; a classifier needs at least 2 classes."
+        )
+    codes = np.zeros(len(col), dtype=np.int64)
+    codes[~mask] = np.searchsorted(task_classes, values)
+    return task_classes, codes, ~mask
 
 
 def stack_task_columns(columns):

@@ -1,0 +1,148 @@
+"""Classification and regression tasks in one network: MixedTaskEstimator."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_mtl import MixedTaskEstimator, make_task_scorer
+
+FAST = dict(hidden_units=(32,), lr=1e-2, max_epochs=30, batch_size=32, random_state=0)
+
+
+def make_frame(n=300, seed=0):
+    """A string class, a nullable-int class and a float target, with gaps."""
+    rng = np.random.RandomState(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 4)), columns=list("abcd"))
+    Y = pd.DataFrame(
+        {
+            "churn": np.where(X["a"] > 0, "yes", "no"),
+            "tier": pd.array((X["b"] > 0).astype(int) + (X["c"] > 1), dtype="Int64"),
+            "spend": 100 + 20 * X["a"] + 5 * X["b"],
+        }
+    )
+    Y.loc[: n // 3, "spend"] = np.nan
+    Y.loc[n // 2 : n // 2 + 40, "tier"] = pd.NA
+    Y.loc[n - n // 10 :, "churn"] = None
+    return X, Y
+
+
+def test_kinds_inferred_from_dtypes_and_predict_keeps_each_type():
+    X, Y = make_frame()
+    est = MixedTaskEstimator(**FAST).fit(X, Y)
+    assert not is_classifier(est) and not is_regressor(est)
+    assert est.task_kinds_ == ["classification", "classification", "regression"]
+    assert est.tasks_[1].classes.tolist() == [0, 1, 2]
+    pred = est.predict(X.iloc[10:20])
+    assert list(pred.columns) == ["churn", "tier", "spend"]
+    assert pred.index.tolist() == list(range(10, 20))
+    assert set(pred["churn"]) <= {"yes", "no"}
+    assert pred["spend"].dtype == np.float64
+    truth = 100 + 20 * X["a"] + 5 * X["b"]
+    assert r2_score(truth, est.predict(X)["spend"]) > 0.95
+
+
+def test_score_is_mean_of_accuracy_and_r2_on_labelled_entries():
+    X, Y = make_frame()
+    est = MixedTaskEstimator(**FAST).fit(X, Y)
+    pred = est.predict(X)
+    scores = []
+    for name, metric in (
+        ("churn", accuracy_score),
+        ("tier", accuracy_score),
+        ("spend", r2_score),
+    ):
+        keep = Y[name].notna().to_numpy()
+        scores.append(metric(Y[name][keep].tolist(), pred[name][keep].tolist()))
+    assert est.score(X, Y) == pytest.approx(np.mean(scores))
+    assert est.score(X, Y) > 0.85
+
+
+def test_predict_proba_per_task_and_task_scorers():
+    X, Y = make_frame()
+    est = MixedTaskEstimator(**FAST).fit(X, Y)
+    proba = est.predict_proba(X)
+    assert [None if p is None else p.shape for p in proba] == [
+        (300, 2),
+        (300, 3),
+        None,
+    ]
+    np.testing.assert_allclose(proba[1].sum(axis=1), 1.0)
+    auc = make_task_scorer(roc_auc_score, task="churn", response_method="predict_proba")
+    assert auc(est, X, Y) > 0.95
+    r2 = make_task_scorer(r2_score, task="spend")
+    keep = Y["spend"].notna().to_numpy()
+    assert r2(est, X, Y) == pytest.approx(
+        r2_score(Y["spend"][keep], est.predict(X)["spend"][keep])
+    )
+    with pytest.raises(ValueError, match="'spend'.*regression task"):
+        make_task_scorer(r2_score, task="spend", response_method="predict_proba")(
+            est, X, Y
+        )
+
+
+def test_numpy_targets_with_explicit_kinds():
+    X, Y = make_frame()
+    Yn = np.column_stack([(X["a"] > 0).astype(float), Y["spend"]])
+    Yn[:20, 0] = np.nan
+    # float columns are inferred as regression targets: classes must be said
+    est = MixedTaskEstimator(task_kinds=["classification", "regression"], **FAST)
+    pred = est.fit(X.to_numpy(), Yn).predict(X.to_numpy())
+    assert pred.dtype == np.float64 and pred.shape == (300, 2)
+    assert set(np.unique(pred[:, 0])) <= {0.0, 1.0}
+    assert est.score(X.to_numpy(), Yn) > 0.85
+    inferred = MixedTaskEstimator(max_epochs=1).fit(X.to_numpy(), Yn)
+    assert inferred.task_kinds_ == ["regression", "regression"]
+
+
+def test_regression_loss_and_uncertainty_weighting():
+    X, Y = make_frame()
+    est = MixedTaskEstimator(
+        regression_loss="huber", task_weighting="uncertainty", **FAST
+    ).fit(X, Y)
+    assert est.score(X, Y) > 0.85
+    crit = est.net_.criterion_
+    assert crit.task_loss_names == ["cross_entropy", "cross_entropy", "huber"]
+
+
+@pytest.mark.parametrize(
+    "kinds, match",
+    [
+        (["classification", "regression"], "task_kinds has 2 entries.*3 task"),
+        (["classification", "ordinal", "regression"], "Unknown kind 'ordinal'.*tier"),
+        (["classification"] * 3, "'spend'.*continuous"),
+        (["regression", "classification", "regression"], "churn.*non-numeric"),
+    ],
+)
+def test_bad_task_kinds(kinds, match):
+    X, Y = make_frame(n=30)
+    with pytest.raises((ValueError, TypeError), match=match):
+        MixedTaskEstimator(task_kinds=kinds, max_epochs=1).fit(X, Y)
+
+
+def test_pipeline_search_cross_validation_clone_and_pickle():
+    X, Y = make_frame()
+    pipe = make_pipeline(StandardScaler(), MixedTaskEstimator(**FAST))
+    search = GridSearchCV(
+        pipe,
+        {"mixedtaskestimator__regression_loss": ["squared_error", "absolute_error"]},
+        scoring={
+            "spend": make_task_scorer(r2_score, task="spend"),
+            "churn": make_task_scorer(accuracy_score, task="churn"),
+        },
+        refit="spend",
+        cv=KFold(3, shuffle=True, random_state=0),  # the gaps are blocks of rows
+    ).fit(X, Y)
+    assert search.best_score_ > 0.8
+    scores = cross_val_score(pipe, X, Y, cv=KFold(3, shuffle=True, random_state=0))
+    assert np.all(scores > 0.7)
+    model = search.best_estimator_
+    restored = pickle.loads(pickle.dumps(model))
+    pd.testing.assert_frame_equal(restored.predict(X), model.predict(X))
+    assert clone(model).get_params()["mixedtaskestimator__task_kinds"] == "infer"

@@ -1,4 +1,8 @@
-"""Hard example mining around any classifier whose ``fit`` takes ``sample_weight``."""
+"""Hard example mining around any classifier whose ``fit`` takes ``sample_weight``.
+
+This module orchestrates (validation, rounds, folds, routing, delegation); the
+math (hardness, label issues, weight schedule) lives in :mod:`sk_mtl._mining`.
+"""
 
 # Authors: The sk_mtl developers
 # SPDX-License-Identifier: BSD-3-Clause
@@ -7,8 +11,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit, softmax
-from scipy.stats import rankdata
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -19,7 +21,7 @@ from sklearn.base import (
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import Bunch, _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -35,7 +37,6 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _check_method_params,
     _check_sample_weight,
-    _num_samples,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
@@ -44,11 +45,16 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-__all__ = ["HardExampleMiningClassifier"]
+from ._mining import (
+    assemble_out_of_fold,
+    hardness_scores,
+    label_issues,
+    mine_weights,
+    model_proba,
+)
+from .utils import labelled_values, task_columns
 
-# Probabilities are clipped here before taking logs: the loss of a confidently
-# wrong prediction is at most -log(1e-12) ~= 27.6.
-_EPS = 1e-12
+__all__ = ["HardExampleMiningClassifier"]
 
 
 def _estimator_has(attr):
@@ -60,19 +66,6 @@ def _estimator_has(attr):
         return hasattr(self._get_estimator(), attr)
 
     return check
-
-
-def _is_missing(column):
-    """Boolean mask of missing labels (NaN or None) in one target column."""
-    column = np.asarray(column)
-    if column.dtype.kind == "f":
-        return np.isnan(column)
-    if column.dtype.kind == "O":
-        return np.array(
-            [v is None or (isinstance(v, float) and v != v) for v in column],
-            dtype=bool,
-        )
-    return np.zeros(column.shape[0], dtype=bool)
 
 
 def _seed_estimator(estimator, seed):
@@ -116,52 +109,6 @@ def _fit_weighted(estimator, X, y, sample_weight, fit_params):
     return estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
 
 
-def _predict_scores(estimator, X, classes, present):
-    """Per-task class probabilities of ``estimator`` on ``X``, in ``classes`` order.
-
-    Classes the estimator did not see during fit get probability 0. Estimators
-    without ``predict_proba`` are scored through ``decision_function``
-    (sigmoid / softmax); the hardness only needs a monotone confidence.
-    """
-    if hasattr(estimator, "predict_proba"):
-        scores = estimator.predict_proba(X)
-    else:
-        decision = np.asarray(estimator.decision_function(X), dtype=float)
-        if decision.ndim == 1:
-            p1 = expit(decision)
-            scores = np.column_stack([1.0 - p1, p1])
-        else:
-            scores = softmax(decision, axis=1)
-    scores = scores if isinstance(scores, list) else [scores]
-    est_classes = getattr(estimator, "classes_", None)
-    if est_classes is None:
-        est_classes = [classes[t][present[t]] for t in range(len(classes))]
-    elif len(classes) == 1 and not isinstance(est_classes, list):
-        # a single-output estimator; a multi-output one fitted on a (n, 1) y
-        # already gives a list of one array
-        est_classes = [est_classes]
-    if len(scores) != len(classes) or len(est_classes) != len(classes):
-        raise ValueError(
-            f"The inner estimator {type(estimator).__name__} returned scores for "
-            f"{len(scores)} outputs, but y has {len(classes)}."
-        )
-    out = []
-    for t, (score, task_classes, seen) in enumerate(zip(scores, classes, est_classes)):
-        score = np.asarray(score, dtype=float)
-        seen = np.asarray(seen)
-        cols = np.searchsorted(task_classes, seen)
-        cols = np.clip(cols, 0, len(task_classes) - 1)
-        if score.shape[1] != len(seen) or np.any(task_classes[cols] != seen):
-            raise ValueError(
-                f"Task {t}: the inner estimator's classes {seen.tolist()} do not "
-                f"match the labels of y {task_classes.tolist()}."
-            )
-        full = np.zeros((score.shape[0], len(task_classes)))
-        full[:, cols] = score
-        out.append(full)
-    return out
-
-
 def _fit_and_score_fold(
     estimator, X, y, sample_weight, train, score_rows, fit_params, codes, classes
 ):
@@ -178,7 +125,44 @@ def _fit_and_score_fold(
     present = [
         np.isin(np.arange(len(c)), codes[train, t]) for t, c in enumerate(classes)
     ]
-    return _predict_scores(est, _safe_indexing(X, score_rows), classes, present)
+    return model_proba(est, _safe_indexing(X, score_rows), classes, present)
+
+
+def _encode_targets(y, estimator):
+    """Validate ``y`` and encode it as class codes, one column per task.
+
+    Returns ``y`` for the inner estimator (1-D unless it is multi-output), the
+    codes (n_samples, n_tasks) with -1 for a missing label and the sorted
+    classes of each task.
+    """
+    y_array = np.asarray(y)
+    if (
+        y_array.ndim == 2
+        and y_array.shape[1] == 1
+        and not get_tags(estimator).target_tags.multi_output
+    ):
+        y_array = column_or_1d(y_array, warn=True)
+    if y_array.ndim == 1:
+        # one output: every label must be there, as for any classifier
+        check_classification_targets(y_array)
+        task_classes, codes = np.unique(y_array, return_inverse=True)
+        return y_array, codes.reshape(-1, 1), [task_classes]
+    # several outputs: the package's encoding (NaN, None and pd.NA are missing)
+    columns, names, _ = task_columns(y_array)
+    codes = np.full((len(y_array), len(columns)), -1, dtype=np.intp)
+    classes = []
+    for t, (column, name) in enumerate(zip(columns, names)):
+        values, missing = labelled_values(column, name)
+        if values.size == 0:
+            raise ValueError(f"Task {name!r} of y has no labels (all missing).")
+        try:
+            check_classification_targets(values)
+        except ValueError as exc:
+            raise ValueError(f"Task {name!r} of y: {exc}") from exc
+        task_classes, task_codes = np.unique(values, return_inverse=True)
+        codes[~missing, t] = task_codes
+        classes.append(task_classes)
+    return y_array, codes, classes
 
 
 class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -382,7 +366,8 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Labels. A 2-D ``y`` (multi-output inner estimator) may mark missing
-            labels with NaN or None; they are left out of the hardness.
+            labels with NaN, None or ``pd.NA``; they are left out of the
+            hardness.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Weights multiplied with the mined weights. Examples with weight 0
@@ -400,6 +385,70 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
             Fitted estimator.
         """
         _raise_for_params(fit_params, self, "fit")
+        estimator = self._check_inner_estimator()
+        X, y = validate_data(self, X, y, skip_check_array=True)
+        X = indexable(X)[0]
+        y, codes, classes = _encode_targets(y, estimator)
+        check_consistent_length(X, y)
+        user_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if _routing_enabled():
+            routed = process_routing(self, "fit", **fit_params)
+        else:
+            routed = Bunch(estimator=Bunch(fit={}), splitter=Bunch(split={}))
+        self._check_two_classes(codes, classes, user_weight)
+        rng = check_random_state(self.random_state)
+        estimator_seed = rng.randint(np.iinfo(np.int32).max)
+        estimator = _seed_estimator(clone(estimator), estimator_seed)
+
+        multiplier = self._mine_rounds(
+            estimator, X, y, codes, classes, user_weight, routed, rng
+        )
+        self.sample_weight_ = user_weight * multiplier
+        keep = np.flatnonzero(self.sample_weight_ > 0)
+        self.estimator_ = _fit_weighted(
+            clone(estimator),
+            _safe_indexing(X, keep),
+            _safe_indexing(y, keep),
+            self.sample_weight_[keep],
+            _check_method_params(X, params=routed.estimator.fit, indices=keep),
+        )
+        self.classes_ = classes[0] if len(classes) == 1 else classes
+        return self
+
+    def _mine_rounds(self, estimator, X, y, codes, classes, user_weight, routed, rng):
+        """Run the mining rounds and return the final weight multipliers.
+
+        Also sets ``hardness_``, ``noise_mask_`` and ``history_``.
+        """
+        # Examples with zero weight are not part of the data the folds see.
+        active = np.flatnonzero(user_weight > 0)
+        multiplier = np.ones(len(user_weight))
+        self.history_ = []
+        for _ in range(self.n_rounds):
+            weight = user_weight * multiplier
+            splits = self._splits(X, codes, active, routed.splitter.split, rng)
+            proba = self._out_of_fold_proba(
+                estimator, X, y, codes, classes, weight, active, splits, routed
+            )
+            hardness = hardness_scores(proba, codes, self.hardness)
+            flags, ratio, thresholds = label_issues(proba, codes, user_weight)
+            multiplier = self._mine_weights(hardness, flags, ratio, codes, user_weight)
+            self.history_.append(
+                {
+                    "n_noise": int(flags.any(axis=1).sum()),
+                    "hardness": float(np.nanmean(hardness)),
+                    "thresholds": thresholds,
+                    "max_weight": float(multiplier.max()),
+                }
+            )
+        self.hardness_ = hardness
+        self.noise_mask_ = flags[:, 0] if len(classes) == 1 else flags
+        return multiplier
+
+    def _check_inner_estimator(self):
+        """The inner estimator, checked to take sample_weight and to score."""
         estimator = self._get_estimator()
         if not _accepts_sample_weight(estimator):
             hint = (
@@ -422,24 +471,11 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
                 f"decision_function; {type(self).__name__} needs one of them to "
                 "score how hard each example is."
             )
+        return estimator
 
-        X, y = validate_data(self, X, y, skip_check_array=True)
-        X = indexable(X)[0]
-        y, codes, classes = self._validate_targets(y, estimator)
-        n_samples = _num_samples(X)
-        check_consistent_length(X, y)
-        user_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-
-        if _routing_enabled():
-            routed = process_routing(self, "fit", **fit_params)
-            est_params, split_params = routed.estimator.fit, routed.splitter.split
-        else:
-            est_params, split_params = {}, {}
-
-        # Examples with zero weight are not part of the data the folds see.
-        active = np.flatnonzero(user_weight > 0)
+    def _check_two_classes(self, codes, classes, user_weight):
+        """Every task needs two classes among the examples with a weight."""
+        active = user_weight > 0
         for t, task_classes in enumerate(classes):
             seen = np.unique(codes[active, t][codes[active, t] >= 0])
             if len(seen) < 2:
@@ -450,91 +486,27 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
                     f"{len(seen)} class: {task_classes[seen].tolist()}."
                 )
 
-        rng = check_random_state(self.random_state)
-        estimator_seed = rng.randint(np.iinfo(np.int32).max)
-        estimator = _seed_estimator(clone(estimator), estimator_seed)
-
-        multiplier = np.ones(n_samples)
-        self.history_ = []
-        for _ in range(self.n_rounds):
-            weight = user_weight * multiplier
-            proba = self._out_of_fold_proba(
-                estimator,
-                X,
-                y,
-                codes,
-                classes,
-                weight,
-                active,
-                est_params,
-                split_params,
-                rng,
-            )
-            hardness, flags, ratio, thresholds = self._score(proba, codes, user_weight)
-            multiplier = self._mine_weights(hardness, flags, ratio, codes, user_weight)
-            self.history_.append(
-                {
-                    "n_noise": int(flags.any(axis=1).sum()),
-                    "hardness": float(np.nanmean(hardness)),
-                    "thresholds": thresholds,
-                    "max_weight": float(multiplier.max()),
-                }
-            )
-
-        self.hardness_ = hardness
-        self.noise_mask_ = flags[:, 0] if len(classes) == 1 else flags
-        self.sample_weight_ = user_weight * multiplier
-        keep = np.flatnonzero(self.sample_weight_ > 0)
-        self.estimator_ = _fit_weighted(
-            clone(estimator),
-            _safe_indexing(X, keep),
-            _safe_indexing(y, keep),
-            self.sample_weight_[keep],
-            _check_method_params(X, params=est_params, indices=keep),
+    def _mine_weights(self, hardness, flags, ratio, codes, user_weight):
+        """Weight multipliers of the next round, warning for a restored class."""
+        multiplier, restored = mine_weights(
+            hardness,
+            flags,
+            ratio,
+            codes,
+            user_weight,
+            max_weight=self.max_weight,
+            hard_fraction=self.hard_fraction,
+            noise_handling=self.noise_handling,
         )
-        self.classes_ = classes[0] if len(classes) == 1 else classes
-        return self
-
-    def _validate_targets(self, y, estimator):
-        """Return (y for the inner estimator, integer codes (n, n_outputs) with
-        -1 for missing labels, list of per-task classes)."""
-        y = np.asarray(y)
-        if (
-            y.ndim == 2
-            and y.shape[1] == 1
-            and not get_tags(estimator).target_tags.multi_output
-        ):
-            y = column_or_1d(y, warn=True)
-        if y.ndim == 1:
-            check_classification_targets(y)
-            task_classes, codes = np.unique(y, return_inverse=True)
-            return y, codes.reshape(-1, 1), [task_classes]
-        if y.ndim != 2 or y.shape[1] == 0:
-            raise ValueError(
-                f"y must be 1-D, or 2-D with one column per task; got shape {y.shape}."
+        for t, c in restored:
+            warnings.warn(
+                f"All examples of class index {c} (task {t}) were flagged "
+                "as label issues; they are kept with their weight.",
+                UserWarning,
+                # _mine_weights, _mine_rounds, fit, _fit_context: the caller of fit
+                stacklevel=5,
             )
-        codes = np.full(y.shape, -1, dtype=np.intp)
-        classes = []
-        for t in range(y.shape[1]):
-            column = y[:, t]
-            missing = _is_missing(column)
-            observed = column[~missing]
-            if observed.dtype == object:
-                kinds = {type(v) for v in observed}
-                if len(kinds) == 1:
-                    observed = observed.astype(kinds.pop())
-            if observed.size == 0:
-                raise ValueError(f"Task {t} of y has no labels (all missing).")
-            if observed.dtype.kind == "f" and not np.all(np.isfinite(observed)):
-                raise ValueError(f"Input y contains infinity in task {t}.")
-            try:
-                check_classification_targets(observed)
-            except ValueError as exc:
-                raise ValueError(f"Task {t} of y: {exc}") from exc
-            task_classes, task_codes = np.unique(observed, return_inverse=True)
-            codes[~missing, t] = task_codes
-            classes.append(task_classes)
-        return y, codes, classes
+        return multiplier
 
     def _splits(self, X, codes, active, split_params, rng):
         """Train/test index pairs (indices into ``active``) for one round."""
@@ -565,23 +537,15 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         return list(splitter.split(X_active, strata, **params))
 
     def _out_of_fold_proba(
-        self,
-        estimator,
-        X,
-        y,
-        codes,
-        classes,
-        weight,
-        active,
-        est_params,
-        split_params,
-        rng,
+        self, estimator, X, y, codes, classes, weight, active, splits, routed
     ):
-        n_samples = len(weight)
-        inactive = np.setdiff1d(np.arange(n_samples), active)
-        splits = self._splits(X, codes, active, split_params, rng)
+        """Per-task probabilities of every example from one round's fold models.
+
+        Examples outside ``active`` (zero weight) are scored by every fold model.
+        """
+        inactive = np.setdiff1d(np.arange(len(weight)), active)
         rows = [np.concatenate([active[test], inactive]) for _, test in splits]
-        fold_scores = Parallel(n_jobs=self.n_jobs)(
+        fold_proba = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_and_score_fold)(
                 estimator,
                 X,
@@ -589,106 +553,13 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
                 weight,
                 active[train],
                 score_rows,
-                est_params,
+                routed.estimator.fit,
                 codes,
                 classes,
             )
             for (train, _), score_rows in zip(splits, rows)
         )
-        proba = [np.zeros((n_samples, len(c))) for c in classes]
-        scored = np.zeros(n_samples, dtype=int)
-        for scores, score_rows in zip(fold_scores, rows):
-            for t in range(len(classes)):
-                proba[t][score_rows] += scores[t]
-            scored[score_rows] += 1
-        if np.any(scored[active] != 1):
-            raise ValueError(
-                "cv must put every sample in exactly one test fold to score it out "
-                "of fold."
-            )
-        # zero-weight rows were scored by every fold model: average them
-        for t in range(len(classes)):
-            proba[t] /= np.maximum(scored, 1)[:, None]
-        return proba
-
-    def _score(self, proba, codes, weight):
-        """Hardness per example, label-issue flags and p[y] / threshold per task."""
-        n_samples, n_tasks = codes.shape
-        hardness = np.zeros(n_samples)
-        labelled_any = np.zeros(n_samples, dtype=bool)
-        flags = np.zeros((n_samples, n_tasks), dtype=bool)
-        ratio = np.ones((n_samples, n_tasks))
-        thresholds = []
-        for t in range(n_tasks):
-            p = proba[t]
-            labelled = np.flatnonzero(codes[:, t] >= 0)
-            own_code = codes[labelled, t]
-            own = p[labelled, own_code]
-            if self.hardness == "loss":
-                task_hardness = -np.log(np.clip(own, _EPS, 1.0))
-            else:
-                others = p[labelled].copy()
-                others[np.arange(len(labelled)), own_code] = -np.inf
-                task_hardness = (1.0 - (own - others.max(axis=1))) / 2.0
-            hardness[labelled] += task_hardness
-            labelled_any[labelled] = True
-
-            # Confident learning: a class's threshold is its mean self-confidence
-            # among the examples labelled with it (weighted by sample_weight).
-            n_classes = p.shape[1]
-            thr = np.full(n_classes, np.inf)
-            for c in range(n_classes):
-                members = labelled[own_code == c]
-                w = weight[members]
-                if w.sum() > 0:
-                    thr[c] = np.average(p[members, c], weights=w)
-            thresholds.append(thr)
-            above = p[labelled] >= thr
-            above[np.arange(len(labelled)), own_code] = False
-            flagged = above.any(axis=1) & (own < thr[own_code])
-            flags[labelled, t] = flagged
-            ratio[labelled[flagged], t] = own[flagged] / thr[own_code[flagged]]
-        hardness[~labelled_any] = np.nan
-        return hardness, flags, ratio, thresholds
-
-    def _mine_weights(self, hardness, flags, ratio, codes, user_weight):
-        """Weight multipliers of the next round from this round's scores."""
-        n_samples = len(hardness)
-        flagged = flags.any(axis=1)
-        noisy = flagged if self.noise_handling is not None else np.zeros_like(flagged)
-        eligible = (user_weight > 0) & ~np.isnan(hardness) & ~noisy
-        # Single output: mine within each class (keeps the class balance).
-        groups = codes[:, 0] if codes.shape[1] == 1 else np.zeros(n_samples, int)
-        multiplier = np.ones(n_samples)
-        for g in np.unique(groups[eligible]):
-            rows = np.flatnonzero(eligible & (groups == g))
-            rank = (rankdata(hardness[rows]) - 0.5) / len(rows)
-            start = 1.0 - self.hard_fraction
-            level = np.clip((rank - start) / self.hard_fraction, 0.0, 1.0)
-            m = 1.0 + (self.max_weight - 1.0) * level
-            u = user_weight[rows]
-            multiplier[rows] = m * u.sum() / (u * m).sum()
-
-        if self.noise_handling == "downweight":
-            multiplier[noisy] = ratio.prod(axis=1)[noisy]
-        elif self.noise_handling == "drop":
-            multiplier[noisy] = 0.0
-
-        # Never let mining empty a class of a task.
-        for t in range(codes.shape[1]):
-            for c in np.unique(codes[codes[:, t] >= 0, t]):
-                members = codes[:, t] == c
-                if (user_weight[members] > 0).any() and not (
-                    user_weight[members] * multiplier[members] > 0
-                ).any():
-                    multiplier[members & noisy] = 1.0
-                    warnings.warn(
-                        f"All examples of class index {c} (task {t}) were flagged "
-                        "as label issues; they are kept with their weight.",
-                        UserWarning,
-                        stacklevel=3,
-                    )
-        return multiplier
+        return assemble_out_of_fold(fold_proba, rows, len(weight), active)
 
     # ------------------------------------------------------------- predict
     def _check_predict_X(self, X):
@@ -717,8 +588,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
             Predicted labels.
         """
         check_is_fitted(self)
-        X = self._check_predict_X(X)
-        return self.estimator_.predict(X)
+        return self.estimator_.predict(self._check_predict_X(X))
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
@@ -735,8 +605,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
             Probabilities (one array per task for a multi-output estimator).
         """
         check_is_fitted(self)
-        X = self._check_predict_X(X)
-        return self.estimator_.predict_proba(X)
+        return self.estimator_.predict_proba(self._check_predict_X(X))
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
@@ -753,8 +622,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
             Log-probabilities.
         """
         check_is_fitted(self)
-        X = self._check_predict_X(X)
-        return self.estimator_.predict_log_proba(X)
+        return self.estimator_.predict_log_proba(self._check_predict_X(X))
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
@@ -771,8 +639,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
             Decision scores.
         """
         check_is_fitted(self)
-        X = self._check_predict_X(X)
-        return self.estimator_.decision_function(X)
+        return self.estimator_.decision_function(self._check_predict_X(X))
 
     # ------------------------------------------------------- routing & tags
     def get_metadata_routing(self):

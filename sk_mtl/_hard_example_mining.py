@@ -1,7 +1,8 @@
 """Hard example mining around any classifier whose ``fit`` takes ``sample_weight``.
 
-This module orchestrates (validation, rounds, folds, routing, delegation); the
-math (hardness, label issues, weight schedule) lives in :mod:`sk_mtl._mining`.
+This module orchestrates (validation, rounds, routing, delegation); the fold
+models are fitted and scored by :mod:`sk_mtl._out_of_fold`, and the math
+(hardness, label issues, weight schedule) lives in :mod:`sk_mtl._mining`.
 """
 
 # Authors: The sk_mtl developers
@@ -19,8 +20,6 @@ from sklearn.base import (
     clone,
 )
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold, StratifiedKFold, check_cv
-from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
@@ -28,31 +27,27 @@ from sklearn.utils.metadata_routing import (
     MethodMapping,
     _raise_for_params,
     _routing_enabled,
-    get_routing_for_object,
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _check_method_params,
     _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
-    column_or_1d,
-    has_fit_parameter,
     indexable,
     validate_data,
 )
 
-from ._mining import (
-    assemble_out_of_fold,
-    hardness_scores,
-    label_issues,
-    mine_weights,
-    model_proba,
+from ._mining import hardness_scores, label_issues, mine_weights
+from ._out_of_fold import (
+    accepts_sample_weight,
+    encode_targets,
+    fit_weighted,
+    fold_splits,
+    out_of_fold_proba,
+    seed_estimator,
 )
-from .utils import labelled_values, task_columns
 
 __all__ = ["HardExampleMiningClassifier"]
 
@@ -66,103 +61,6 @@ def _estimator_has(attr):
         return hasattr(self._get_estimator(), attr)
 
     return check
-
-
-def _seed_estimator(estimator, seed):
-    """Fix every ``random_state`` parameter of ``estimator`` that is left random.
-
-    Parameters the user fixed are kept, so that wrapping an estimator never
-    changes its own seeding; only ``None`` (or a ``RandomState``) is replaced.
-    """
-    to_set = {
-        key: seed
-        for key, value in estimator.get_params(deep=True).items()
-        if key == "random_state" or key.endswith("__random_state")
-        if value is None or isinstance(value, np.random.RandomState)
-    }
-    if to_set:
-        estimator.set_params(**to_set)
-    return estimator
-
-
-def _final_step(estimator):
-    while isinstance(estimator, Pipeline):
-        estimator = estimator.steps[-1][1]
-    return estimator
-
-
-def _accepts_sample_weight(estimator):
-    """Whether ``estimator.fit`` can be given ``sample_weight`` by this wrapper."""
-    if _routing_enabled():
-        routing = get_routing_for_object(estimator)
-        if isinstance(routing, MetadataRouter):
-            return bool(routing.consumes("fit", ("sample_weight",)))
-    return has_fit_parameter(_final_step(estimator), "sample_weight")
-
-
-def _fit_weighted(estimator, X, y, sample_weight, fit_params):
-    """Fit ``estimator`` with ``sample_weight``, also for a :class:`Pipeline`."""
-    if isinstance(estimator, Pipeline) and not _routing_enabled():
-        # Without metadata routing a Pipeline only takes "<step>__param".
-        name = estimator.steps[-1][0]
-        return estimator.fit(X, y, **{f"{name}__sample_weight": sample_weight})
-    return estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
-
-
-def _fit_and_score_fold(
-    estimator, X, y, sample_weight, train, score_rows, fit_params, codes, classes
-):
-    """Fit a clone on ``train`` and score ``score_rows`` (per-task probabilities)."""
-    est = clone(estimator)
-    params = _check_method_params(X, params=fit_params, indices=train)
-    _fit_weighted(
-        est,
-        _safe_indexing(X, train),
-        _safe_indexing(y, train),
-        sample_weight[train],
-        params,
-    )
-    present = [
-        np.isin(np.arange(len(c)), codes[train, t]) for t, c in enumerate(classes)
-    ]
-    return model_proba(est, _safe_indexing(X, score_rows), classes, present)
-
-
-def _encode_targets(y, estimator):
-    """Validate ``y`` and encode it as class codes, one column per task.
-
-    Returns ``y`` for the inner estimator (1-D unless it is multi-output), the
-    codes (n_samples, n_tasks) with -1 for a missing label and the sorted
-    classes of each task.
-    """
-    y_array = np.asarray(y)
-    if (
-        y_array.ndim == 2
-        and y_array.shape[1] == 1
-        and not get_tags(estimator).target_tags.multi_output
-    ):
-        y_array = column_or_1d(y_array, warn=True)
-    if y_array.ndim == 1:
-        # one output: every label must be there, as for any classifier
-        check_classification_targets(y_array)
-        task_classes, codes = np.unique(y_array, return_inverse=True)
-        return y_array, codes.reshape(-1, 1), [task_classes]
-    # several outputs: the package's encoding (NaN, None and pd.NA are missing)
-    columns, names, _ = task_columns(y_array)
-    codes = np.full((len(y_array), len(columns)), -1, dtype=np.intp)
-    classes = []
-    for t, (column, name) in enumerate(zip(columns, names)):
-        values, missing = labelled_values(column, name)
-        if values.size == 0:
-            raise ValueError(f"Task {name!r} of y has no labels (all missing).")
-        try:
-            check_classification_targets(values)
-        except ValueError as exc:
-            raise ValueError(f"Task {name!r} of y: {exc}") from exc
-        task_classes, task_codes = np.unique(values, return_inverse=True)
-        codes[~missing, t] = task_codes
-        classes.append(task_classes)
-    return y_array, codes, classes
 
 
 class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -388,7 +286,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         estimator = self._check_inner_estimator()
         X, y = validate_data(self, X, y, skip_check_array=True)
         X = indexable(X)[0]
-        y, codes, classes = _encode_targets(y, estimator)
+        y, codes, classes = encode_targets(y, estimator)
         check_consistent_length(X, y)
         user_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -400,14 +298,14 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         self._check_two_classes(codes, classes, user_weight)
         rng = check_random_state(self.random_state)
         estimator_seed = rng.randint(np.iinfo(np.int32).max)
-        estimator = _seed_estimator(clone(estimator), estimator_seed)
+        estimator = seed_estimator(clone(estimator), estimator_seed)
 
         multiplier = self._mine_rounds(
             estimator, X, y, codes, classes, user_weight, routed, rng
         )
         self.sample_weight_ = user_weight * multiplier
         keep = np.flatnonzero(self.sample_weight_ > 0)
-        self.estimator_ = _fit_weighted(
+        self.estimator_ = fit_weighted(
             clone(estimator),
             _safe_indexing(X, keep),
             _safe_indexing(y, keep),
@@ -425,12 +323,24 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         # Examples with zero weight are not part of the data the folds see.
         active = np.flatnonzero(user_weight > 0)
         multiplier = np.ones(len(user_weight))
+        name = type(self).__name__
         self.history_ = []
         for _ in range(self.n_rounds):
             weight = user_weight * multiplier
-            splits = self._splits(X, codes, active, routed.splitter.split, rng)
-            proba = self._out_of_fold_proba(
-                estimator, X, y, codes, classes, weight, active, splits, routed
+            splits = fold_splits(
+                self.cv, X, codes, active, routed.splitter.split, rng, name
+            )
+            proba = out_of_fold_proba(
+                estimator,
+                X,
+                y,
+                codes,
+                classes,
+                weight,
+                active,
+                splits,
+                routed.estimator.fit,
+                self.n_jobs,
             )
             hardness = hardness_scores(proba, codes, self.hardness)
             flags, ratio, thresholds = label_issues(proba, codes, user_weight)
@@ -450,7 +360,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
     def _check_inner_estimator(self):
         """The inner estimator, checked to take sample_weight and to score."""
         estimator = self._get_estimator()
-        if not _accepts_sample_weight(estimator):
+        if not accepts_sample_weight(estimator):
             hint = (
                 " With metadata routing enabled, request it on the step that"
                 " consumes it: set_fit_request(sample_weight=True)."
@@ -507,59 +417,6 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
                 stacklevel=5,
             )
         return multiplier
-
-    def _splits(self, X, codes, active, split_params, rng):
-        """Train/test index pairs (indices into ``active``) for one round."""
-        strata = codes[active, 0]
-        n_active = len(active)
-        if isinstance(self.cv, Integral):
-            if n_active < self.cv:
-                raise ValueError(
-                    f"{type(self).__name__} needs at least cv={self.cv} samples to "
-                    f"score every example out of fold; got n_samples={n_active}."
-                )
-            seed = rng.randint(np.iinfo(np.int32).max)
-            _, counts = np.unique(strata, return_counts=True)
-            if codes.shape[1] == 1 or counts.min() >= self.cv:
-                splitter = StratifiedKFold(self.cv, shuffle=True, random_state=seed)
-            else:
-                splitter = KFold(self.cv, shuffle=True, random_state=seed)
-        else:
-            if not hasattr(self.cv, "split") and n_active < len(codes):
-                raise ValueError(
-                    "cv given as an iterable of (train, test) indices cannot be "
-                    "combined with zero sample weights: those rows are left out of "
-                    "the folds. Pass a splitter object instead."
-                )
-            splitter = check_cv(self.cv, strata, classifier=True)
-        X_active = _safe_indexing(X, active)
-        params = _check_method_params(X, params=split_params, indices=active)
-        return list(splitter.split(X_active, strata, **params))
-
-    def _out_of_fold_proba(
-        self, estimator, X, y, codes, classes, weight, active, splits, routed
-    ):
-        """Per-task probabilities of every example from one round's fold models.
-
-        Examples outside ``active`` (zero weight) are scored by every fold model.
-        """
-        inactive = np.setdiff1d(np.arange(len(weight)), active)
-        rows = [np.concatenate([active[test], inactive]) for _, test in splits]
-        fold_proba = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_and_score_fold)(
-                estimator,
-                X,
-                y,
-                weight,
-                active[train],
-                score_rows,
-                routed.estimator.fit,
-                codes,
-                classes,
-            )
-            for (train, _), score_rows in zip(splits, rows)
-        )
-        return assemble_out_of_fold(fold_proba, rows, len(weight), active)
 
     # ------------------------------------------------------------- predict
     def _check_predict_X(self, X):

@@ -1,11 +1,11 @@
 """Fitting clones of an estimator on folds and scoring the held-out rows.
 
 The out-of-fold machinery of :class:`~sk_mtl.HardExampleMiningClassifier`:
-encode ``y`` as class codes, split the examples that have a weight into folds,
-fit a weighted clone of the inner estimator on each fold's complement, score
-the held-out rows and put the scores together. The math that turns the scores
-into weights lives in :mod:`sk_mtl._mining`; ``codes`` and ``proba`` follow its
-conventions.
+check the inner estimator, encode ``y`` as class codes, route ``fit`` metadata,
+split the examples that have a weight into folds, fit a weighted clone of the
+inner estimator on each fold's complement, score the held-out rows and put the
+scores together. The math that turns the scores into weights lives in
+:mod:`sk_mtl._mining`; ``codes`` and ``proba`` follow its conventions.
 """
 
 # Authors: The sk_mtl developers
@@ -17,11 +17,13 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils import Bunch, _safe_indexing, get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
+    MethodMapping,
     _routing_enabled,
     get_routing_for_object,
+    process_routing,
 )
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
@@ -37,11 +39,16 @@ from .utils import labelled_values, task_columns
 __all__ = [
     "accepts_sample_weight",
     "assemble_out_of_fold",
+    "check_inner_estimator",
+    "check_two_classes",
     "encode_targets",
     "fit_and_score_fold",
+    "fit_on_rows",
     "fit_weighted",
+    "fold_router",
     "fold_splits",
     "out_of_fold_proba",
+    "routed_params",
     "seed_estimator",
 ]
 
@@ -97,22 +104,12 @@ def encode_targets(y, estimator):
 
 
 def seed_estimator(estimator, seed):
-    """Fix every ``random_state`` parameter of ``estimator`` that is left random.
+    """A clone of ``estimator`` with ``seed`` in every ``random_state`` left random.
 
     Parameters the user fixed are kept, so that wrapping an estimator never
     changes its own seeding; only ``None`` (or a ``RandomState``) is replaced.
-
-    Parameters
-    ----------
-    estimator : estimator object
-        Modified in place.
-    seed : int
-        The seed to set.
-
-    Returns
-    -------
-    estimator : estimator object
     """
+    estimator = clone(estimator)
     to_set = {
         key: seed
         for key, value in estimator.get_params(deep=True).items()
@@ -158,30 +155,93 @@ def fit_weighted(estimator, X, y, sample_weight, fit_params):
     return estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
 
 
+def check_inner_estimator(estimator, name):
+    """Return ``estimator`` if it takes ``sample_weight`` in fit and can score.
+
+    Raises a TypeError naming the wrapping estimator ``name`` otherwise (no
+    ``predict_proba`` nor ``decision_function``).
+    """
+    if not accepts_sample_weight(estimator):
+        hint = (
+            " With metadata routing enabled, request it on the step that"
+            " consumes it: set_fit_request(sample_weight=True)."
+            if _routing_enabled()
+            else ""
+        )
+        raise TypeError(
+            f"{type(estimator).__name__} does not support sample_weight in fit. "
+            f"{name} needs an estimator whose fit takes "
+            f"sample_weight to re-weight the hard examples.{hint}"
+        )
+    if not (
+        hasattr(estimator, "predict_proba") or hasattr(estimator, "decision_function")
+    ):
+        raise TypeError(
+            f"{type(estimator).__name__} has neither predict_proba nor "
+            f"decision_function; {name} needs one of them to "
+            "score how hard each example is."
+        )
+    return estimator
+
+
+def check_two_classes(codes, classes, weight, name):
+    """Raise a ValueError (naming ``name``) unless every task has 2 classes.
+
+    Only the rows with a positive ``weight`` count.
+    """
+    active = weight > 0
+    for t, task_classes in enumerate(classes):
+        seen = np.unique(codes[active, t][codes[active, t] >= 0])
+        if len(seen) < 2:
+            task = f" in task {t}" if len(classes) > 1 else ""
+            raise ValueError(
+                f"{name} needs samples of at least 2 classes"
+                f"{task}; the data (with non-zero sample_weight) contains only "
+                f"{len(seen)} class: {task_classes[seen].tolist()}."
+            )
+
+
+def routed_params(owner, fit_params):
+    """Route ``owner.fit``'s metadata as declared by :func:`fold_router`.
+
+    Returns a :class:`~sklearn.utils.Bunch` with ``estimator.fit`` and
+    ``splitter.split`` (both empty without metadata routing).
+    """
+    if _routing_enabled():
+        return process_routing(owner, "fit", **fit_params)
+    return Bunch(estimator=Bunch(fit={}), splitter=Bunch(split={}))
+
+
+def fold_router(owner, estimator, cv):
+    """The metadata router of ``owner``: what its ``fit`` passes on.
+
+    ``owner`` consumes its own requests (``sample_weight``); other ``fit``
+    metadata go to the ``estimator``'s ``fit`` and to ``cv``'s ``split``, as
+    requested.
+    """
+    return (
+        MetadataRouter(owner=owner)
+        .add_self_request(owner)
+        .add(
+            estimator=estimator,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
+        .add(
+            splitter=cv,
+            method_mapping=MethodMapping().add(caller="fit", callee="split"),
+        )
+    )
+
+
 def fold_splits(cv, X, codes, active, split_params, rng, name):
     """Train/test index pairs (indices into ``active``) for one round.
 
-    Parameters
-    ----------
-    cv : int, cross-validation generator or iterable
-        An int gives a shuffled :class:`StratifiedKFold` on the first task
-        (:class:`KFold` for a 2-D ``y`` with a class rarer than ``cv``), seeded
-        from ``rng``; anything else goes through :func:`check_cv`.
-    X : array-like
-        All the training rows.
-    codes : ndarray of int of shape (n_samples, n_tasks)
-    active : ndarray of int
-        The rows to split (those with a positive weight).
-    split_params : dict
-        Metadata for ``split`` (e.g. ``groups``), indexed like ``X``.
-    rng : RandomState
-        Draws the shuffling seed when ``cv`` is an int.
-    name : str
-        The estimator named in error messages.
-
-    Returns
-    -------
-    splits : list of (ndarray, ndarray)
+    Only the ``active`` rows (positive weight) are split, with ``split_params``
+    (routed metadata such as ``groups``, indexed like ``X``). An int ``cv``
+    gives a shuffled :class:`StratifiedKFold` on the first task
+    (:class:`KFold` for a 2-D ``y`` with a class rarer than ``cv``) seeded
+    from ``rng``; anything else goes through :func:`check_cv`. Errors name
+    ``name``.
     """
     strata = codes[active, 0]
     n_active = len(active)
@@ -210,6 +270,22 @@ def fold_splits(cv, X, codes, active, split_params, rng, name):
     return list(splitter.split(X_active, strata, **params))
 
 
+def fit_on_rows(estimator, X, y, sample_weight, rows, fit_params):
+    """Fit a clone of ``estimator`` on ``rows`` with their ``sample_weight``.
+
+    ``fit_params`` (routed metadata, indexed like ``X``) are indexed too.
+    Returns the fitted clone.
+    """
+    params = _check_method_params(X, params=fit_params, indices=rows)
+    return fit_weighted(
+        clone(estimator),
+        _safe_indexing(X, rows),
+        _safe_indexing(y, rows),
+        sample_weight[rows],
+        params,
+    )
+
+
 def fit_and_score_fold(
     estimator, X, y, sample_weight, train, score_rows, fit_params, codes, classes
 ):
@@ -218,15 +294,7 @@ def fit_and_score_fold(
     The classes of a task missing from ``train`` get probability 0 (see
     :func:`~sk_mtl._mining.model_proba`).
     """
-    est = clone(estimator)
-    params = _check_method_params(X, params=fit_params, indices=train)
-    fit_weighted(
-        est,
-        _safe_indexing(X, train),
-        _safe_indexing(y, train),
-        sample_weight[train],
-        params,
-    )
+    est = fit_on_rows(estimator, X, y, sample_weight, train, fit_params)
     present = [
         np.isin(np.arange(len(c)), codes[train, t]) for t, c in enumerate(classes)
     ]
@@ -273,29 +341,10 @@ def out_of_fold_proba(
 ):
     """Per-task probabilities of every example from one round's fold models.
 
-    Parameters
-    ----------
-    estimator : estimator object
-        Unfitted; a clone is fitted per fold with :func:`fit_weighted`.
-    X, y : array-like
-        All the training rows and ``y`` as the estimator takes it.
-    codes : ndarray of int of shape (n_samples, n_tasks)
-    classes : list of ndarray
-    weight : ndarray of shape (n_samples,)
-        This round's sample weights.
-    active : ndarray of int
-        The rows the folds split; the others (zero weight) are scored by
-        every fold model and get the mean.
-    splits : list of (ndarray, ndarray)
-        From :func:`fold_splits`.
-    fit_params : dict
-        Routed metadata for the estimator's ``fit``, indexed like ``X``.
-    n_jobs : int or None
-        Fold models fitted in parallel.
-
-    Returns
-    -------
-    proba : list of ndarray of shape (n_samples, n_classes)
+    A clone of ``estimator`` is fitted on each training fold of ``splits``
+    (:func:`fold_splits`) with ``weight`` and ``fit_params``, ``n_jobs`` of
+    them in parallel; the rows outside ``active`` (zero weight) are scored by
+    every fold model and get the mean (:func:`assemble_out_of_fold`).
     """
     inactive = np.setdiff1d(np.arange(len(weight)), active)
     rows = [np.concatenate([active[test], inactive]) for _, test in splits]

@@ -38,6 +38,7 @@ from ._classifier import TaskClassifierMixin
 from ._inputs import NumericInput
 from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
 from ._tasks import fit_tasks
+from ._threads import resolve_n_threads, torch_threads
 from .losses import LOSSES, MultiTaskLoss
 from .weighting import TASK_WEIGHTINGS
 
@@ -95,6 +96,7 @@ class BaseNeuralEstimator(BaseEstimator):
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [str],
+        "n_threads": [StrOptions({"auto"}), numbers.Integral],
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
@@ -177,8 +179,15 @@ class BaseNeuralEstimator(BaseEstimator):
             rows = _split_rows(
                 tasks, targets, sample_weight, seed, self._validation_fraction()
             )
-            self._train(network, X, targets, sample_weight, rows, seed)
+            with torch_threads(self._n_threads(network.module, self.batch_size, 3)):
+                self._train(network, X, targets, sample_weight, rows, seed)
         return self
+
+    def _n_threads(self, module, batch_size, passes):
+        """torch threads for batches of ``passes`` passes (3: forward + backward)."""
+        n_parameters = sum(p.numel() for p in module.parameters())
+        work = batch_size * n_parameters * passes // 3
+        return resolve_n_threads(self.n_threads, work_per_batch=work)
 
     def _validation_fraction(self):
         return self.validation_fraction if self.early_stopping else None
@@ -267,9 +276,10 @@ class BaseNeuralEstimator(BaseEstimator):
     def _forward(self, X):
         """Per-task outputs of the fitted network for X (the inference loop)."""
         X = self.input_.transform(X, self)
-        return predict_outputs(
-            self.module_, self.input_.tensors(X), self.batch_size, self.device
-        )
+        with torch_threads(self._n_threads(self.module_, self.batch_size, 1)):
+            return predict_outputs(
+                self.module_, self.input_.tensors(X), self.batch_size, self.device
+            )
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -33,9 +33,11 @@ from sklearn.utils.validation import (
 from skorch.callbacks import EarlyStopping
 from skorch.history import History
 
+from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier import TaskClassifierMixin
 from ._inputs import NumericInput
 from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
+from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
 from .losses import LOSSES, MultiTaskLoss
 from .weighting import TASK_WEIGHTINGS
@@ -94,6 +96,7 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [str],
+        "on_divergence": [StrOptions({"raise", "restore"})],
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
@@ -164,8 +167,12 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
 
         device = self._check_device()
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        fork_devices = [torch.device(device).index or 0] if device != "cpu" else []
-        with torch.random.fork_rng(devices=fork_devices, enabled=True):
+        # Fork the RNG of the device that trains (only the CPU's for "cpu").
+        fork = [] if device.type in ("cpu", "meta") else [device.index or 0]
+        with (
+            torch.random.fork_rng(devices=fork, device_type=device.type),
+            float32_default_dtype(),
+        ):
             torch.manual_seed(seed)
             network = self._build_network(X)
             rows = _split_rows(
@@ -192,24 +199,17 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
                 warnings.filterwarnings("ignore", message=".*re-initializ.*")
                 net.fit(data[0], None)
             histories.append(net.history)
+            if net.interrupted_:
+                handle_interrupt(self, sum(len(h) for h in histories))
+                break
         # The whole network predicts, whichever part the last phase trained.
-        net.module_ = network.module
+        net.module = net.module_ = network.module
         self.net_, self.module_ = net, network.module
         self.history_ = _concat_histories(histories)
         self.n_iter_ = len(self.history_)
 
     def _check_device(self):
-        device = self.device
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} was requested but CUDA is not available on this "
-                "machine; use device='cpu'."
-            )
-        try:
-            torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(f"Invalid device {device!r}: {exc}") from None
-        return device
+        return check_device(self.device, type(self).__name__)
 
     def _make_net(self, phase, network, valid, seed):
         callbacks = [
@@ -217,6 +217,16 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             for i, cb in enumerate(copy.deepcopy(self.callbacks or []))
         ]
         callbacks += phase.callbacks
+        callbacks.append(
+            (
+                "divergence",
+                DivergenceGuard(
+                    getattr(self, "on_divergence", "raise"),
+                    type(self).__name__,
+                    phase.name,
+                ),
+            )
+        )
         if valid is not None:
             callbacks.append(("early_stopping", self._early_stopping()))
         criterion = MultiTaskLoss(
@@ -279,7 +289,11 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             a single array when the model was fitted on a 1-D ``y``.
         """
         check_is_fitted(self)
-        probas = [t.proba(out) for t, out in zip(self.tasks_, self._forward(X))]
+        outputs = self._forward(X)
+        check_finite_outputs(
+            outputs, self.task_names_, type(self).__name__, self.module_
+        )
+        probas = [t.proba(out) for t, out in zip(self.tasks_, outputs)]
         return probas if self._multitask else probas[0]
 
     def __getstate__(self):

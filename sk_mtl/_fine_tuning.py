@@ -148,6 +148,7 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        on_divergence="raise",
         verbose=0,
         callbacks=None,
         random_state=None,
@@ -171,6 +172,7 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.on_divergence = on_divergence
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state

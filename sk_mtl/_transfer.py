@@ -206,6 +206,7 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        on_divergence="raise",
         verbose=0,
         callbacks=None,
         random_state=None,
@@ -232,6 +233,7 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.on_divergence = on_divergence
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state

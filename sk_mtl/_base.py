@@ -39,6 +39,7 @@ from ._inputs import NumericInput
 from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
 from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
+from ._threads import resolve_n_threads, torch_threads
 from .losses import LOSSES, MultiTaskLoss
 from .weighting import TASK_WEIGHTINGS
 
@@ -97,6 +98,7 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [str],
         "on_divergence": [StrOptions({"raise", "restore"})],
+        "n_threads": [StrOptions({"auto"}), numbers.Integral],
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
@@ -178,8 +180,15 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             rows = _split_rows(
                 targets, sample_weight, seed, self._validation_fraction()
             )
-            self._train(network, X, targets, sample_weight, rows, seed)
+            with torch_threads(self._n_threads(network.module, self.batch_size, 3)):
+                self._train(network, X, targets, sample_weight, rows, seed)
         return self
+
+    def _n_threads(self, module, batch_size, passes):
+        """torch threads for batches of ``passes`` passes (3: forward + backward)."""
+        n_parameters = sum(p.numel() for p in module.parameters())
+        work = batch_size * n_parameters * passes // 3
+        return resolve_n_threads(self.n_threads, work_per_batch=work)
 
     def _validation_fraction(self):
         return self.validation_fraction if self.early_stopping else None
@@ -270,9 +279,10 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
     def _forward(self, X):
         """Per-task outputs of the fitted network for X (the inference loop)."""
         X = self.input_.transform(X, self)
-        return predict_outputs(
-            self.module_, self.input_.tensors(X), self.batch_size, self.device
-        )
+        with torch_threads(self._n_threads(self.module_, self.batch_size, 1)):
+            return predict_outputs(
+                self.module_, self.input_.tensors(X), self.batch_size, self.device
+            )
 
     def predict_proba(self, X):
         """Class probabilities of every task.

@@ -49,6 +49,13 @@ on_divergence : {"raise", "restore"}, default="raise"
     When the training loss or the weights stop being finite (too large ``lr``,
     badly scaled X): raise a ValueError naming the epoch (and the task), or
     restore the weights of the last finite epoch, warn and stop training.
+n_threads : "auto" or int, default="auto"
+    torch intra-op threads used during ``fit`` and prediction only (the caller's
+    setting is restored afterwards). ``"auto"``: one thread for small networks
+    and batches, more for large ones, never more than the cores this process
+    may use, than the limit of the joblib/dask worker it runs in, or than the
+    cores left idle by other work. An int is used as given; ``-1`` uses every
+    available core.
 verbose : int, default=0
     Print an epoch table (losses per task, timing) when > 0.
 callbacks : list of skorch callbacks, default=None

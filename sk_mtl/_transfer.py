@@ -207,6 +207,7 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         tol=1e-4,
         device="cpu",
         on_divergence="raise",
+        n_threads="auto",
         verbose=0,
         callbacks=None,
         random_state=None,
@@ -234,6 +235,7 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         self.tol = tol
         self.device = device
         self.on_divergence = on_divergence
+        self.n_threads = n_threads
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state

@@ -6,6 +6,7 @@ from ._hard_example_mining import HardExampleMiningClassifier
 from ._merge import MergedClassifier, merge_models
 from ._mixed import MixedTaskEstimator
 from ._multitask import MultiTaskClassifier
+from ._persistence import load, register_savable, save
 from ._regressor import MultiTaskRegressor
 from ._transfer import TransferClassifier
 from .metrics import make_task_scorer
@@ -22,7 +23,10 @@ __all__ = [
     "MultiTaskRegressor",
     "SentenceEncoder",
     "TransferClassifier",
+    "load",
     "make_task_scorer",
     "merge_models",
+    "register_savable",
+    "save",
     "__version__",
 ]

@@ -34,9 +34,11 @@ from sklearn.utils.validation import (
 from skorch.callbacks import EarlyStopping
 from skorch.history import History
 
+from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier import TaskClassifierMixin
 from ._inputs import NumericInput
 from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
+from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
 from ._threads import resolve_n_threads, torch_threads
 from .losses import LOSSES, MultiTaskLoss
@@ -96,6 +98,7 @@ class BaseNeuralEstimator(BaseEstimator):
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [str],
+        "on_divergence": [StrOptions({"raise", "restore"})],
         "n_threads": [StrOptions({"auto"}), numbers.Integral],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -172,8 +175,12 @@ class BaseNeuralEstimator(BaseEstimator):
 
         device = self._check_device()
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        fork_devices = [torch.device(device).index or 0] if device != "cpu" else []
-        with torch.random.fork_rng(devices=fork_devices, enabled=True):
+        # Fork the RNG of the device that trains (only the CPU's for "cpu").
+        fork = [] if device.type in ("cpu", "meta") else [device.index or 0]
+        with (
+            torch.random.fork_rng(devices=fork, device_type=device.type),
+            float32_default_dtype(),
+        ):
             torch.manual_seed(seed)
             network = self._build_network(X)
             rows = _split_rows(
@@ -207,24 +214,17 @@ class BaseNeuralEstimator(BaseEstimator):
                 warnings.filterwarnings("ignore", message=".*re-initializ.*")
                 net.fit(data[0], None)
             histories.append(net.history)
+            if net.interrupted_:
+                handle_interrupt(self, sum(len(h) for h in histories))
+                break
         # The whole network predicts, whichever part the last phase trained.
-        net.module_ = network.module
+        net.module = net.module_ = network.module
         self.net_, self.module_ = net, network.module
         self.history_ = _concat_histories(histories)
         self.n_iter_ = len(self.history_)
 
     def _check_device(self):
-        device = self.device
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} was requested but CUDA is not available on this "
-                "machine; use device='cpu'."
-            )
-        try:
-            torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(f"Invalid device {device!r}: {exc}") from None
-        return device
+        return check_device(self.device, type(self).__name__)
 
     def _make_net(self, phase, network, valid, seed):
         callbacks = [
@@ -232,6 +232,16 @@ class BaseNeuralEstimator(BaseEstimator):
             for i, cb in enumerate(copy.deepcopy(self.callbacks or []))
         ]
         callbacks += phase.callbacks
+        callbacks.append(
+            (
+                "divergence",
+                DivergenceGuard(
+                    getattr(self, "on_divergence", "raise"),
+                    type(self).__name__,
+                    phase.name,
+                ),
+            )
+        )
         if valid is not None:
             callbacks.append(("early_stopping", self._early_stopping()))
         criterion = MultiTaskLoss(
@@ -274,12 +284,19 @@ class BaseNeuralEstimator(BaseEstimator):
 
     # --------------------------------------------------------------- predict
     def _forward(self, X):
-        """Per-task outputs of the fitted network for X (the inference loop)."""
+        """Per-task outputs of the fitted network for X (the inference loop).
+
+        Non-finite outputs raise a ValueError (never silent NaN predictions).
+        """
         X = self.input_.transform(X, self)
         with torch_threads(self._n_threads(self.module_, self.batch_size, 1)):
-            return predict_outputs(
+            outputs = predict_outputs(
                 self.module_, self.input_.tensors(X), self.batch_size, self.device
             )
+        check_finite_outputs(
+            outputs, self.task_names_, type(self).__name__, self.module_
+        )
+        return outputs
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -43,7 +43,12 @@ n_iter_no_change : int, default=10
 tol : float, default=1e-4
     Minimum improvement of the validation loss for early stopping.
 device : str, default="cpu"
-    Torch device, e.g. ``"cpu"`` or ``"cuda"``.
+    Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, ... (an
+    unavailable one is a ValueError at fit).
+on_divergence : {"raise", "restore"}, default="raise"
+    When the training loss or the weights stop being finite (too large ``lr``,
+    badly scaled X): raise a ValueError naming the epoch (and the task), or
+    restore the weights of the last finite epoch, warn and stop training.
 n_threads : "auto" or int, default="auto"
     torch intra-op threads used during ``fit`` and prediction only (the caller's
     setting is restored afterwards). ``"auto"``: one thread for small networks

@@ -131,6 +131,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        on_divergence="raise",
         n_threads="auto",
         verbose=0,
         callbacks=None,
@@ -154,6 +155,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.on_divergence = on_divergence
         self.n_threads = n_threads
         self.verbose = verbose
         self.callbacks = callbacks

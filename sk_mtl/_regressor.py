@@ -183,6 +183,7 @@ class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        on_divergence="raise",
         n_threads="auto",
         verbose=0,
         callbacks=None,
@@ -204,6 +205,7 @@ class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.on_divergence = on_divergence
         self.n_threads = n_threads
         self.verbose = verbose
         self.callbacks = callbacks

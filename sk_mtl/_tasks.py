@@ -89,6 +89,15 @@ class ClassificationTask:
         w = None if sample_weight is None else sample_weight[~missing]
         return float(np.average(hits, weights=w))
 
+    def to_config(self):
+        """The task as JSON-able values (``classes`` stays an array; for saving)."""
+        return {"kind": self.kind, "name": self.name, "classes": self.classes}
+
+    @classmethod
+    def from_config(cls, config):
+        """The task that :meth:`to_config` describes."""
+        return cls(config["name"], np.asarray(config["classes"]))
+
 
 class RegressionTask:
     """A regression column: one output, trained on the standardised target.
@@ -111,6 +120,20 @@ class RegressionTask:
         self.name = name
         self.mean = mean
         self.scale = scale
+
+    def to_config(self):
+        """The task as JSON-able values (for saving)."""
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "mean": self.mean,
+            "scale": self.scale,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """The task that :meth:`to_config` describes."""
+        return cls(config["name"], float(config["mean"]), float(config["scale"]))
 
     @classmethod
     def from_column(cls, column, name):
@@ -136,10 +159,15 @@ class RegressionTask:
         return output[:, 0].double().numpy() * self.scale + self.mean
 
     def score(self, y_true, y_pred, sample_weight=None):
-        """R² on the labelled entries of ``y_true``; None with fewer than 2."""
+        """R² on the labelled entries of ``y_true``; None if none is labelled."""
         values, missing = numeric_values(y_true, self.name)
-        if len(values) < 2:
+        if len(values) == 0:
             return None
+        if len(values) == 1:
+            raise ValueError(
+                f"y has 1 labelled target for regression task {self.name!r}; R² "
+                "needs at least 2."
+            )
         pred = np.asarray(y_pred, dtype=float)[~missing]
         w = None if sample_weight is None else sample_weight[~missing]
         return float(r2_score(values, pred, sample_weight=w))

@@ -89,8 +89,14 @@ def hand_written_predict(model, X, batch_size=HAND_PREDICT_ROWS):
 
 
 def sk_mtl_model(batch_size, epochs):
+    # The threads of the row being measured, as the hand-written loop gets.
     return MultiTaskClassifier(
-        HIDDEN, dropout=0.0, batch_size=batch_size, max_epochs=epochs, random_state=0
+        HIDDEN,
+        dropout=0.0,
+        batch_size=batch_size,
+        max_epochs=epochs,
+        n_threads=torch.get_num_threads(),
+        random_state=0,
     )
 
 

@@ -44,6 +44,7 @@ from ._options import (
     predict_batch_rows,
 )
 from ._tasks import fit_tasks
+from ._threads import resolve_n_threads, torch_threads
 from .losses import LOSSES, MultiTaskLoss
 from .weighting import TASK_WEIGHTINGS
 
@@ -111,6 +112,7 @@ class BaseNeuralClassifier(
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [str],
+        "n_threads": [StrOptions({"auto"}), numbers.Integral],
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
@@ -192,8 +194,15 @@ class BaseNeuralClassifier(
             rows = _split_rows(
                 targets, sample_weight, seed, self._validation_fraction()
             )
-            self._train(network, X, targets, weights, rows, seed)
+            with torch_threads(self._n_threads(network.module, self.batch_size, 3)):
+                self._train(network, X, targets, weights, rows, seed)
         return self
+
+    def _n_threads(self, module, batch_size, passes):
+        """torch threads for batches of ``passes`` passes (3: forward + backward)."""
+        n_parameters = sum(p.numel() for p in module.parameters())
+        work = batch_size * n_parameters * passes // 3
+        return resolve_n_threads(self.n_threads, work_per_batch=work)
 
     def _validation_fraction(self):
         return self.validation_fraction if self.early_stopping else None
@@ -287,20 +296,21 @@ class BaseNeuralClassifier(
         )
 
     # --------------------------------------------------------------- predict
-    def _predict_rows(self, module=None):
+    def _predict_rows(self):
         """Rows per forward pass at prediction (``predict_batch_size``)."""
-        module = self.module_ if module is None else module
         width = getattr(self.input_, "width", None)
         return predict_batch_rows(
-            self.predict_batch_size, self.batch_size, module, width
+            self.predict_batch_size, self.batch_size, self.module_, width
         )
 
     def _forward(self, X):
         """Per-task outputs of the fitted network for X (the inference loop)."""
         X = self.input_.transform(X, self)
-        return predict_outputs(
-            self.module_, self.input_.tensors(X), self._predict_rows(), self.device
-        )
+        rows = self._predict_rows()
+        with torch_threads(self._n_threads(self.module_, rows, 1)):
+            return predict_outputs(
+                self.module_, self.input_.tensors(X), rows, self.device
+            )
 
     def predict_proba(self, X):
         """Class probabilities of every task.

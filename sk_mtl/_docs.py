@@ -69,6 +69,13 @@ tol : float, default=1e-4
     Minimum improvement of the validation loss for early stopping.
 device : str, default="cpu"
     Torch device, e.g. ``"cpu"`` or ``"cuda"``.
+n_threads : "auto" or int, default="auto"
+    torch intra-op threads used during ``fit`` and prediction only (the caller's
+    setting is restored afterwards). ``"auto"``: one thread for small networks
+    and batches, more for large ones, never more than the cores this process
+    may use, than the limit of the joblib/dask worker it runs in, or than the
+    cores left idle by other work. An int is used as given; ``-1`` uses every
+    available core.
 verbose : int, default=0
     1: print an epoch table (losses per task, timing; plain text when the
     output is not a terminal). 2: also a progress bar over each epoch's

@@ -127,6 +127,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        n_threads="auto",
         verbose=0,
         callbacks=None,
         random_state=None,
@@ -156,6 +157,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.n_threads = n_threads
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state

@@ -211,6 +211,7 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        n_threads="auto",
         verbose=0,
         callbacks=None,
         random_state=None,
@@ -242,6 +243,7 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.n_threads = n_threads
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state

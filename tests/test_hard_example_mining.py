@@ -423,3 +423,36 @@ def test_multi_output_estimator_on_a_single_column():
     hem.fit(X, y.reshape(-1, 1).astype(float))
     assert hem.hardness_.shape == (100,) and np.isfinite(hem.hardness_).all()
     assert hem.predict(X).shape == (100, 1)
+
+
+def test_pd_na_is_a_missing_label_in_a_multi_output_y():
+    pd = pytest.importorskip("pandas")
+    from sk_mtl import MultiTaskClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(float)
+    Y[::3, 1] = np.nan
+    Y[1] = np.nan  # a row without any label
+    params = dict(n_rounds=1, cv=3, random_state=0)
+    inner = MultiTaskClassifier(max_epochs=5, random_state=0)
+    with_nan = HardExampleMiningClassifier(inner, **params).fit(X, Y)
+
+    nullable = pd.DataFrame(Y, columns=["a", "b"]).astype("Int64")  # NaN -> pd.NA
+    assert nullable["b"].isna().sum() == 21
+    with_na = HardExampleMiningClassifier(inner, **params).fit(X, nullable)
+    # pd.NA is missing exactly where NaN was: the same mining, label for label
+    np.testing.assert_array_equal(with_na.hardness_, with_nan.hardness_)
+    np.testing.assert_array_equal(with_na.noise_mask_, with_nan.noise_mask_)
+    np.testing.assert_array_equal(with_na.sample_weight_, with_nan.sample_weight_)
+    assert np.isnan(with_na.hardness_[1])
+    assert not with_na.noise_mask_[::3, 1].any()
+    assert [c.tolist() for c in with_na.classes_] == [[0, 1], [0, 1]]
+
+    # an object column of strings with pd.NA
+    strings = nullable.astype(object)
+    strings["b"] = np.where(Y[:, 1] == 1, "yes", "no").astype(object)
+    strings.loc[np.isnan(Y[:, 1]), "b"] = pd.NA
+    with_str = HardExampleMiningClassifier(inner, **params).fit(X, strings)
+    assert with_str.classes_[1].tolist() == ["no", "yes"]
+    np.testing.assert_array_equal(with_str.hardness_, with_nan.hardness_)

@@ -396,3 +396,31 @@ def test_cuda_fit_matches_cpu_predictions_shape():
     assert next(clf.module_.parameters()).is_cuda
     assert clf.predict(X).shape == (100, 2)
     assert clf.score(X, Y) > 0.8
+
+
+_THREADS_SEEN = []
+
+
+class _RecordThreads(Callback):
+    def on_epoch_begin(self, net, **kwargs):
+        _THREADS_SEEN.append(torch.get_num_threads())
+
+
+@pytest.mark.parametrize("n_threads, expected", [(2, 2), ("auto", 1)])
+def test_n_threads_applies_during_fit_only(n_threads, expected):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    before = torch.get_num_threads()
+    _THREADS_SEEN.clear()
+    clf = MultiTaskClassifier(
+        (8,), max_epochs=2, n_threads=n_threads, callbacks=[_RecordThreads()]
+    )
+    clf.fit(X, y)
+    # A tiny network gets one thread under "auto"; the caller's setting is back.
+    assert _THREADS_SEEN == [expected, expected]
+    assert torch.get_num_threads() == before
+    clf.predict(X)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="n_threads"):
+        MultiTaskClassifier(n_threads="many").fit(X, y)

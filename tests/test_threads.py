@@ -1,0 +1,199 @@
+"""Tests of sk_mtl._threads: resolving ``n_threads`` and applying it to torch."""
+
+import os
+import sys
+from types import SimpleNamespace
+
+import joblib
+import pytest
+import torch
+from joblib import Parallel, delayed
+
+from sk_mtl import _threads
+from sk_mtl._threads import (
+    MIN_WORK_PER_THREAD,
+    available_cores,
+    resolve_n_threads,
+    torch_threads,
+    worker_thread_limit,
+)
+
+BIG = 1000 * MIN_WORK_PER_THREAD
+
+
+@pytest.fixture
+def eight_idle_cores(monkeypatch):
+    """A machine of 8 idle cores, outside any worker, with no thread env vars."""
+    monkeypatch.setattr(_threads, "available_cores", lambda: 8)
+    monkeypatch.setattr(_threads, "_busy_cores", lambda: 0.0)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delitem(sys.modules, "distributed", raising=False)
+
+
+def test_available_cores_is_the_affinity():
+    expected = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count()
+    )
+    assert available_cores() == expected >= 1
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_torch_threads_sets_then_restores(n):
+    before = torch.get_num_threads()
+    with torch_threads(n):
+        assert torch.get_num_threads() == n
+    assert torch.get_num_threads() == before
+
+
+def test_torch_threads_restores_after_an_exception():
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="boom"), torch_threads(before + 1):
+        assert torch.get_num_threads() == before + 1
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
+
+
+def test_torch_threads_nested_and_no_op(monkeypatch):
+    before = torch.get_num_threads()
+    with torch_threads(before + 2):
+        with torch_threads(before + 1):
+            assert torch.get_num_threads() == before + 1
+        assert torch.get_num_threads() == before + 2
+    assert torch.get_num_threads() == before
+    # None or the current value: torch's setter is not called at all.
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    for n in (None, before):
+        with torch_threads(n):
+            assert torch.get_num_threads() == before
+    assert calls == []
+
+
+def test_explicit_ints_are_honoured(eight_idle_cores):
+    assert resolve_n_threads(1) == 1
+    assert resolve_n_threads(3, work_per_batch=1) == 3
+    assert resolve_n_threads(64) == 64  # more than the cores: the user's call
+    assert resolve_n_threads(-1) == 8
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "all", None])
+def test_invalid_n_threads_raise(bad):
+    with pytest.raises(ValueError, match="n_threads"):
+        resolve_n_threads(bad)
+
+
+def test_auto_uses_idle_cores_for_big_work(eight_idle_cores):
+    assert worker_thread_limit() is None
+    assert resolve_n_threads("auto") == 8
+    assert resolve_n_threads("auto", work_per_batch=BIG) == 8
+
+
+def test_auto_small_work_uses_one_thread(eight_idle_cores):
+    assert resolve_n_threads("auto", work_per_batch=MIN_WORK_PER_THREAD - 1) == 1
+    assert resolve_n_threads("auto", work_per_batch=0) == 1
+    # Each thread gets at least MIN_WORK_PER_THREAD.
+    assert resolve_n_threads("auto", work_per_batch=3.5 * MIN_WORK_PER_THREAD) == 3
+
+
+def test_auto_leaves_busy_cores_alone(eight_idle_cores, monkeypatch):
+    monkeypatch.setattr(_threads, "_busy_cores", lambda: 3.2)
+    assert resolve_n_threads("auto", work_per_batch=BIG) == 5
+    monkeypatch.setattr(_threads, "_busy_cores", lambda: 12.0)
+    assert resolve_n_threads("auto", work_per_batch=BIG) == 1
+    assert resolve_n_threads(-1) == 8  # only "auto" looks at the load
+
+
+def test_busy_cores_is_a_non_negative_number():
+    assert _threads._busy_cores() >= 0.0
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"OMP_NUM_THREADS": "1"}, 1),
+        ({"OMP_NUM_THREADS": "3,1"}, 3),
+        ({"MKL_NUM_THREADS": "2"}, 2),
+        ({"OMP_NUM_THREADS": "4", "MKL_NUM_THREADS": "2"}, 2),
+        ({"OMP_NUM_THREADS": "lots"}, 8),  # unreadable: ignored
+        ({"OMP_NUM_THREADS": "0"}, 8),
+    ],
+)
+def test_auto_honours_thread_env_vars(eight_idle_cores, monkeypatch, env, expected):
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    assert resolve_n_threads("auto", work_per_batch=BIG) == expected
+    assert worker_thread_limit() == (None if expected == 8 else expected)
+
+
+def _fake_distributed(worker):
+    def get_worker():
+        if worker is None:
+            raise ValueError("No worker found")
+        return worker
+
+    return SimpleNamespace(get_worker=get_worker)
+
+
+@pytest.mark.parametrize(
+    "worker, expected",
+    [
+        (SimpleNamespace(state=SimpleNamespace(nthreads=4)), 2),  # 8 cores / 4 tasks
+        (SimpleNamespace(nthreads=1), 8),  # older API: worker.nthreads
+        (SimpleNamespace(state=SimpleNamespace(nthreads=16)), 1),
+        (None, 8),  # distributed imported, but not in a worker
+    ],
+)
+def test_auto_in_a_dask_worker(eight_idle_cores, monkeypatch, worker, expected):
+    monkeypatch.setitem(sys.modules, "distributed", _fake_distributed(worker))
+    assert resolve_n_threads("auto", work_per_batch=BIG) == expected
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the nanny's default: stricter
+    assert resolve_n_threads("auto", work_per_batch=BIG) == 1
+
+
+def test_distributed_is_not_imported_when_absent(eight_idle_cores):
+    worker_thread_limit()
+    assert "distributed" not in sys.modules
+
+
+def test_auto_in_joblib_threads_is_one(eight_idle_cores):
+    limits = Parallel(n_jobs=2, backend="threading")(
+        delayed(worker_thread_limit)() for _ in range(2)
+    )
+    assert limits == [1, 1]
+    assert worker_thread_limit() is None  # the calling thread is no worker
+
+
+def _in_worker():
+    return (
+        os.environ.get("OMP_NUM_THREADS"),
+        worker_thread_limit(),
+        resolve_n_threads("auto", work_per_batch=BIG),
+    )
+
+
+def test_auto_in_loky_workers_respects_their_limit(monkeypatch):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    # Without the variables in the parent, loky gives each of its n_jobs
+    # workers cpu_count() // n_jobs threads through OMP_NUM_THREADS & co.
+    expected_limit = max(joblib.cpu_count() // 2, 1)
+    results = Parallel(n_jobs=2, backend="loky")(
+        delayed(_in_worker)() for _ in range(2)
+    )
+    for omp, limit, n in results:
+        assert omp == str(expected_limit)
+        assert limit == expected_limit
+        assert 1 <= n <= limit
+
+
+def test_busy_cores_sampled_then_load_average_fallback(monkeypatch):
+    if _threads._running_elsewhere() is None:
+        pytest.skip("no /proc/loadavg")
+    monkeypatch.setattr(_threads, "_running_elsewhere", lambda: 1)
+    assert _threads._busy_cores() == 1.0
+    monkeypatch.setattr(_threads, "_running_elsewhere", lambda: None)
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.5, 0.0, 0.0))
+    assert _threads._busy_cores() == 2.5

@@ -139,7 +139,9 @@ def test_task_scorer_receives_sample_weight_under_metadata_routing(data):
         )
         train, test = next(iter(cv.split(X, Y)))
         fold = small().fit(X[train], Y[train])
-    weighted = make_task_scorer("accuracy")(fold, X[test], Y[test], w[test])
+    weighted = make_task_scorer("accuracy")(
+        fold, X[test], Y[test], sample_weight=w[test]
+    )
     unweighted = make_task_scorer("accuracy")(fold, X[test], Y[test])
     assert result["test_score"][0] == pytest.approx(weighted)
     assert weighted != pytest.approx(unweighted)

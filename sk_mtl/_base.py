@@ -37,7 +37,14 @@ from skorch.history import History
 from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier import TaskClassifierMixin
 from ._inputs import NumericInput
+from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
 from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
+from ._options import (
+    NestedOptionsMixin,
+    class_weight_matrix,
+    lr_scheduler_callback,
+    predict_batch_rows,
+)
 from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
 from ._threads import resolve_n_threads, torch_threads
@@ -79,7 +86,7 @@ class TrainingPhase:
     callbacks: list = field(default_factory=list)
 
 
-class BaseNeuralEstimator(BaseEstimator):
+class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstimator):
     """Base class of the neural estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -87,6 +94,14 @@ class BaseNeuralEstimator(BaseEstimator):
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "predict_batch_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "class_weight": [dict, list, StrOptions({"balanced"}), None],
+        "optimizer_options": [dict, None],
+        "lr_scheduler": [str, callable, None],
+        "lr_scheduler_options": [dict, None],
         "optimizer": [StrOptions(set(_OPTIMIZERS))],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "task_weighting": [StrOptions(set(TASK_WEIGHTINGS))],
@@ -168,6 +183,14 @@ class BaseNeuralEstimator(BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         _check_weighted_classes(tasks, targets, sample_weight)
+        # Each entry's weight: its sample's weight times its class's weight
+        # (estimators of regression tasks have no class_weight).
+        class_weight = getattr(self, "class_weight", None)
+        weights = sample_weight[:, None] * (
+            1.0
+            if class_weight is None
+            else class_weight_matrix(class_weight, tasks, targets)
+        )
         self.tasks_ = tasks
         self._multitask = targets.multitask
         self.n_tasks_ = len(tasks)
@@ -187,7 +210,7 @@ class BaseNeuralEstimator(BaseEstimator):
                 tasks, targets, sample_weight, seed, self._validation_fraction()
             )
             with torch_threads(self._n_threads(network.module, self.batch_size, 3)):
-                self._train(network, X, targets, sample_weight, rows, seed)
+                self._train(network, X, targets, weights, rows, seed)
         return self
 
     def _n_threads(self, module, batch_size, passes):
@@ -199,13 +222,13 @@ class BaseNeuralEstimator(BaseEstimator):
     def _validation_fraction(self):
         return self.validation_fraction if self.early_stopping else None
 
-    def _train(self, network, X, targets, sample_weight, rows, seed):
+    def _train(self, network, X, targets, weights, rows, seed):
         histories = []
         for phase in self._training_phases(network, X):
             if phase.max_epochs < 1:
                 continue
             data = [
-                None if r is None else _dataset(phase, targets, sample_weight, r)
+                None if r is None else _dataset(phase, targets, weights, r)
                 for r in rows
             ]
             net = self._make_net(phase, network, data[1], seed)
@@ -244,6 +267,13 @@ class BaseNeuralEstimator(BaseEstimator):
         )
         if valid is not None:
             callbacks.append(("early_stopping", self._early_stopping()))
+        if self.lr_scheduler is not None:
+            scheduler = lr_scheduler_callback(
+                self.lr_scheduler, self.lr_scheduler_options
+            )
+            callbacks.append(("lr_scheduler", scheduler))
+        net_kwargs, shown = monitoring_callbacks(int(self.verbose), valid is not None)
+        callbacks += shown
         criterion = MultiTaskLoss(
             self.n_tasks_,
             loss=self._task_losses(),
@@ -252,7 +282,8 @@ class BaseNeuralEstimator(BaseEstimator):
             focal_gamma=getattr(self, "focal_gamma", 2.0),
             ohem_fraction=getattr(self, "ohem_fraction", 0.25),
         )
-        kwargs = {f"optimizer__{k}": v for k, v in network.optimizer_options.items()}
+        options = {**network.optimizer_options, **(self.optimizer_options or {})}
+        kwargs = {f"optimizer__{k}": v for k, v in options.items()}
         if phase.param_groups:
             kwargs["optimizer__param_groups"] = phase.param_groups
         return MultiTaskNet(
@@ -269,6 +300,7 @@ class BaseNeuralEstimator(BaseEstimator):
             verbose=int(self.verbose),
             task_names=self.task_names_,
             shuffle_seed=seed,
+            **net_kwargs,
             **kwargs,
         )
 
@@ -283,15 +315,23 @@ class BaseNeuralEstimator(BaseEstimator):
         )
 
     # --------------------------------------------------------------- predict
+    def _predict_rows(self):
+        """Rows per forward pass at prediction (``predict_batch_size``)."""
+        width = getattr(self.input_, "width", None)
+        return predict_batch_rows(
+            self.predict_batch_size, self.batch_size, self.module_, width
+        )
+
     def _forward(self, X):
         """Per-task outputs of the fitted network for X (the inference loop).
 
         Non-finite outputs raise a ValueError (never silent NaN predictions).
         """
         X = self.input_.transform(X, self)
-        with torch_threads(self._n_threads(self.module_, self.batch_size, 1)):
+        rows = self._predict_rows()
+        with torch_threads(self._n_threads(self.module_, rows, 1)):
             outputs = predict_outputs(
-                self.module_, self.input_.tensors(X), self.batch_size, self.device
+                self.module_, self.input_.tensors(X), rows, self.device
             )
         check_finite_outputs(
             outputs, self.task_names_, type(self).__name__, self.module_
@@ -390,8 +430,8 @@ def _split_rows(tasks, targets, sample_weight, seed, validation_fraction):
     return np.sort(train), np.sort(valid)
 
 
-def _dataset(phase, targets, sample_weight, rows):
-    w = sample_weight[rows, None] * targets.labelled[rows]
+def _dataset(phase, targets, weights, rows):
+    w = weights[rows] * targets.labelled[rows]
     # Each task's weights average 1 over this dataset: the batch mean of
     # w * loss is then an unbiased estimate of the task's weighted mean loss.
     mean = w.mean(axis=0)

@@ -44,6 +44,12 @@ class MixedTaskEstimator(BaseNeuralEstimator):
         Shared MLP trunk, or multi-gate mixture of experts (Ma et al. 2018).
     n_experts : int, default=4
         Number of experts for ``architecture="mmoe"``.
+    module : torch.nn.Module, its class, or None, default=None
+        Your own shared trunk instead of the MLP of ``hidden_units``, as in
+        :class:`MultiTaskClassifier`: it maps ``(n_samples, n_features)`` to
+        ``(n_samples, d)`` and sk_mtl adds one head per task.
+    module_options : dict, default=None
+        Keyword arguments of a ``module`` class (``module__<name>``).
     task_kinds : "infer", "classification", "regression" or list, default="infer"
         Kind of every task, or one per column of ``y``. ``"infer"``: a column of
         a float dtype (``float64``, pandas ``Float64``) is a regression task,
@@ -68,7 +74,7 @@ default="squared_error"
     lr : float, default=1e-3
         Learning rate.
     batch_size : int, default=128
-        Mini-batch size for training and prediction.
+        Mini-batch size for training (``predict_batch_size`` for prediction).
     %(optimizer_parameters)s
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, shuffling and the validation split.
@@ -144,6 +150,8 @@ default="squared_error"
         dropout=0.1,
         architecture="shared_bottom",
         n_experts=4,
+        module=None,
+        module_options=None,
         task_kinds="infer",
         task_weighting="equal",
         loss="cross_entropy",
@@ -153,8 +161,12 @@ default="squared_error"
         max_epochs=50,
         lr=1e-3,
         batch_size=128,
+        predict_batch_size="auto",
         optimizer="adam",
+        optimizer_options=None,
         weight_decay=0.0,
+        lr_scheduler=None,
+        lr_scheduler_options=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -170,6 +182,8 @@ default="squared_error"
         self.dropout = dropout
         self.architecture = architecture
         self.n_experts = n_experts
+        self.module = module
+        self.module_options = module_options
         self.task_kinds = task_kinds
         self.task_weighting = task_weighting
         self.loss = loss
@@ -179,8 +193,12 @@ default="squared_error"
         self.max_epochs = max_epochs
         self.lr = lr
         self.batch_size = batch_size
+        self.predict_batch_size = predict_batch_size
         self.optimizer = optimizer
+        self.optimizer_options = optimizer_options
         self.weight_decay = weight_decay
+        self.lr_scheduler = lr_scheduler
+        self.lr_scheduler_options = lr_scheduler_options
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -206,7 +224,7 @@ default="squared_error"
         ]
 
     def _build_network(self, X):
-        return shared_network(self)
+        return shared_network(self, X)
 
     def predict(self, X):
         """Prediction of every task in its own type.

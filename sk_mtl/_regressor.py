@@ -93,6 +93,12 @@ class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
         when the tasks are weakly related (see the User Guide).
     n_experts : int, default=4
         Number of experts for ``architecture="mmoe"``.
+    module : torch.nn.Module, its class, or None, default=None
+        Your own shared trunk instead of the MLP of ``hidden_units``, as in
+        :class:`MultiTaskClassifier`: it maps ``(n_samples, n_features)`` to
+        ``(n_samples, d)`` and sk_mtl adds one head per task.
+    module_options : dict, default=None
+        Keyword arguments of a ``module`` class (``module__<name>``).
     task_weighting : {"equal", "uncertainty", "dwa", "pcgrad"}, default="equal"
         How task losses are combined (see :mod:`sk_mtl.weighting`).
     loss : {"squared_error", "absolute_error", "huber"}, default="squared_error"
@@ -104,7 +110,7 @@ class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
     lr : float, default=1e-3
         Learning rate.
     batch_size : int, default=128
-        Mini-batch size for training and prediction.
+        Mini-batch size for training (``predict_batch_size`` for prediction).
     %(optimizer_parameters)s
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, shuffling and the validation split.
@@ -171,13 +177,19 @@ class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
         dropout=0.1,
         architecture="shared_bottom",
         n_experts=4,
+        module=None,
+        module_options=None,
         task_weighting="equal",
         loss="squared_error",
         max_epochs=50,
         lr=1e-3,
         batch_size=128,
+        predict_batch_size="auto",
         optimizer="adam",
+        optimizer_options=None,
         weight_decay=0.0,
+        lr_scheduler=None,
+        lr_scheduler_options=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -193,13 +205,19 @@ class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
         self.dropout = dropout
         self.architecture = architecture
         self.n_experts = n_experts
+        self.module = module
+        self.module_options = module_options
         self.task_weighting = task_weighting
         self.loss = loss
         self.max_epochs = max_epochs
         self.lr = lr
         self.batch_size = batch_size
+        self.predict_batch_size = predict_batch_size
         self.optimizer = optimizer
+        self.optimizer_options = optimizer_options
         self.weight_decay = weight_decay
+        self.lr_scheduler = lr_scheduler
+        self.lr_scheduler_options = lr_scheduler_options
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -215,4 +233,4 @@ class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
         return fit_tasks(y, "regression")
 
     def _build_network(self, X):
-        return shared_network(self)
+        return shared_network(self, X)

@@ -146,3 +146,14 @@ def test_pipeline_search_cross_validation_clone_and_pickle():
     restored = pickle.loads(pickle.dumps(model))
     pd.testing.assert_frame_equal(restored.predict(X), model.predict(X))
     assert clone(model).get_params()["mixedtaskestimator__task_kinds"] == "infer"
+
+
+def test_save_and_load_without_pickle(tmp_path):
+    import sk_mtl
+
+    X, Y = make_frame(n=80)
+    est = MixedTaskEstimator((8,), max_epochs=3, random_state=0).fit(X, Y)
+    sk_mtl.save(est, tmp_path / "mixed.skmtl")
+    loaded = sk_mtl.load(tmp_path / "mixed.skmtl")
+    pd.testing.assert_frame_equal(loaded.predict(X), est.predict(X))
+    assert loaded.task_kinds_ == est.task_kinds_

@@ -169,3 +169,14 @@ def test_fine_tuning_a_regressor_is_refused_clearly():
     reg = MultiTaskRegressor(max_epochs=1).fit(X, Y)
     with pytest.raises(TypeError, match="MultiTaskRegressor"):
         FineTuner(reg).fit(X, Y[:, 0] > 5e4)
+
+
+def test_save_and_load_without_pickle(tmp_path):
+    import sk_mtl
+
+    X, Y = make_tasks(n=80)
+    reg = MultiTaskRegressor((8,), max_epochs=3, random_state=0).fit(X, Y)
+    sk_mtl.save(reg, tmp_path / "reg.skmtl")
+    loaded = sk_mtl.load(tmp_path / "reg.skmtl")
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    assert [t.mean for t in loaded.tasks_] == [t.mean for t in reg.tasks_]

@@ -34,6 +34,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.history import History
 
 from ._classifier import TaskClassifierMixin
+from ._incremental import IncrementalMixin
 from ._inputs import NumericInput
 from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
 from ._tasks import fit_tasks
@@ -76,7 +77,7 @@ class TrainingPhase:
     callbacks: list = field(default_factory=list)
 
 
-class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
+class BaseNeuralClassifier(IncrementalMixin, TaskClassifierMixin, BaseEstimator):
     """Base class of the neural estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -96,6 +97,7 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [str],
         "n_threads": [StrOptions({"auto"}), numbers.Integral],
+        "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
@@ -149,6 +151,7 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None."
             )
+        previous = self._warm_start_state()
         self.input_, X = self._fit_input(X)
         tasks, targets = fit_tasks(y)
         check_consistent_length(X, targets.codes)
@@ -156,20 +159,14 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         _check_weighted_classes(targets, sample_weight)
-        self.tasks_ = tasks
-        self._multitask = targets.multitask
-        self.classes_ = (
-            [t.classes for t in tasks] if self._multitask else tasks[0].classes
-        )
-        self.n_tasks_ = len(tasks)
-        self.task_names_ = [t.name for t in tasks]
+        self._set_tasks(tasks, targets.multitask)
 
         device = self._check_device()
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         fork_devices = [torch.device(device).index or 0] if device != "cpu" else []
         with torch.random.fork_rng(devices=fork_devices, enabled=True):
             torch.manual_seed(seed)
-            network = self._build_network(X)
+            network = self._warm_started(self._build_network(X), previous)
             rows = _split_rows(
                 targets, sample_weight, seed, self._validation_fraction()
             )

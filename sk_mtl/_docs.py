@@ -51,6 +51,10 @@ n_threads : "auto" or int, default="auto"
     may use, than the limit of the joblib/dask worker it runs in, or than the
     cores left idle by other work. An int is used as given; ``-1`` uses every
     available core.
+warm_start : bool, default=False
+    When True, ``fit`` starts from the weights of the previous fit (same
+    tasks, classes and architecture) instead of a new initialisation, with a
+    fresh optimizer. ``partial_fit`` always continues training.
 verbose : int, default=0
     Print an epoch table (losses per task, timing) when > 0.
 callbacks : list of skorch callbacks, default=None

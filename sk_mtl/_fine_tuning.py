@@ -149,6 +149,7 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         tol=1e-4,
         device="cpu",
         n_threads="auto",
+        warm_start=False,
         verbose=0,
         callbacks=None,
         random_state=None,
@@ -173,6 +174,7 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         self.tol = tol
         self.device = device
         self.n_threads = n_threads
+        self.warm_start = warm_start
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state

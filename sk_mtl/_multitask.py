@@ -104,6 +104,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         tol=1e-4,
         device="cpu",
         n_threads="auto",
+        warm_start=False,
         verbose=0,
         callbacks=None,
         random_state=None,
@@ -127,6 +128,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         self.tol = tol
         self.device = device
         self.n_threads = n_threads
+        self.warm_start = warm_start
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state

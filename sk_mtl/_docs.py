@@ -8,7 +8,24 @@ is replaced by the fragment ``name`` by :func:`fill_doc`, as imbalanced-learn's
 import re
 import textwrap
 
-__all__ = ["fill_doc"]
+__all__ = ["DocLinkMixin", "fill_doc"]
+
+# The API reference page of an estimator (docs/api.rst builds generated/).
+DOC_LINK_TEMPLATE = (
+    "https://sk-mtl.readthedocs.io/en/latest/generated/sk_mtl.{estimator_name}.html"
+)
+
+
+class DocLinkMixin:
+    """The "?" of an estimator's HTML repr links to our API page (sklearn's
+    doc-link hooks)."""
+
+    _doc_link_module = "sk_mtl"
+    _doc_link_template = DOC_LINK_TEMPLATE
+
+    def _doc_link_url_param_generator(self):
+        return {"estimator_name": type(self).__name__}
+
 
 _FRAGMENTS = {
     "task_loss_parameters": """

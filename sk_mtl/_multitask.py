@@ -3,12 +3,14 @@
 import copy
 import numbers
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._base import BaseNeuralClassifier, Network
 from ._docs import fill_doc
+from ._inputs import as_dense
 from .modules import MLP, MMoE, MultiHeadNetwork
 
 __all__ = ["MultiTaskClassifier"]
@@ -207,7 +209,8 @@ class MultiTaskClassifier(BaseNeuralClassifier):
                     f"{type(trunk).__name__}, not a torch.nn.Module."
                 )
         trunk.eval()
-        width = _trunk_width(trunk, self.input_.tensors(X, [0, min(1, len(X) - 1)]))
+        rows = np.arange(min(2, X.shape[0]))
+        width = _trunk_width(trunk, as_dense(self.input_.tensors(X, rows)))
         trunk.train()
         n_outputs = [task.n_outputs for task in self.tasks_]
         return Network(MultiHeadNetwork(trunk, n_outputs, trunk_out_features=width))

@@ -21,6 +21,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 from skorch.history import History
 
+from ._options import class_weight_matrix
+from ._runtime import float32_default_dtype
 from ._tasks import ClassificationTask
 from ._threads import torch_threads
 from .utils import TaskTargets, labelled_values, task_columns
@@ -91,7 +93,8 @@ class IncrementalMixin:
             ``y``). Required on the first call, since a chunk may not hold every
             class; afterwards optional and then equal to the first call's.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
+            Per-sample weights (times ``class_weight``; ``"balanced"`` balances
+            the classes of each chunk).
 
         Returns
         -------
@@ -116,12 +119,18 @@ class IncrementalMixin:
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        weights = sample_weight[:, None] * class_weight_matrix(
+            self.class_weight, self.tasks_, targets
+        )
         device = self._check_device()
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        fork_devices = [torch.device(device).index or 0] if device != "cpu" else []
-        with torch.random.fork_rng(devices=fork_devices, enabled=True):
+        fork = [] if device.type in ("cpu", "meta") else [device.index or 0]
+        with (
+            torch.random.fork_rng(devices=fork, device_type=device.type),
+            float32_default_dtype(),
+        ):
             net = self._incremental_net(X, first, seed)
-            self._one_pass(net, X, targets, sample_weight)
+            self._one_pass(net, X, targets, weights)
             self._incremental_rng = (net, torch.get_rng_state())
         return self
 
@@ -143,19 +152,21 @@ class IncrementalMixin:
             net.initialize()
             self.net_, self.module_ = net, network.module
             self.history_ = net.history
-            return net
         net = self.net_
         if net.train_split is not None:  # from a fit with early stopping
             net.set_params(train_split=None, callbacks__early_stopping=None)
+        # The optimizer state goes into the pickle too, so that training goes on
+        # identically after a model was sent between processes (dask tasks).
+        net.pickle_optimizer = True
         return net
 
-    def _one_pass(self, net, X, targets, sample_weight):
+    def _one_pass(self, net, X, targets, weights):
         from ._base import TrainingPhase, _dataset
 
         phase = TrainingPhase(
             "partial_fit", self.module_, lambda r: self.input_.tensors(X, r), 1
         )
-        data = _dataset(phase, targets, sample_weight, np.arange(len(sample_weight)))
+        data = _dataset(phase, targets, weights, np.arange(len(weights)))
         with torch_threads(self._n_threads(self.module_, self.batch_size, 3)):
             net.partial_fit(data, None, epochs=1)
         if self.history_ is not net.history:  # a two-phase fit's history

@@ -56,6 +56,7 @@ REGISTRY = (
     "census_tuning",
     "memory",
     "model_size",
+    "scale_out",
     "mmoe_synthetic",
 )
 

@@ -36,6 +36,7 @@ from skorch.history import History
 
 from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier import TaskClassifierMixin
+from ._incremental import IncrementalMixin
 from ._inputs import NumericInput
 from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
 from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
@@ -115,6 +116,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         "device": [str],
         "on_divergence": [StrOptions({"raise", "restore"})],
         "n_threads": [StrOptions({"auto"}), numbers.Integral],
+        "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
@@ -133,6 +135,21 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
     def _task_losses(self):
         """The criterion's loss: one name, or one per task."""
         return self.loss
+
+    def _set_tasks(self, tasks, multitask):
+        """Store the fitted task objects and the attributes derived from them."""
+        self.tasks_ = tasks
+        self._multitask = multitask
+        self.n_tasks_ = len(tasks)
+        self.task_names_ = [t.name for t in tasks]
+
+    def _warm_start_state(self):
+        """The fitted state ``fit`` starts from; None (no ``warm_start`` here)."""
+        return None
+
+    def _warm_started(self, network, previous):
+        """``network`` itself (the classifiers' ``warm_start`` overrides this)."""
+        return network
 
     def _build_network(self, X):
         """Return the :class:`Network` for validated training X and ``tasks_``."""
@@ -176,6 +193,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None."
             )
+        previous = self._warm_start_state()
         self.input_, X = self._fit_input(X)
         tasks, targets = self._fit_tasks(y)
         check_consistent_length(X, targets.codes)
@@ -191,10 +209,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             if class_weight is None
             else class_weight_matrix(class_weight, tasks, targets)
         )
-        self.tasks_ = tasks
-        self._multitask = targets.multitask
-        self.n_tasks_ = len(tasks)
-        self.task_names_ = [t.name for t in tasks]
+        self._set_tasks(tasks, targets.multitask)
 
         device = self._check_device()
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
@@ -205,7 +220,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             float32_default_dtype(),
         ):
             torch.manual_seed(seed)
-            network = self._build_network(X)
+            network = self._warm_started(self._build_network(X), previous)
             rows = _split_rows(
                 tasks, targets, sample_weight, seed, self._validation_fraction()
             )
@@ -359,16 +374,8 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         return tags
 
 
-class BaseNeuralClassifier(TaskClassifierMixin, BaseNeuralEstimator):
-    """Base class of the neural classifiers. Not for direct use."""
-
-    @property
-    def classes_(self):
-        """Classes of the task (1-D ``y``) or of each task (fitted)."""
-        if "tasks_" not in self.__dict__:
-            raise AttributeError(f"This {type(self).__name__} is not fitted yet.")
-        classes = [t.classes for t in self.tasks_]
-        return classes if self._multitask else classes[0]
+class BaseNeuralClassifier(IncrementalMixin, TaskClassifierMixin, BaseNeuralEstimator):
+    """Base class of the neural classifiers (``partial_fit``, ``warm_start``)."""
 
     def predict_proba(self, X):
         """Class probabilities of every task.

@@ -9,29 +9,18 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
+from ._docs import DocLinkMixin
 from ._tasks import predict_tasks
 from .utils import labelled_values, task_columns
 
-__all__ = ["DOC_LINK_TEMPLATE", "TaskClassifierMixin"]
-
-# The API reference page of an estimator (docs/api.rst builds generated/).
-DOC_LINK_TEMPLATE = (
-    "https://sk-mtl.readthedocs.io/en/latest/generated/sk_mtl.{estimator_name}.html"
-)
+__all__ = ["TaskClassifierMixin"]
 
 
-class TaskClassifierMixin(ClassifierMixin):
+class TaskClassifierMixin(DocLinkMixin, ClassifierMixin):
     """predict, score and tags of classifiers of one or several tasks.
 
     Needs ``predict_proba`` and the fitted ``tasks_`` and ``_multitask``.
     """
-
-    # The "?" of the HTML repr links to our API page (sklearn's doc-link hooks).
-    _doc_link_module = "sk_mtl"
-    _doc_link_template = DOC_LINK_TEMPLATE
-
-    def _doc_link_url_param_generator(self):
-        return {"estimator_name": type(self).__name__}
 
     def predict(self, X):
         """Predicted label of every task.

@@ -8,7 +8,24 @@ is replaced by the fragment ``name`` by :func:`fill_doc`, as imbalanced-learn's
 import re
 import textwrap
 
-__all__ = ["fill_doc"]
+__all__ = ["DocLinkMixin", "fill_doc"]
+
+# The API reference page of an estimator (docs/api.rst builds generated/).
+DOC_LINK_TEMPLATE = (
+    "https://sk-mtl.readthedocs.io/en/latest/generated/sk_mtl.{estimator_name}.html"
+)
+
+
+class DocLinkMixin:
+    """The "?" of an estimator's HTML repr links to our API page (sklearn's
+    doc-link hooks)."""
+
+    _doc_link_module = "sk_mtl"
+    _doc_link_template = DOC_LINK_TEMPLATE
+
+    def _doc_link_url_param_generator(self):
+        return {"estimator_name": type(self).__name__}
+
 
 _FRAGMENTS = {
     "task_loss_parameters": """
@@ -75,6 +92,10 @@ n_threads : "auto" or int, default="auto"
     may use, than the limit of the joblib/dask worker it runs in, or than the
     cores left idle by other work. An int is used as given; ``-1`` uses every
     available core.
+warm_start : bool, default=False
+    When True, ``fit`` starts from the weights of the previous fit (same
+    tasks, classes and architecture) instead of a new initialisation, with a
+    fresh optimizer. ``partial_fit`` always continues training.
 verbose : int, default=0
     1: print an epoch table (losses per task, timing; plain text when the
     output is not a terminal). 2: also a progress bar over each epoch's

@@ -16,6 +16,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, PrintLog, ProgressBar
 
+from .utils._progress import PROGRESS_VERBOSITY, progress
+
 __all__ = [
     "HistoryAttributesMixin",
     "PROGRESS_VERBOSITY",
@@ -26,9 +28,6 @@ __all__ = [
 ]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-# verbose at or above which progress bars are shown.
-PROGRESS_VERBOSITY = 2
 
 
 def _is_terminal(stream):
@@ -103,25 +102,6 @@ def monitoring_callbacks(verbose, validation):
             ("progress_bar", ProgressBar(postfix_keys=["train_loss", "valid_loss"]))
         )
     return kwargs, callbacks
-
-
-def progress(iterable, verbose, desc, total=None):
-    """``iterable`` wrapped in a tqdm bar when ``verbose >= 2``, else unchanged.
-
-    For the long loops outside a network's epochs: rounds and folds of a
-    meta-estimator, batches of texts being embedded.
-
-    Examples
-    --------
-    >>> from sk_mtl._monitoring import progress
-    >>> sum(progress(range(4), verbose=0, desc="folds"))
-    6
-    """
-    if verbose is None or verbose is False or int(verbose) < PROGRESS_VERBOSITY:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, total=total, leave=False)
 
 
 class HistoryAttributesMixin:

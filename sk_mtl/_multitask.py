@@ -3,12 +3,14 @@
 import copy
 import numbers
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._base import BaseNeuralClassifier, Network
 from ._docs import fill_doc
+from ._inputs import as_dense
 from .modules import MLP, MMoE, MultiHeadNetwork
 
 __all__ = ["MultiTaskClassifier", "NETWORK_CONSTRAINTS", "shared_network"]
@@ -136,6 +138,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         device="cpu",
         on_divergence="raise",
         n_threads="auto",
+        warm_start=False,
         verbose=0,
         callbacks=None,
         random_state=None,
@@ -167,6 +170,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         self.device = device
         self.on_divergence = on_divergence
         self.n_threads = n_threads
+        self.warm_start = warm_start
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state
@@ -223,8 +227,8 @@ def _user_trunk_network(estimator, X):
                 f"{type(trunk).__name__}, not a torch.nn.Module."
             )
     trunk.eval()
-    sample = estimator.input_.tensors(X, [0, min(1, len(X) - 1)])
-    width = _trunk_width(trunk, sample)
+    rows = np.arange(min(2, X.shape[0]))
+    width = _trunk_width(trunk, as_dense(estimator.input_.tensors(X, rows)))
     trunk.train()
     n_outputs = [task.n_outputs for task in estimator.tasks_]
     return Network(MultiHeadNetwork(trunk, n_outputs, trunk_out_features=width))

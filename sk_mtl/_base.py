@@ -38,7 +38,8 @@ from ._inputs import NumericInput
 from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
 from ._tasks import fit_tasks
 from ._threads import resolve_n_threads, torch_threads
-from .losses import LOSSES, MultiTaskLoss
+from .ensembles import MemberAveragedLoss
+from .losses import LOSSES
 from .weighting import TASK_WEIGHTINGS
 
 _OPTIMIZERS = {
@@ -228,7 +229,7 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
         callbacks += phase.callbacks
         if valid is not None:
             callbacks.append(("early_stopping", self._early_stopping()))
-        criterion = MultiTaskLoss(
+        criterion = MemberAveragedLoss(  # MultiTaskLoss that reads TabM members
             self.n_tasks_,
             loss=self.loss,
             task_weighting=self.task_weighting,

@@ -54,6 +54,7 @@ REGISTRY = (
     "hard_example_mining",
     "transfer_text",
     "census_tuning",
+    "tabular",
 )
 
 RESULTS_MD = BENCH_DIR / "RESULTS.md"

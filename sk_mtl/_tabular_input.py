@@ -178,7 +178,7 @@ class TabularInput:
         self.cardinalities_ = [len(c) + 2 for c in self.categories_]
         numeric = self._numeric(X)
         missing = np.isnan(numeric)
-        self.missing_columns_ = list(np.flatnonzero(missing.any(axis=0)))
+        self.missing_columns_ = [int(j) for j in np.flatnonzero(missing.any(axis=0))]
         self.scaler_ = None
         if numeric.shape[1]:
             # An all-NaN column would give NaN quantiles: fit it on zeros.

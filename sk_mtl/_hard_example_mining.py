@@ -1,7 +1,8 @@
 """Hard example mining around any classifier whose ``fit`` takes ``sample_weight``.
 
-This module orchestrates (validation, rounds, folds, routing, delegation); the
-math (hardness, label issues, weight schedule) lives in :mod:`sk_mtl._mining`.
+This module orchestrates (validation, rounds, routing, delegation); the fold
+models are fitted and scored by :mod:`sk_mtl._out_of_fold`, and the math
+(hardness, label issues, weight schedule) lives in :mod:`sk_mtl._mining`.
 """
 
 # Authors: The sk_mtl developers
@@ -16,43 +17,32 @@ from sklearn.base import (
     ClassifierMixin,
     MetaEstimatorMixin,
     _fit_context,
-    clone,
 )
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold, StratifiedKFold, check_cv
-from sklearn.pipeline import Pipeline
-from sklearn.utils import Bunch, _safe_indexing, check_random_state, get_tags
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    MethodMapping,
-    _raise_for_params,
-    _routing_enabled,
-    get_routing_for_object,
-    process_routing,
-)
+from sklearn.utils.metadata_routing import _raise_for_params
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
-    _check_method_params,
     _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
-    column_or_1d,
-    has_fit_parameter,
     indexable,
     validate_data,
 )
 
-from ._mining import (
-    assemble_out_of_fold,
-    hardness_scores,
-    label_issues,
-    mine_weights,
-    model_proba,
+from ._mining import hardness_scores, label_issues, mine_weights
+from ._out_of_fold import (
+    check_inner_estimator,
+    check_two_classes,
+    encode_targets,
+    fit_on_rows,
+    fold_router,
+    fold_splits,
+    out_of_fold_proba,
+    routed_params,
+    seed_estimator,
 )
-from .utils import labelled_values, task_columns
 
 __all__ = ["HardExampleMiningClassifier"]
 
@@ -68,116 +58,18 @@ def _estimator_has(attr):
     return check
 
 
-def _seed_estimator(estimator, seed):
-    """Fix every ``random_state`` parameter of ``estimator`` that is left random.
-
-    Parameters the user fixed are kept, so that wrapping an estimator never
-    changes its own seeding; only ``None`` (or a ``RandomState``) is replaced.
-    """
-    to_set = {
-        key: seed
-        for key, value in estimator.get_params(deep=True).items()
-        if key == "random_state" or key.endswith("__random_state")
-        if value is None or isinstance(value, np.random.RandomState)
-    }
-    if to_set:
-        estimator.set_params(**to_set)
-    return estimator
-
-
-def _final_step(estimator):
-    while isinstance(estimator, Pipeline):
-        estimator = estimator.steps[-1][1]
-    return estimator
-
-
-def _accepts_sample_weight(estimator):
-    """Whether ``estimator.fit`` can be given ``sample_weight`` by this wrapper."""
-    if _routing_enabled():
-        routing = get_routing_for_object(estimator)
-        if isinstance(routing, MetadataRouter):
-            return bool(routing.consumes("fit", ("sample_weight",)))
-    return has_fit_parameter(_final_step(estimator), "sample_weight")
-
-
-def _fit_weighted(estimator, X, y, sample_weight, fit_params):
-    """Fit ``estimator`` with ``sample_weight``, also for a :class:`Pipeline`."""
-    if isinstance(estimator, Pipeline) and not _routing_enabled():
-        # Without metadata routing a Pipeline only takes "<step>__param".
-        name = estimator.steps[-1][0]
-        return estimator.fit(X, y, **{f"{name}__sample_weight": sample_weight})
-    return estimator.fit(X, y, sample_weight=sample_weight, **fit_params)
-
-
-def _fit_and_score_fold(
-    estimator, X, y, sample_weight, train, score_rows, fit_params, codes, classes
-):
-    """Fit a clone on ``train`` and score ``score_rows`` (per-task probabilities)."""
-    est = clone(estimator)
-    params = _check_method_params(X, params=fit_params, indices=train)
-    _fit_weighted(
-        est,
-        _safe_indexing(X, train),
-        _safe_indexing(y, train),
-        sample_weight[train],
-        params,
-    )
-    present = [
-        np.isin(np.arange(len(c)), codes[train, t]) for t, c in enumerate(classes)
-    ]
-    return model_proba(est, _safe_indexing(X, score_rows), classes, present)
-
-
-def _encode_targets(y, estimator):
-    """Validate ``y`` and encode it as class codes, one column per task.
-
-    Returns ``y`` for the inner estimator (1-D unless it is multi-output), the
-    codes (n_samples, n_tasks) with -1 for a missing label and the sorted
-    classes of each task.
-    """
-    y_array = np.asarray(y)
-    if (
-        y_array.ndim == 2
-        and y_array.shape[1] == 1
-        and not get_tags(estimator).target_tags.multi_output
-    ):
-        y_array = column_or_1d(y_array, warn=True)
-    if y_array.ndim == 1:
-        # one output: every label must be there, as for any classifier
-        check_classification_targets(y_array)
-        task_classes, codes = np.unique(y_array, return_inverse=True)
-        return y_array, codes.reshape(-1, 1), [task_classes]
-    # several outputs: the package's encoding (NaN, None and pd.NA are missing)
-    columns, names, _ = task_columns(y_array)
-    codes = np.full((len(y_array), len(columns)), -1, dtype=np.intp)
-    classes = []
-    for t, (column, name) in enumerate(zip(columns, names)):
-        values, missing = labelled_values(column, name)
-        if values.size == 0:
-            raise ValueError(f"Task {name!r} of y has no labels (all missing).")
-        try:
-            check_classification_targets(values)
-        except ValueError as exc:
-            raise ValueError(f"Task {name!r} of y: {exc}") from exc
-        task_classes, task_codes = np.unique(values, return_inverse=True)
-        codes[~missing, t] = task_codes
-        classes.append(task_classes)
-    return y_array, codes, classes
-
-
 class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """Out-of-fold hard example mining with label-noise handling.
 
     Wraps any classifier whose ``fit`` takes ``sample_weight``. Each round
-    scores every training example with a model that never saw it (``cv``
-    folds), measures how hard it is (``hardness``), raises the weight of the
-    hardest examples of each class, and treats examples that the out-of-fold
-    models confidently put in another class as likely label errors (confident
-    learning, Northcutt et al. 2021): they are down-weighted or dropped
-    instead of being up-weighted. The final ``estimator_`` is fitted on all
-    the data with the mined ``sample_weight_``.
+    scores every training example with models that never saw it (``cv``
+    folds), raises the weight of the hardest examples of each class and
+    down-weights or drops the likely label errors (confident learning,
+    Northcutt et al. 2021) instead of up-weighting them. The final
+    ``estimator_`` is fitted on all the data with the mined ``sample_weight_``;
+    a fit costs ``n_rounds * cv + 1`` fits of the inner estimator.
 
-    Read more in the :ref:`User Guide <hard_example_mining>`.
+    Read more (references included) in the :ref:`User Guide <hard_example_mining>`.
 
     Parameters
     ----------
@@ -188,61 +80,38 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         multi-output classifier (``predict_proba`` returning one array per
         task) is mined on the loss summed over the labelled tasks.
         ``None`` means :class:`~sklearn.linear_model.LogisticRegression`.
-
     n_rounds : int, default=3
-        Number of mining rounds. Each round fits ``cv`` models to score every
-        example out of fold and updates the weights; the final model is one
-        more fit. Later rounds score with models trained on the cleaner,
-        re-weighted data of the round before.
-
+        Number of mining rounds, each fitting ``cv`` models to score every
+        example out of fold and update the weights.
     cv : int, cross-validation generator or iterable, default=5
-        How to split the data for out-of-fold scoring. An int gives a
-        shuffled :class:`~sklearn.model_selection.StratifiedKFold` (stratified
-        on the first task for a 2-D ``y``; :class:`~sklearn.model_selection.KFold`
-        when a class is too rare to stratify), re-shuffled every round from
-        ``random_state``. A splitter object is used as it is, every round.
-
+        How to split the data for out-of-fold scoring. An int gives a shuffled
+        :class:`~sklearn.model_selection.StratifiedKFold`, re-shuffled every
+        round (see the :ref:`User Guide <hem-loop>`); a splitter object is used
+        as it is, every round.
     hardness : {"loss", "margin"}, default="loss"
         How hard an example is, from its out-of-fold class probabilities ``p``
         and label ``y``: ``"loss"`` is the log-loss ``-log p[y]``;
-        ``"margin"`` is ``(1 - (p[y] - max_{c != y} p[c])) / 2``, in [0, 1],
-        above 0.5 when the example is misclassified. Summed over the labelled
-        tasks for a multi-output ``y``. Weights depend only on the ranking
-        of the hardness within each class, so both give the same weights for
-        a binary single-output ``y``.
-
+        ``"margin"`` is ``(1 - (p[y] - max_{c != y} p[c])) / 2``, in [0, 1].
+        See the :ref:`User Guide <hem-hardness>`.
     max_weight : float, default=2.0
         Largest weight multiplier a hard example can get (the bound on
         ``sample_weight_`` relative to the input ``sample_weight``). ``1``
         switches the up-weighting off and keeps only the noise handling.
-
     hard_fraction : float in (0, 1], default=0.2
-        Fraction of the (trusted) examples of each class counted as hard. Their
-        multiplier grows linearly with their hardness rank from 1 to
-        ``max_weight``; the multipliers of the trusted examples of each class
-        are then rescaled to average 1 (over all trusted examples for a
-        multi-output ``y``), so mining moves weight from easy to hard examples
-        without changing the class balance. ``1`` gives a smooth schedule over
-        all examples.
-
+        Fraction of the (trusted) examples of each class counted as hard; their
+        multiplier grows linearly with their hardness rank up to
+        ``max_weight``, and each class keeps its total weight. ``1`` gives a
+        smooth schedule over all examples. See the :ref:`User Guide <hem-loop>`.
     noise_handling : {"downweight", "drop"} or None, default="downweight"
-        What to do with label-issue candidates (confident learning): examples
-        whose out-of-fold probability of another class reaches that class's
-        threshold while the probability of their own class stays below their
-        class's threshold; a class's threshold is the mean out-of-fold
-        probability of the class among the examples labelled with it
-        (weighted by ``sample_weight``). ``"downweight"`` sets their weight
-        multiplier to ``p[y] / threshold[y]`` (< 1, the plausibility of the
-        label relative to a typical member of its class; a product over the
-        flagged tasks), ``"drop"`` to 0; the candidates are re-assessed every
-        round. ``None`` treats them like any other example: they are then the
-        first to be up-weighted (plain hard example mining, which chases label
-        noise).
-
+        What to do with label-issue candidates (examples the out-of-fold
+        models confidently put in another class): ``"downweight"`` multiplies
+        their weight by ``p[y] / threshold[y]`` (< 1), ``"drop"`` by 0; they
+        are re-assessed every round. ``None`` treats them like any other
+        example (plain hard example mining, which chases label noise). See
+        the :ref:`User Guide <hem-label-issues>`.
     n_jobs : int, default=None
         Number of jobs fitting the ``cv`` fold models of a round in parallel.
         ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context.
-
     random_state : int, RandomState instance or None, default=None
         Controls the shuffling of the folds and seeds the ``random_state`` of
         the inner estimator where that is left to ``None``. Pass an int for
@@ -252,30 +121,23 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
     ----------
     estimator_ : estimator object
         The inner estimator fitted on all examples with ``sample_weight_``.
-
     classes_ : ndarray of shape (n_classes,) or list of ndarray
         Class labels (one array per task for a multi-output ``y``).
-
     sample_weight_ : ndarray of shape (n_samples,)
         Weights ``estimator_`` was fitted with: the mined multipliers times
         the ``sample_weight`` passed to ``fit``.
-
     hardness_ : ndarray of shape (n_samples,)
         Out-of-fold hardness of every training example in the last round
         (see ``hardness``), NaN for an example without any label.
-
     noise_mask_ : ndarray of bool of shape (n_samples,) or (n_samples, n_outputs)
         Label-issue candidates of the last round (per task for a multi-output
         ``y``).
-
     history_ : list of dict
         One entry per round: ``"n_noise"`` (examples flagged), ``"hardness"``
         (mean hardness), ``"thresholds"`` (per-task class thresholds) and
         ``"max_weight"`` (largest mined multiplier).
-
     n_features_in_ : int
         Number of features seen during fit (when ``X`` has a shape).
-
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit. Defined only when ``X`` has
         feature names that are all strings.
@@ -284,19 +146,6 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
     --------
     sklearn.ensemble.AdaBoostClassifier : Re-weights in-sample errors.
     sklearn.model_selection.cross_val_predict : Out-of-fold predictions.
-
-    Notes
-    -----
-    Examples with zero ``sample_weight`` take no part in the folds; they are
-    scored by the mean of the fold models. Fitting costs ``n_rounds * cv + 1``
-    fits of the inner estimator.
-
-    References
-    ----------
-    .. [1] A. Shrivastava, A. Gupta and R. Girshick, "Training region-based
-       object detectors with online hard example mining", CVPR 2016.
-    .. [2] C. G. Northcutt, L. Jiang and I. L. Chuang, "Confident learning:
-       estimating uncertainty in dataset labels", JAIR 70, 2021.
 
     Examples
     --------
@@ -351,7 +200,6 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
     def _get_estimator(self):
         return LogisticRegression() if self.estimator is None else self.estimator
 
-    # ------------------------------------------------------------------ fit
     @_fit_context(
         # the inner estimator is validated by its own fit
         prefer_skip_nested_validation=False
@@ -363,16 +211,13 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, ...)
             Training data, anything the inner estimator accepts.
-
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Labels. A 2-D ``y`` (multi-output inner estimator) may mark missing
             labels with NaN, None or ``pd.NA``; they are left out of the
             hardness.
-
         sample_weight : array-like of shape (n_samples,), default=None
             Weights multiplied with the mined weights. Examples with weight 0
             take no part in training.
-
         **fit_params : dict
             Other parameters for the inner estimator's ``fit`` (and ``groups``
             for a group splitter given as ``cv``). Only with metadata routing
@@ -385,34 +230,27 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
             Fitted estimator.
         """
         _raise_for_params(fit_params, self, "fit")
-        estimator = self._check_inner_estimator()
+        estimator = check_inner_estimator(self._get_estimator(), type(self).__name__)
         X, y = validate_data(self, X, y, skip_check_array=True)
         X = indexable(X)[0]
-        y, codes, classes = _encode_targets(y, estimator)
+        y, codes, classes = encode_targets(y, estimator)
         check_consistent_length(X, y)
         user_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        if _routing_enabled():
-            routed = process_routing(self, "fit", **fit_params)
-        else:
-            routed = Bunch(estimator=Bunch(fit={}), splitter=Bunch(split={}))
-        self._check_two_classes(codes, classes, user_weight)
+        routed = routed_params(self, fit_params)
+        check_two_classes(codes, classes, user_weight, type(self).__name__)
         rng = check_random_state(self.random_state)
         estimator_seed = rng.randint(np.iinfo(np.int32).max)
-        estimator = _seed_estimator(clone(estimator), estimator_seed)
+        estimator = seed_estimator(estimator, estimator_seed)
 
         multiplier = self._mine_rounds(
             estimator, X, y, codes, classes, user_weight, routed, rng
         )
         self.sample_weight_ = user_weight * multiplier
         keep = np.flatnonzero(self.sample_weight_ > 0)
-        self.estimator_ = _fit_weighted(
-            clone(estimator),
-            _safe_indexing(X, keep),
-            _safe_indexing(y, keep),
-            self.sample_weight_[keep],
-            _check_method_params(X, params=routed.estimator.fit, indices=keep),
+        self.estimator_ = fit_on_rows(
+            estimator, X, y, self.sample_weight_, keep, routed.estimator.fit
         )
         self.classes_ = classes[0] if len(classes) == 1 else classes
         return self
@@ -425,12 +263,24 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         # Examples with zero weight are not part of the data the folds see.
         active = np.flatnonzero(user_weight > 0)
         multiplier = np.ones(len(user_weight))
+        name = type(self).__name__
         self.history_ = []
         for _ in range(self.n_rounds):
             weight = user_weight * multiplier
-            splits = self._splits(X, codes, active, routed.splitter.split, rng)
-            proba = self._out_of_fold_proba(
-                estimator, X, y, codes, classes, weight, active, splits, routed
+            splits = fold_splits(
+                self.cv, X, codes, active, routed.splitter.split, rng, name
+            )
+            proba = out_of_fold_proba(
+                estimator,
+                X,
+                y,
+                codes,
+                classes,
+                weight,
+                active,
+                splits,
+                routed.estimator.fit,
+                self.n_jobs,
             )
             hardness = hardness_scores(proba, codes, self.hardness)
             flags, ratio, thresholds = label_issues(proba, codes, user_weight)
@@ -446,45 +296,6 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         self.hardness_ = hardness
         self.noise_mask_ = flags[:, 0] if len(classes) == 1 else flags
         return multiplier
-
-    def _check_inner_estimator(self):
-        """The inner estimator, checked to take sample_weight and to score."""
-        estimator = self._get_estimator()
-        if not _accepts_sample_weight(estimator):
-            hint = (
-                " With metadata routing enabled, request it on the step that"
-                " consumes it: set_fit_request(sample_weight=True)."
-                if _routing_enabled()
-                else ""
-            )
-            raise TypeError(
-                f"{type(estimator).__name__} does not support sample_weight in fit. "
-                f"{type(self).__name__} needs an estimator whose fit takes "
-                f"sample_weight to re-weight the hard examples.{hint}"
-            )
-        if not (
-            hasattr(estimator, "predict_proba")
-            or hasattr(estimator, "decision_function")
-        ):
-            raise TypeError(
-                f"{type(estimator).__name__} has neither predict_proba nor "
-                f"decision_function; {type(self).__name__} needs one of them to "
-                "score how hard each example is."
-            )
-        return estimator
-
-    def _check_two_classes(self, codes, classes, user_weight):
-        """Every task needs two classes among the examples with a weight."""
-        active = user_weight > 0
-        for t, task_classes in enumerate(classes):
-            seen = np.unique(codes[active, t][codes[active, t] >= 0])
-            if len(seen) < 2:
-                task = f" in task {t}" if len(classes) > 1 else ""
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes"
-                    f"{task}; the data (with non-zero sample_weight) contains only "
-                    f"{len(seen)} class: {task_classes[seen].tolist()}."
-                )
 
     def _mine_weights(self, hardness, flags, ratio, codes, user_weight):
         """Weight multipliers of the next round, warning for a restored class."""
@@ -508,60 +319,6 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
             )
         return multiplier
 
-    def _splits(self, X, codes, active, split_params, rng):
-        """Train/test index pairs (indices into ``active``) for one round."""
-        strata = codes[active, 0]
-        n_active = len(active)
-        if isinstance(self.cv, Integral):
-            if n_active < self.cv:
-                raise ValueError(
-                    f"{type(self).__name__} needs at least cv={self.cv} samples to "
-                    f"score every example out of fold; got n_samples={n_active}."
-                )
-            seed = rng.randint(np.iinfo(np.int32).max)
-            _, counts = np.unique(strata, return_counts=True)
-            if codes.shape[1] == 1 or counts.min() >= self.cv:
-                splitter = StratifiedKFold(self.cv, shuffle=True, random_state=seed)
-            else:
-                splitter = KFold(self.cv, shuffle=True, random_state=seed)
-        else:
-            if not hasattr(self.cv, "split") and n_active < len(codes):
-                raise ValueError(
-                    "cv given as an iterable of (train, test) indices cannot be "
-                    "combined with zero sample weights: those rows are left out of "
-                    "the folds. Pass a splitter object instead."
-                )
-            splitter = check_cv(self.cv, strata, classifier=True)
-        X_active = _safe_indexing(X, active)
-        params = _check_method_params(X, params=split_params, indices=active)
-        return list(splitter.split(X_active, strata, **params))
-
-    def _out_of_fold_proba(
-        self, estimator, X, y, codes, classes, weight, active, splits, routed
-    ):
-        """Per-task probabilities of every example from one round's fold models.
-
-        Examples outside ``active`` (zero weight) are scored by every fold model.
-        """
-        inactive = np.setdiff1d(np.arange(len(weight)), active)
-        rows = [np.concatenate([active[test], inactive]) for _, test in splits]
-        fold_proba = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_and_score_fold)(
-                estimator,
-                X,
-                y,
-                weight,
-                active[train],
-                score_rows,
-                routed.estimator.fit,
-                codes,
-                classes,
-            )
-            for (train, _), score_rows in zip(splits, rows)
-        )
-        return assemble_out_of_fold(fold_proba, rows, len(weight), active)
-
-    # ------------------------------------------------------------- predict
     def _check_predict_X(self, X):
         # X goes to the inner estimator as it is; only its number of features
         # and feature names are checked against fit, and a 1-D array where a
@@ -641,7 +398,6 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         check_is_fitted(self)
         return self.estimator_.decision_function(self._check_predict_X(X))
 
-    # ------------------------------------------------------- routing & tags
     def get_metadata_routing(self):
         """Get metadata routing of this object.
 
@@ -655,18 +411,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
             A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
             encapsulating routing information.
         """
-        return (
-            MetadataRouter(owner=self)
-            .add_self_request(self)
-            .add(
-                estimator=self._get_estimator(),
-                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
-            )
-            .add(
-                splitter=self.cv,
-                method_mapping=MethodMapping().add(caller="fit", callee="split"),
-            )
-        )
+        return fold_router(self, self._get_estimator(), self.cv)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,8 +1,9 @@
 """The math of hard example mining, as pure functions on numpy arrays.
 
 Following cleanlab's split of the math from the estimator, these functions hold
-no state: :class:`~sk_mtl.HardExampleMiningClassifier` fits the fold models and
-passes their outputs here. Conventions shared by all of them:
+no state: :class:`~sk_mtl.HardExampleMiningClassifier` fits the fold models
+(:mod:`sk_mtl._out_of_fold`) and passes their outputs here. Conventions shared
+by all of them:
 
 - ``codes`` : int array of shape (n_samples, n_tasks), the index of each label
   in its task's classes, -1 for a missing label;
@@ -19,7 +20,6 @@ from scipy.stats import rankdata
 
 __all__ = [
     "align_classes",
-    "assemble_out_of_fold",
     "class_thresholds",
     "decision_to_proba",
     "hardness_scores",
@@ -131,41 +131,6 @@ def model_proba(estimator, X, classes, present):
             f"{len(scores)} outputs, but y has {len(classes)}."
         )
     return align_classes(scores, seen, classes)
-
-
-def assemble_out_of_fold(fold_proba, fold_rows, n_samples, active):
-    """Out-of-fold probabilities of every sample from the fold models' scores.
-
-    Parameters
-    ----------
-    fold_proba : list of list of ndarray
-        For each fold model, its per-task probabilities of ``fold_rows``.
-    fold_rows : list of ndarray of int
-        The samples each fold model scored.
-    n_samples : int
-        Number of samples.
-    active : ndarray of int
-        Samples that must be scored by exactly one fold model (their test
-        fold); any other sample gets the mean of the models that scored it.
-
-    Returns
-    -------
-    proba : list of ndarray of shape (n_samples, n_classes)
-    """
-    n_tasks = len(fold_proba[0])
-    proba = [np.zeros((n_samples, fold_proba[0][t].shape[1])) for t in range(n_tasks)]
-    scored = np.zeros(n_samples, dtype=int)
-    for scores, rows in zip(fold_proba, fold_rows):
-        for t in range(n_tasks):
-            proba[t][rows] += scores[t]
-        scored[rows] += 1
-    if np.any(scored[active] != 1):
-        raise ValueError(
-            "cv must put every sample in exactly one test fold to score it out of fold."
-        )
-    for t in range(n_tasks):
-        proba[t] /= np.maximum(scored, 1)[:, None]
-    return proba
 
 
 def task_hardness(proba, y, kind):

@@ -8,7 +8,6 @@ from sklearn.svm import LinearSVC
 from sk_mtl._mining import (
     EPS,
     align_classes,
-    assemble_out_of_fold,
     class_thresholds,
     decision_to_proba,
     hardness_scores,
@@ -20,6 +19,7 @@ from sk_mtl._mining import (
     rank_multipliers,
     task_hardness,
 )
+from sk_mtl._out_of_fold import assemble_out_of_fold
 
 
 def test_decision_to_proba_binary_and_multiclass():

@@ -16,6 +16,7 @@ categorical column, the numeric columns as they are or through a numeric embeddi
 (``features``, ``shared_parameters``, ``replace_heads``, ``layer_groups``, ...).
 """
 
+import contextlib
 import itertools
 import warnings
 
@@ -99,13 +100,24 @@ def piecewise_linear_bins(numeric, n_bins=48):
     varying = [j for j in range(numeric.shape[1]) if numeric[:, j].unique().numel() > 1]
     bins = [None] * numeric.shape[1]
     if varying and len(numeric) > 2:
-        for j, b in zip(varying, rtdl.compute_bins(numeric[:, varying], n_bins)):
+        with _one_bin_is_fine():
+            computed = rtdl.compute_bins(numeric[:, varying], n_bins)
+        for j, b in zip(varying, computed):
             bins[j] = b
     for j, b in enumerate(bins):
         if b is None:
             v = float(numeric[0, j]) if len(numeric) else 0.0
             bins[j] = torch.tensor([v - 1.0, v + 1.0])
     return bins
+
+
+@contextlib.contextmanager
+def _one_bin_is_fine():
+    # A column that is constant, or has two distinct quantiles (mostly zeros), gets
+    # one bin, on purpose: rtdl warns about it.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*just two bin edges.*")
+        yield
 
 
 def _numeric_embedding(kind, n_numeric, d_embedding, bins):
@@ -118,9 +130,7 @@ def _numeric_embedding(kind, n_numeric, d_embedding, bins):
                 "numeric_embedding='piecewise_linear' needs bin edges for each "
                 "numeric column (piecewise_linear_bins on the training data)."
             )
-        with warnings.catch_warnings():
-            # A constant column has one bin, on purpose: rtdl warns about it.
-            warnings.filterwarnings("ignore", message=".*just two bin edges.*")
+        with _one_bin_is_fine():
             return rtdl.PiecewiseLinearEmbeddings(
                 bins, d_embedding, activation=False, version="B"
             )

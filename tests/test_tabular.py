@@ -2,6 +2,7 @@
 
 import pickle
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -203,12 +204,16 @@ def test_numeric_embeddings_learn_a_non_monotone_rule(embedding):
     import rtdl_num_embeddings as rtdl
 
     rng = np.random.RandomState(0)
-    X = rng.uniform(-3, 3, size=(600, 2))
+    X = rng.uniform(-3, 3, size=(600, 3))
     X[:, 1] = 1.0  # a constant column
+    X[:, 2] = np.where(rng.rand(600) < 0.97, 0.0, X[:, 2])  # mostly zero
     y = (np.sin(3 * X[:, 0]) > 0).astype(int)
-    clf = MultiTaskClassifier(
-        **{**FAST, "max_epochs": 40}, numeric_embedding=embedding
-    ).fit(X[:400], y[:400])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = MultiTaskClassifier(
+            **{**FAST, "max_epochs": 40}, numeric_embedding=embedding
+        ).fit(X[:400], y[:400])
+    assert not [w for w in caught if "bin" in str(w.message)]
     emb = clf.module_.front_end.numeric
     expected = {
         "periodic": rtdl.PeriodicEmbeddings,

@@ -54,6 +54,8 @@ REGISTRY = (
     "hard_example_mining",
     "transfer_text",
     "census_tuning",
+    "memory",
+    "model_size",
     "tabular",
 )
 

@@ -1,12 +1,17 @@
 """MultiTaskClassifier: one network, several classification tasks."""
 
+import copy
 import numbers
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _num_samples
+from torch import nn
 
 from ._base import BaseNeuralClassifier, Network
 from ._docs import fill_doc
+from ._inputs import as_dense
 from ._tabular_input import TabularInput, make_input
 from .embeddings import (
     NUMERIC_EMBEDDINGS,
@@ -17,11 +22,11 @@ from .embeddings import (
 from .ensembles import MemberEnsemble
 from .modules import MLP, MMoE, MultiHeadNetwork
 
+__all__ = ["MultiTaskClassifier"]
+
 # early_stopping="auto" turns early stopping on above this many training rows
 # (HistGradientBoosting's rule).
 EARLY_STOPPING_AUTO_SAMPLES = 10_000
-
-__all__ = ["MultiTaskClassifier"]
 
 
 @fill_doc
@@ -70,6 +75,18 @@ default="from_dtype"
         (learned frequencies) or piecewise-linear (on 48 quantile bins of the
         training data). None: the scaled value itself. Needs the ``tabular``
         extra.
+    module : torch.nn.Module, its class, or None, default=None
+        Your own shared trunk instead of the MLP of ``hidden_units`` (skorch's
+        ``module=``): it maps a float tensor ``(n_samples, n_features)`` to
+        ``(n_samples, d)``; sk_mtl adds one linear head per task and handles
+        missing labels, task weighting and the losses. A class is instantiated
+        with ``module_options`` at each fit (seeded by ``random_state``); an
+        instance is copied at each fit and trained from its current weights
+        (it is never modified). ``d`` is the module's ``out_features`` when it
+        has one, else read from its output.
+    module_options : dict, default=None
+        Keyword arguments of a ``module`` class; settable skorch-style as
+        ``module__<name>``.
     %(task_loss_parameters)s
     max_epochs : int, default=50
         Number of passes over the training data (an upper bound with early
@@ -77,7 +94,7 @@ default="from_dtype"
     lr : float, default=1e-3
         Learning rate.
     batch_size : int, default=128
-        Mini-batch size for training and prediction.
+        Mini-batch size for training (``predict_batch_size`` for prediction).
     %(optimizer_parameters_auto_stop)s
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, shuffling and the validation split: the
@@ -116,11 +133,13 @@ default="from_dtype"
         **BaseNeuralClassifier._parameter_constraints,
         "hidden_units": [tuple, list],
         "architecture": [StrOptions({"shared_bottom", "mmoe", "tabm"})],
-        "n_experts": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_members": [Interval(numbers.Integral, 1, None, closed="left")],
         "categorical_features": [str, list, tuple, "array-like", None],
         "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
         "early_stopping": ["boolean", StrOptions({"auto"})],
+        "n_experts": [Interval(numbers.Integral, 1, None, closed="left")],
+        "module": [nn.Module, type, None],
+        "module_options": [dict, None],
     }
 
     def __init__(
@@ -133,6 +152,8 @@ default="from_dtype"
         n_members=16,
         categorical_features="from_dtype",
         numeric_embedding=None,
+        module=None,
+        module_options=None,
         task_weighting="equal",
         loss="cross_entropy",
         focal_gamma=2.0,
@@ -140,13 +161,19 @@ default="from_dtype"
         max_epochs=50,
         lr=1e-3,
         batch_size=128,
+        predict_batch_size="auto",
         optimizer="adam",
+        optimizer_options=None,
         weight_decay=0.0,
+        lr_scheduler=None,
+        lr_scheduler_options=None,
+        class_weight=None,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        on_divergence="raise",
         n_threads="auto",
         verbose=0,
         callbacks=None,
@@ -159,6 +186,8 @@ default="from_dtype"
         self.n_members = n_members
         self.categorical_features = categorical_features
         self.numeric_embedding = numeric_embedding
+        self.module = module
+        self.module_options = module_options
         self.task_weighting = task_weighting
         self.loss = loss
         self.focal_gamma = focal_gamma
@@ -166,13 +195,19 @@ default="from_dtype"
         self.max_epochs = max_epochs
         self.lr = lr
         self.batch_size = batch_size
+        self.predict_batch_size = predict_batch_size
         self.optimizer = optimizer
+        self.optimizer_options = optimizer_options
         self.weight_decay = weight_decay
+        self.lr_scheduler = lr_scheduler
+        self.lr_scheduler_options = lr_scheduler_options
+        self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.on_divergence = on_divergence
         self.n_threads = n_threads
         self.verbose = verbose
         self.callbacks = callbacks
@@ -182,7 +217,7 @@ default="from_dtype"
         tabular = self.numeric_embedding is not None or self.architecture == "tabm"
         input_ = make_input(X, self.categorical_features, tabular=tabular)
         X = input_.fit(X, self)
-        self._n_fit_samples = len(X)
+        self._n_fit_samples = _num_samples(X)
         return input_, X
 
     def _validation_fraction(self):
@@ -192,6 +227,8 @@ default="from_dtype"
         return self.validation_fraction if on else None
 
     def _build_network(self, X):
+        if self.module is not None:
+            return self._user_trunk_network(X)
         units = tuple(self.hidden_units)
         if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
             raise ValueError(
@@ -242,3 +279,65 @@ default="from_dtype"
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+    def _user_trunk_network(self, X):
+        if isinstance(self.input_, TabularInput):
+            raise ValueError(
+                "module= reads a float tensor (n_samples, n_features), but X has "
+                "categorical columns or missing values (or numeric_embedding / "
+                "architecture='tabm' was set), which the built-in tabular front-end "
+                "reads. Encode X in a pipeline first, or leave module=None."
+            )
+        if self.architecture != "shared_bottom":
+            raise ValueError(
+                f"module= replaces the shared trunk; architecture="
+                f"{self.architecture!r} builds its own network. Use "
+                "architecture='shared_bottom' with a module."
+            )
+        if isinstance(self.module, nn.Module):
+            if self.module_options:
+                raise ValueError(
+                    "module_options are for a module class; module is already an "
+                    f"instance of {type(self.module).__name__}."
+                )
+            trunk = copy.deepcopy(self.module).cpu()
+        else:
+            trunk = self.module(**(self.module_options or {}))
+            if not isinstance(trunk, nn.Module):
+                raise TypeError(
+                    f"module={self.module.__name__} made a "
+                    f"{type(trunk).__name__}, not a torch.nn.Module."
+                )
+        trunk.eval()
+        rows = np.arange(min(2, X.shape[0]))
+        width = _trunk_width(trunk, as_dense(self.input_.tensors(X, rows)))
+        trunk.train()
+        n_outputs = [task.n_outputs for task in self.tasks_]
+        return Network(MultiHeadNetwork(trunk, n_outputs, trunk_out_features=width))
+
+
+def _trunk_width(trunk, sample):
+    """Width of the trunk's output on two sample rows, checked."""
+    name = type(trunk).__name__
+    try:
+        with torch.no_grad():
+            z = trunk(sample)
+    except Exception as exc:  # any failure of the user's module on this X
+        raise ValueError(
+            f"The module ({name}) failed on a float tensor of shape "
+            f"{tuple(sample.shape)}: {type(exc).__name__}: {exc}. It must map "
+            "(n_samples, n_features) to (n_samples, d)."
+        ) from None
+    if not isinstance(z, torch.Tensor) or z.dim() != 2 or len(z) != len(sample):
+        got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        raise ValueError(
+            f"The module ({name}) must return a 2-D tensor (n_samples, d); for "
+            f"{len(sample)} rows it returned {got}."
+        )
+    width = getattr(trunk, "out_features", None)
+    if width is not None and int(width) != z.shape[1]:
+        raise ValueError(
+            f"The module ({name}) says out_features={width} but returned "
+            f"{z.shape[1]} features."
+        )
+    return int(z.shape[1])

@@ -8,11 +8,12 @@ copy of those layers (``make_base``) and computes their features for validated X
 import copy
 import functools
 
+import numpy as np
 import torch
 from torch import nn
 
 from ._base import BaseNeuralClassifier
-from ._inputs import NumericInput, TextInput
+from ._inputs import NumericInput, TextInput, as_dense
 from ._net import predict_outputs
 from ._reuse import check_source, reuse_input, set_requires_grad
 
@@ -111,12 +112,12 @@ class ModuleSource:
     @staticmethod
     def _probe_width(base, input_, X):
         width = getattr(base, "out_features", None)
-        rows = torch.arange(min(2, len(X))).numpy()
+        rows = np.arange(min(2, X.shape[0]))
         was_training = base.training
         base.eval()
         try:
             with torch.no_grad():
-                z = base(input_.tensors(X, rows))
+                z = base(as_dense(input_.tensors(X, rows)))
         except Exception as exc:  # any failure of user code on this X
             raise ValueError(
                 f"The pretrained module ({type(base).__name__}) failed on X with "
@@ -188,7 +189,9 @@ class TextSource:
                 f"max_length={max_length} exceeds the {self.name!r} limit of "
                 f"{limit} tokens."
             )
-        input_ = TextInput(encoder.tokenizer, max_length or encoder.max_seq_length)
+        input_ = TextInput(
+            encoder.tokenizer, max_length or encoder.max_seq_length, encoder.name
+        )
         return input_, input_.fit(X, owner)
 
     def make_base(self, input_, X):

@@ -62,8 +62,8 @@ class MultiTaskClassifier(BaseNeuralClassifier):
 default="from_dtype"
         Categorical columns of X, each read through a learned embedding (see
         :ref:`tabular`). ``"from_dtype"``: the DataFrame columns of ``category``,
-        ``object`` or ``string`` dtype (for an object array, the columns holding
-        strings); or column names, indices or a boolean mask, as in
+        ``object`` or ``string`` dtype (an array has none); or column names,
+        indices or a boolean mask, as in
         :class:`~sklearn.ensemble.HistGradientBoostingClassifier`. X with a
         categorical column or a missing value (NaN) is read by the tabular
         front-end: numeric columns quantile-scaled in fit, missing values

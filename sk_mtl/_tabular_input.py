@@ -52,14 +52,12 @@ def _categorical_dtype(dtype):
 
 
 def _from_dtype(X):
-    """Indices of the columns that are categorical by their dtype (or values)."""
+    """Indices of the DataFrame columns that are categorical by their dtype.
+
+    An array has none (as for HistGradientBoosting): name its categorical columns.
+    """
     if _is_frame(X):
         return [j for j, dt in enumerate(X.dtypes) if _categorical_dtype(dt)]
-    if getattr(X, "dtype", None) is not None and X.dtype.kind in "USO":
-        # An object array: a column holding strings is categorical.
-        return [
-            j for j in range(X.shape[1]) if any(isinstance(v, str) for v in X[:, j])
-        ]
     return []
 
 

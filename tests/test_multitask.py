@@ -339,6 +339,7 @@ def test_per_batch_callback_hooks_are_called():
         (np.array([[0.0, np.inf]] * 4), [0, 1, 0, 1], "infinity"),
         (np.zeros((4, 2)), [0, 1, 0], "inconsistent numbers of samples"),
         (np.zeros((4, 2)), np.zeros((4, 2, 2)), "1-D .* or 2-D"),
+        (np.array([["a", "b"]] * 4), [0, 1, 0, 1], "convert|numeric"),
         (np.zeros((4, 2)), [0.5, 1.5, 0.2, 0.1], "Unknown label type"),
         (np.zeros((4, 2)), [0, 1, np.inf, 1], "infinity"),
         (

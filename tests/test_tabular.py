@@ -191,10 +191,12 @@ def test_plain_numeric_numpy_x_keeps_the_numeric_input():
     assert isinstance(clf.input_, NumericInput)
 
 
-def test_two_dimensional_string_array_is_categorical():
+def test_string_array_columns_are_categorical_when_named():
     X = np.array([["a", "u"], ["b", "v"]] * 20)
     y = (X[:, 0] == "a").astype(int)
-    clf = MultiTaskClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="convert|numeric"):
+        MultiTaskClassifier(**FAST).fit(X, y)  # an array's dtype says nothing
+    clf = MultiTaskClassifier(**FAST, categorical_features=[0, 1]).fit(X, y)
     assert clf.input_.categorical_columns_ == [0, 1]
     assert clf.score(X, y) == 1.0
 

@@ -48,7 +48,8 @@ from ._options import (
 from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
 from ._threads import resolve_n_threads, torch_threads
-from .losses import LOSSES, MultiTaskLoss
+from .ensembles import MemberAveragedLoss
+from .losses import LOSSES
 from .weighting import TASK_WEIGHTINGS
 
 _OPTIMIZERS = {
@@ -267,7 +268,7 @@ class BaseNeuralClassifier(
             callbacks.append(("lr_scheduler", scheduler))
         net_kwargs, shown = monitoring_callbacks(int(self.verbose), valid is not None)
         callbacks += shown
-        criterion = MultiTaskLoss(
+        criterion = MemberAveragedLoss(  # MultiTaskLoss that reads TabM members
             self.n_tasks_,
             loss=self.loss,
             task_weighting=self.task_weighting,

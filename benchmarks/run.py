@@ -57,6 +57,7 @@ REGISTRY = (
     "memory",
     "model_size",
     "scale_out",
+    "tabular",
     "mmoe_synthetic",
 )
 

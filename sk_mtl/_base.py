@@ -49,7 +49,8 @@ from ._options import (
 from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
 from ._threads import resolve_n_threads, torch_threads
-from .losses import LOSSES, MultiTaskLoss
+from .ensembles import MemberAveragedLoss
+from .losses import LOSSES
 from .weighting import TASK_WEIGHTINGS
 
 _OPTIMIZERS = {
@@ -289,7 +290,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             callbacks.append(("lr_scheduler", scheduler))
         net_kwargs, shown = monitoring_callbacks(int(self.verbose), valid is not None)
         callbacks += shown
-        criterion = MultiTaskLoss(
+        criterion = MemberAveragedLoss(  # MultiTaskLoss that reads TabM members
             self.n_tasks_,
             loss=self._task_losses(),
             task_weighting=self.task_weighting,

@@ -27,23 +27,7 @@ class DocLinkMixin:
         return {"estimator_name": type(self).__name__}
 
 
-_FRAGMENTS = {
-    "task_loss_parameters": """
-task_weighting : {"equal", "uncertainty", "dwa", "pcgrad"}, default="equal"
-    How task losses are combined: plain sum; learned homoscedastic uncertainty
-    (Kendall et al. 2018); dynamic weight average (Liu et al. 2019); or
-    projected conflicting gradients on the shared layers (Yu et al. 2020).
-    See :mod:`sk_mtl.weighting`.
-loss : {"cross_entropy", "focal", "ohem"}, default="cross_entropy"
-    Per-task loss: cross-entropy, focal loss (Lin et al. 2017) or online hard
-    example mining (Shrivastava et al. 2016: only the hardest
-    ``ohem_fraction`` of each batch's labelled samples is back-propagated).
-focal_gamma : float, default=2.0
-    Focusing parameter of the focal loss.
-ohem_fraction : float, default=0.25
-    Fraction of each batch kept by ``loss="ohem"``.
-""",
-    "optimizer_parameters": """
+_OPTIMIZER = """\
 predict_batch_size : int or "auto", default="auto"
     Rows per forward pass in ``predict`` / ``predict_proba``. ``"auto"``: 4096
     rows (at least ``batch_size``; fewer for very wide layers) for sk_mtl's
@@ -67,11 +51,32 @@ lr_scheduler : str, scheduler class or None, default=None
 lr_scheduler_options : dict, default=None
     Its keyword arguments, e.g. ``{"step_size": 10, "gamma": 0.5}``; settable
     as ``lr_scheduler__step_size=10``.
+"""
+_CLASS_WEIGHT = """\
+class_weight : "balanced", dict, list or None, default=None
+    Weights of the classes in the loss, multiplied with ``sample_weight``:
+    ``"balanced"`` (every task: ``n_labelled / (n_classes * count)`` on the
+    task's labelled entries, as in sklearn), ``{label: weight}`` (single
+    task), one entry per task (a list of ``"balanced"`` / dict / None) or
+    ``{task_name: "balanced" or {label: weight}}``. Classes left out weigh 1.
+"""
+_EARLY_STOPPING = """\
 early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the training data (stratified on the
     first task if it is a classification task), stop when the summed validation
     loss of the tasks has not improved by ``tol`` for ``n_iter_no_change``
     epochs, and restore the best weights.
+"""
+_EARLY_STOPPING_AUTO = """\
+early_stopping : "auto" or bool, default="auto"
+    Hold out ``validation_fraction`` of the training data (stratified on the
+    first task if it is a classification task), stop when the summed validation
+    loss of the tasks has not improved by ``tol`` for ``n_iter_no_change``
+    epochs, and restore the best weights. ``"auto"``: on when there are more
+    than 10,000 training rows (as
+    :class:`~sklearn.ensemble.HistGradientBoostingClassifier` does).
+"""
+_TRAINING = """\
 validation_fraction : float, default=0.1
     Fraction of the training data held out for early stopping.
 n_iter_no_change : int, default=10
@@ -102,16 +107,47 @@ verbose : int, default=0
     batches (tqdm).
 callbacks : list of skorch callbacks, default=None
     Extra skorch callbacks (instances or ``(name, callback)`` tuples).
+"""
+
+_FRAGMENTS = {
+    "task_loss_parameters": """
+task_weighting : {"equal", "uncertainty", "dwa", "pcgrad"}, default="equal"
+    How task losses are combined: plain sum; learned homoscedastic uncertainty
+    (Kendall et al. 2018); dynamic weight average (Liu et al. 2019); or
+    projected conflicting gradients on the shared layers (Yu et al. 2020).
+    See :mod:`sk_mtl.weighting`.
+loss : {"cross_entropy", "focal", "ohem"}, default="cross_entropy"
+    Per-task loss: cross-entropy, focal loss (Lin et al. 2017) or online hard
+    example mining (Shrivastava et al. 2016: only the hardest
+    ``ohem_fraction`` of each batch's labelled samples is back-propagated).
+focal_gamma : float, default=2.0
+    Focusing parameter of the focal loss.
+ohem_fraction : float, default=0.25
+    Fraction of each batch kept by ``loss="ohem"``.
+""",
+    "optimizer_parameters": _OPTIMIZER + _EARLY_STOPPING + _TRAINING,
+    "optimizer_parameters_auto_stop": _OPTIMIZER + _EARLY_STOPPING_AUTO + _TRAINING,
+    # MultiTaskRegressor and MixedTaskEstimator (MultiTaskClassifier says more).
+    "shared_network_input_parameters": """
+categorical_features : "from_dtype", list of str or int, bool mask or None, \
+default="from_dtype"
+    Categorical columns of X, read through learned embeddings by the tabular
+    front-end, as in :class:`MultiTaskClassifier` (see :ref:`tabular`):
+    ``"from_dtype"`` takes the DataFrame columns of ``category``, ``object``
+    or ``string`` dtype. X with a categorical column or a missing value (NaN)
+    is read by the front-end (quantile-scaled numbers, missing indicators).
+numeric_embedding : {None, "periodic", "piecewise_linear"}, default=None
+    Embedding of each numeric column through the tabular front-end (needs
+    the ``tabular`` extra); None: the value itself.
+module : torch.nn.Module, its class, or None, default=None
+    Your own shared trunk instead of the MLP of ``hidden_units``, as in
+    :class:`MultiTaskClassifier`: it maps ``(n_samples, n_features)`` to
+    ``(n_samples, d)`` and sk_mtl adds one head per task.
+module_options : dict, default=None
+    Keyword arguments of a ``module`` class (``module__<name>``).
 """,
     # Classifiers only (after the optimizer parameters in their docstrings).
-    "class_weight_parameter": """
-class_weight : "balanced", dict, list or None, default=None
-    Weights of the classes in the loss, multiplied with ``sample_weight``:
-    ``"balanced"`` (every task: ``n_labelled / (n_classes * count)`` on the
-    task's labelled entries, as in sklearn), ``{label: weight}`` (single
-    task), one entry per task (a list of ``"balanced"`` / dict / None) or
-    ``{task_name: "balanced" or {label: weight}}``. Classes left out weigh 1.
-""",
+    "class_weight_parameter": _CLASS_WEIGHT,
     "fitted_attributes": """
 classes_ : ndarray or list of ndarray
     Classes of the task (1-D ``y``) or of each task.

@@ -7,7 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseNeuralEstimator
 from ._classifier import TaskClassifierMixin
 from ._docs import fill_doc
-from ._multitask import NETWORK_CONSTRAINTS, shared_network
+from ._multitask import NETWORK_CONSTRAINTS, SharedNetworkMixin
 from ._tasks import TASK_KINDS, fit_tasks, predict_tasks
 from .losses import LOSSES, REGRESSION_LOSSES
 
@@ -15,7 +15,7 @@ __all__ = ["MixedTaskEstimator"]
 
 
 @fill_doc
-class MixedTaskEstimator(BaseNeuralEstimator):
+class MixedTaskEstimator(SharedNetworkMixin, BaseNeuralEstimator):
     """Classification and regression tasks trained together in one network.
 
     Each column of ``y`` is a task: a classification task (its own classes, one
@@ -44,12 +44,7 @@ class MixedTaskEstimator(BaseNeuralEstimator):
         Shared MLP trunk, or multi-gate mixture of experts (Ma et al. 2018).
     n_experts : int, default=4
         Number of experts for ``architecture="mmoe"``.
-    module : torch.nn.Module, its class, or None, default=None
-        Your own shared trunk instead of the MLP of ``hidden_units``, as in
-        :class:`MultiTaskClassifier`: it maps ``(n_samples, n_features)`` to
-        ``(n_samples, d)`` and sk_mtl adds one head per task.
-    module_options : dict, default=None
-        Keyword arguments of a ``module`` class (``module__<name>``).
+    %(shared_network_input_parameters)s
     task_kinds : "infer", "classification", "regression" or list, default="infer"
         Kind of every task, or one per column of ``y``. ``"infer"``: a column of
         a float dtype (``float64``, pandas ``Float64``) is a regression task,
@@ -150,6 +145,8 @@ default="squared_error"
         dropout=0.1,
         architecture="shared_bottom",
         n_experts=4,
+        categorical_features="from_dtype",
+        numeric_embedding=None,
         module=None,
         module_options=None,
         task_kinds="infer",
@@ -182,6 +179,8 @@ default="squared_error"
         self.dropout = dropout
         self.architecture = architecture
         self.n_experts = n_experts
+        self.categorical_features = categorical_features
+        self.numeric_embedding = numeric_embedding
         self.module = module
         self.module_options = module_options
         self.task_kinds = task_kinds
@@ -222,9 +221,6 @@ default="squared_error"
             self.regression_loss if t.kind == "regression" else self.loss
             for t in self.tasks_
         ]
-
-    def _build_network(self, X):
-        return shared_network(self, X)
 
     def predict(self, X):
         """Prediction of every task in its own type.

@@ -7,7 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseNeuralEstimator
 from ._classifier import TaskClassifierMixin
 from ._docs import fill_doc
-from ._multitask import NETWORK_CONSTRAINTS, shared_network
+from ._multitask import NETWORK_CONSTRAINTS, SharedNetworkMixin
 from ._tasks import fit_tasks, predict_tasks
 from .losses import REGRESSION_LOSSES
 
@@ -68,7 +68,7 @@ class TaskRegressorMixin(RegressorMixin):
 
 
 @fill_doc
-class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
+class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstimator):
     """Neural multi-task regressor: a shared network with one output per task.
 
     Each column of ``y`` is a regression task. Targets are standardised per task
@@ -93,12 +93,7 @@ class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
         when the tasks are weakly related (see the User Guide).
     n_experts : int, default=4
         Number of experts for ``architecture="mmoe"``.
-    module : torch.nn.Module, its class, or None, default=None
-        Your own shared trunk instead of the MLP of ``hidden_units``, as in
-        :class:`MultiTaskClassifier`: it maps ``(n_samples, n_features)`` to
-        ``(n_samples, d)`` and sk_mtl adds one head per task.
-    module_options : dict, default=None
-        Keyword arguments of a ``module`` class (``module__<name>``).
+    %(shared_network_input_parameters)s
     task_weighting : {"equal", "uncertainty", "dwa", "pcgrad"}, default="equal"
         How task losses are combined (see :mod:`sk_mtl.weighting`).
     loss : {"squared_error", "absolute_error", "huber"}, default="squared_error"
@@ -177,6 +172,8 @@ class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
         dropout=0.1,
         architecture="shared_bottom",
         n_experts=4,
+        categorical_features="from_dtype",
+        numeric_embedding=None,
         module=None,
         module_options=None,
         task_weighting="equal",
@@ -205,6 +202,8 @@ class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
         self.dropout = dropout
         self.architecture = architecture
         self.n_experts = n_experts
+        self.categorical_features = categorical_features
+        self.numeric_embedding = numeric_embedding
         self.module = module
         self.module_options = module_options
         self.task_weighting = task_weighting
@@ -231,6 +230,3 @@ class MultiTaskRegressor(TaskRegressorMixin, BaseNeuralEstimator):
 
     def _fit_tasks(self, y):
         return fit_tasks(y, "regression")
-
-    def _build_network(self, X):
-        return shared_network(self, X)

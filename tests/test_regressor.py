@@ -180,3 +180,20 @@ def test_save_and_load_without_pickle(tmp_path):
     loaded = sk_mtl.load(tmp_path / "reg.skmtl")
     np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
     assert [t.mean for t in loaded.tasks_] == [t.mean for t in reg.tasks_]
+
+
+def test_tabular_front_end_reads_categories_and_missing_values():
+    rng = np.random.RandomState(0)
+    n = 300
+    X = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "city": pd.Categorical(rng.choice(["a", "b", "c"], size=n)),
+        }
+    )
+    y = 2 * X["x"] + X["city"].map({"a": 0.0, "b": 3.0, "c": -3.0}).astype(float)
+    X.loc[::10, "x"] = np.nan
+    reg = MultiTaskRegressor(**FAST).fit(X, y)
+    assert type(reg.input_).__name__ == "TabularInput"
+    assert np.isfinite(reg.predict(X)).all()
+    assert reg.score(X, y) > 0.8

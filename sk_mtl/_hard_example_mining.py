@@ -25,6 +25,7 @@ from sklearn.utils.metadata_routing import _raise_for_params
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _num_samples,
     check_consistent_length,
     check_is_fitted,
     indexable,
@@ -58,6 +59,15 @@ def _estimator_has(attr):
         return hasattr(self._get_estimator(), attr)
 
     return check
+
+
+def _reject_mapping(X, caller):
+    """TypeError for a dict X (sklearn's validation would fail with a KeyError)."""
+    if isinstance(X, dict):
+        raise TypeError(
+            f"{caller} expects X as an array-like or DataFrame of shape "
+            "(n_samples, n_features), got a dict."
+        )
 
 
 class HardExampleMiningClassifier(
@@ -240,6 +250,7 @@ class HardExampleMiningClassifier(
         """
         _raise_for_params(fit_params, self, "fit")
         estimator = check_inner_estimator(self._get_estimator(), type(self).__name__)
+        _reject_mapping(X, type(self).__name__)
         X, y = validate_data(self, X, y, skip_check_array=True)
         X = indexable(X)[0]
         y, codes, classes = encode_targets(y, estimator)
@@ -333,6 +344,7 @@ class HardExampleMiningClassifier(
         # X goes to the inner estimator as it is; only its number of features
         # and feature names are checked against fit, and a 1-D array where a
         # 2-D one was fitted gets the usual message.
+        _reject_mapping(X, type(self).__name__)
         if getattr(X, "ndim", None) == 1 and hasattr(self, "n_features_in_"):
             raise ValueError(
                 "Expected 2D array, got 1D array instead. Reshape your data either "
@@ -340,6 +352,28 @@ class HardExampleMiningClassifier(
                 "array.reshape(1, -1) if it contains a single sample."
             )
         return validate_data(self, X, reset=False, skip_check_array=True)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of the fitted inner estimator (sklearn's definition).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, np.empty((_num_samples(y), 0)), ensure_non_negative=True
+            )
+        return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predict class labels with the fitted inner estimator.

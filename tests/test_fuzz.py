@@ -126,8 +126,6 @@ def test_fit_rejects_bad_inputs_cleanly(name):
     for key, bad in BAD_X.items():
         if key == "wrong_width" and not reads_source:
             continue  # any width is fine for a new network
-        if key == "dict" and name == "HardExampleMiningClassifier":
-            continue  # as in test_predict_rejects_bad_inputs_cleanly
         rows = len(bad) if isinstance(bad, list | np.ndarray) else 0
         y = Y if rows == N else Y[:rows]
         est = _expect_clean_error(lambda b=bad, y=y: make().fit(b, y))
@@ -154,8 +152,6 @@ def test_fit_rejects_bad_inputs_cleanly(name):
 def test_predict_rejects_bad_inputs_cleanly(fitted, name, method):
     est = fitted[name]
     for key, bad in BAD_X.items():
-        if key == "dict" and name == "HardExampleMiningClassifier":
-            continue  # KeyError in validate_data: left to the HEM refactor
         result = _expect_clean_error(lambda b=bad: getattr(est, method)(b))
         assert result is None, f"{method} accepted X={key}"
     for key, good in GOOD_EXTREMES.items():
@@ -168,8 +164,6 @@ def test_predict_rejects_bad_inputs_cleanly(fitted, name, method):
 def test_score_rejects_bad_inputs_cleanly(fitted, name):
     est = fitted[name]
     for key, bad in BAD_X.items():
-        if key == "dict" and name == "HardExampleMiningClassifier":
-            continue  # as in test_predict_rejects_bad_inputs_cleanly
         result = _expect_clean_error(lambda b=bad: est.score(b, Y))
         assert result is None, f"score accepted X={key}"
     for key, bad in BAD_Y.items():
@@ -178,8 +172,6 @@ def test_score_rejects_bad_inputs_cleanly(fitted, name):
         result = _expect_clean_error(lambda b=bad: est.score(X, b))
         assert result is None, f"score accepted y={key}"
     for key, bad in BAD_WEIGHT.items():
-        if key in ("negative", "strings") and name == "HardExampleMiningClassifier":
-            continue  # sklearn's own ClassifierMixin.score: left to the HEM refactor
         result = _expect_clean_error(lambda b=bad: est.score(X, Y, sample_weight=b))
         assert result is None, f"score accepted sample_weight={key}"
     assert 0.0 <= est.score(X, Y) <= 1.0

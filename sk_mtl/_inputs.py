@@ -155,13 +155,16 @@ class TextInput:
         The encoder's tokenizer.
     max_length : int
         Truncation length in tokens.
+    lowercase : bool, default=False
+        Lowercase the texts before tokenizing (the encoder's ``lowercase``).
     """
 
     kind = "text"
 
-    def __init__(self, tokenizer, max_length):
+    def __init__(self, tokenizer, max_length, lowercase=False):
         self.tokenizer = tokenizer
         self.max_length = max_length
+        self.lowercase = lowercase
 
     def fit(self, X, owner, reader=None):
         """Validate training texts for ``owner``."""
@@ -178,6 +181,8 @@ class TextInput:
     def tensors(self, texts, rows=None):
         """Padded token ids and attention masks (a dict of tensors)."""
         texts = texts if rows is None else [texts[i] for i in rows]
+        if getattr(self, "lowercase", False):  # absent from older pickles
+            texts = [text.lower() for text in texts]
         tokens = self.tokenizer(
             texts,
             truncation=True,

@@ -55,6 +55,8 @@ REGISTRY = (
     "transfer_text",
     "text_fewshot",
     "census_tuning",
+    "memory",
+    "model_size",
 )
 
 RESULTS_MD = BENCH_DIR / "RESULTS.md"

@@ -2,20 +2,23 @@
 
 Same network (input -> 256 -> 256 -> one linear head per task, ReLU), same data
 (50,000 x 100 synthetic rows), same optimizer (Adam, lr 1e-3) and the same loss
-(sum of the per-task cross-entropies), at batch 128 and 1024, for 1 and 3 tasks.
-Columns: the hand-written loop over pre-made tensors (the reference), sk_mtl's
+(sum of the per-task cross-entropies), at batch 128 and 1024, for 1 and 3 tasks,
+with 1 and 2 torch threads. Columns: the hand-written loop over pre-made tensors
+(the reference; it predicts in batches of 4096 rows), sk_mtl's
 MultiTaskClassifier (whole ``fit`` / ``predict_proba`` calls, input validation
-included), plain skorch's NeuralNetClassifier (single task; its default
-per-row data path) and sklearn's MLPClassifier.
+included, default ``predict_batch_size="auto"``), plain skorch's
+NeuralNetClassifier (single task; its default per-row data path) and sklearn's
+MLPClassifier (those two at 1 thread only).
 
 The machine is shared and noisy, so the contenders run alternately inside one
 process and the table reports the median over repeats of each throughput and of
 the per-repeat ratio to the reference.
 
-Run alone: ``python benchmarks/speed.py [--quick]``.
+Run alone: ``python benchmarks/speed.py [--quick] [--threads 1,2]``.
 """
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -35,6 +38,12 @@ from sk_mtl.modules import MLP, MultiHeadNetwork
 TITLE = "Speed: sk_mtl vs a hand-written PyTorch loop"
 HIDDEN = (256, 256)
 N_FEATURES = 100
+# The hand-written loop predicts in batches of this many rows, whatever the
+# training batch: what a user who tuned inference would write.
+HAND_PREDICT_ROWS = 4096
+# predict_proba calls per contender and repeat (alternating; median taken).
+PREDICT_CALLS = 5
+THREADS = (1, 2)
 
 
 def make_data(n_samples, n_tasks, seed=0):
@@ -67,7 +76,7 @@ def hand_written_fit(X, Y, batch_size, epochs, seed=0):
     return model
 
 
-def hand_written_predict(model, X, batch_size):
+def hand_written_predict(model, X, batch_size=HAND_PREDICT_ROWS):
     model.eval()
     Xt = torch.from_numpy(X)
     outs = []
@@ -80,8 +89,14 @@ def hand_written_predict(model, X, batch_size):
 
 
 def sk_mtl_model(batch_size, epochs):
+    # The threads of the row being measured, as the hand-written loop gets.
     return MultiTaskClassifier(
-        HIDDEN, dropout=0.0, batch_size=batch_size, max_epochs=epochs, random_state=0
+        HIDDEN,
+        dropout=0.0,
+        batch_size=batch_size,
+        max_epochs=epochs,
+        n_threads=torch.get_num_threads(),
+        random_state=0,
     )
 
 
@@ -123,6 +138,22 @@ def timed(fn, *args):
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def timed_alternately(calls, n):
+    """Median wall and CPU seconds of each named call, run alternately n times.
+
+    A predict call lasts a fraction of a second: one hiccup of a shared machine
+    would decide a single timing.
+    """
+    times = {name: [] for name, _, _ in calls}
+    for _ in range(n):
+        for name, fn, args in calls:
+            times[name].append(timed(fn, *args))
+    return {
+        name: tuple(statistics.median(t[i] for t in ts) for i in (0, 1))
+        for name, ts in times.items()
+    }
+
+
 def measure(n_samples, n_tasks, batch_size, epochs, repeats, with_others):
     """Samples/s of every contender, median over repeats, plus ratios.
 
@@ -144,12 +175,12 @@ def measure(n_samples, n_tasks, batch_size, epochs, repeats, with_others):
             ("sk_mtl", ours.fit, (X, y_single)),
         ]
         preds = [
-            ("hand", hand_written_predict, (model, X, batch_size)),
+            ("hand", hand_written_predict, (model, X)),
             ("sk_mtl", ours.predict_proba, (X,)),
         ]
         order = 1 if repeat % 2 else -1
         fit_t = {name: timed(fn, *args) for name, fn, args in runs[::order]}
-        pred_t = {name: timed(fn, *args) for name, fn, args in preds[::order]}
+        pred_t = timed_alternately(preds[::order], PREDICT_CALLS)
         rates["hand"].append(work / fit_t["hand"][0])
         rates["sk_mtl"].append(work / fit_t["sk_mtl"][0])
         pred["hand"].append(n_samples / pred_t["hand"][0])
@@ -191,44 +222,61 @@ def joint_vs_separate(n_samples, n_tasks, batch_size, epochs, repeats):
     return statistics.median(ratios)
 
 
+def _load(avg):
+    return "/".join(f"{v:.1f}" for v in avg)
+
+
 def _fmt(v):
     return "—" if v is None else f"{v:,.0f}"
 
 
-def run(data_home=None, quick=False, out_dir=None):
+def run(data_home=None, quick=False, out_dir=None, threads=THREADS):
     """Run the speed benchmark and return its markdown section."""
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     n_samples = 20_000 if quick else 50_000
     epochs = 2 if quick else 3
     repeats = 3 if quick else 5
     started = time.perf_counter()
+    load_before = os.getloadavg()
     rows = []
-    for n_tasks in (1, 3):
-        for batch_size in (128, 1024):
-            r = measure(n_samples, n_tasks, batch_size, epochs, repeats, n_tasks == 1)
-            rows.append((n_tasks, batch_size, r))
-    joint = joint_vs_separate(n_samples, 3, 1024, epochs, repeats)
+    default_threads = torch.get_num_threads()
+    try:
+        for n_threads in threads:
+            torch.set_num_threads(n_threads)
+            for n_tasks in (1, 3):
+                for batch_size in (128, 1024):
+                    others = n_tasks == 1 and n_threads == 1
+                    r = measure(n_samples, n_tasks, batch_size, epochs, repeats, others)
+                    rows.append((n_threads, n_tasks, batch_size, r))
+        torch.set_num_threads(1)
+        joint = joint_vs_separate(n_samples, 3, 1024, epochs, repeats)
+    finally:
+        torch.set_num_threads(default_threads)
+    load_after = os.getloadavg()
     lines = [
         f"## {TITLE}",
         "",
         f"{n_samples:,} x {N_FEATURES} synthetic rows, network {N_FEATURES}-"
         f"{'-'.join(map(str, HIDDEN))}-heads, Adam, {epochs} epochs per fit; "
         f"median of {repeats} repeats in which the hand-written loop and sk_mtl "
-        f"swap order; torch threads {torch.get_num_threads()}. Throughput in "
+        f"swap order; torch threads {', '.join(map(str, threads))} (column "
+        f"*thr*). The hand-written loop predicts in batches of {HAND_PREDICT_ROWS:,} "
+        'rows, sk_mtl with its default `predict_batch_size="auto"`. Throughput in '
         "samples/s (fit: samples x epochs / wall time of the whole fit call, input "
-        "validation included; predict: rows / wall time of predict_proba). Ratios "
+        f"validation included; predict: rows / wall time of predict_proba, median of "
+        f"{PREDICT_CALLS} alternating calls per repeat). Ratios "
         "are medians of the per-repeat ratios of wall time, and in brackets of the "
         "process's CPU time, which a busy shared machine disturbs less.",
         "",
-        "| tasks | batch | fit: hand-written | fit: sk_mtl | **sk_mtl / hand** "
+        "| thr | tasks | batch | fit: hand-written | fit: sk_mtl | **sk_mtl / hand** "
         "(CPU time) | fit: skorch | fit: sklearn MLP | predict: hand-written "
         "| predict: sk_mtl | **sk_mtl / hand** (CPU time) | predict: skorch "
         "| predict: sklearn MLP |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for n_tasks, bs, r in rows:
+    for n_threads, n_tasks, bs, r in rows:
         f, p = r["fit"], r["predict"]
         cells = [
+            n_threads,
             n_tasks,
             bs,
             _fmt(f["hand"]),
@@ -245,13 +293,17 @@ def run(data_home=None, quick=False, out_dir=None):
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     lines += [
         "",
-        f"One 3-task model vs three single-task models (sk_mtl, batch 1024): the "
+        f"One 3-task model vs three single-task models (sk_mtl, batch 1024, 1 "
+        "thread): the "
         f"joint model trains **{joint:.2f}x** faster.",
         "",
         f"Targets (issue): fit >= 0.95x and predict >= 0.9x the hand-written loop. "
         f"Wall time of this section: {time.perf_counter() - started:.0f} s on "
         f"{platform.machine()} / {platform.processor() or 'cpu'}, Python "
-        f"{platform.python_version()}, torch {torch.__version__}.",
+        f"{platform.python_version()}, torch {torch.__version__}. Machine load "
+        f"(1/5/15-min load average of {os.cpu_count()} cores, shared with other "
+        f"jobs): {_load(load_before)} at the start, {_load(load_after)} at the "
+        "end.",
         "",
     ]
     section = "\n".join(lines)
@@ -265,8 +317,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller, faster run")
     parser.add_argument("--out", default=None, help="folder for speed.md")
+    parser.add_argument(
+        "--threads", default="1,2", help="torch thread counts, comma-separated"
+    )
     args = parser.parse_args(argv)
-    print(run(quick=args.quick, out_dir=args.out))
+    threads = tuple(int(t) for t in args.threads.split(","))
+    print(run(quick=args.quick, out_dir=args.out, threads=threads))
 
 
 if __name__ == "__main__":

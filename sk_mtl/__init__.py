@@ -5,6 +5,7 @@ from ._fine_tuning import FineTuner
 from ._hard_example_mining import HardExampleMiningClassifier
 from ._merge import MergedClassifier, merge_models
 from ._multitask import MultiTaskClassifier
+from ._persistence import load, register_savable, save
 from ._transfer import TransferClassifier
 from .metrics import make_task_scorer
 from .text import SentenceEncoder
@@ -18,7 +19,10 @@ __all__ = [
     "MultiTaskClassifier",
     "SentenceEncoder",
     "TransferClassifier",
+    "load",
     "make_task_scorer",
     "merge_models",
+    "register_savable",
+    "save",
     "__version__",
 ]

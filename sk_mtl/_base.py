@@ -33,9 +33,18 @@ from sklearn.utils.validation import (
 from skorch.callbacks import EarlyStopping
 from skorch.history import History
 
+from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier import TaskClassifierMixin
 from ._inputs import NumericInput
+from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
 from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
+from ._options import (
+    NestedOptionsMixin,
+    class_weight_matrix,
+    lr_scheduler_callback,
+    predict_batch_rows,
+)
+from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
 from ._threads import resolve_n_threads, torch_threads
 from .losses import LOSSES, MultiTaskLoss
@@ -76,7 +85,9 @@ class TrainingPhase:
     callbacks: list = field(default_factory=list)
 
 
-class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
+class BaseNeuralClassifier(
+    NestedOptionsMixin, HistoryAttributesMixin, TaskClassifierMixin, BaseEstimator
+):
     """Base class of the neural estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -84,6 +95,14 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "predict_batch_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "class_weight": [dict, list, StrOptions({"balanced"}), None],
+        "optimizer_options": [dict, None],
+        "lr_scheduler": [str, callable, None],
+        "lr_scheduler_options": [dict, None],
         "optimizer": [StrOptions(set(_OPTIMIZERS))],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "task_weighting": [StrOptions(set(TASK_WEIGHTINGS))],
@@ -95,6 +114,7 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [str],
+        "on_divergence": [StrOptions({"raise", "restore"})],
         "n_threads": [StrOptions({"auto"}), numbers.Integral],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -156,6 +176,10 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         _check_weighted_classes(targets, sample_weight)
+        # Each entry's weight: its sample's weight times its class's weight.
+        weights = sample_weight[:, None] * class_weight_matrix(
+            self.class_weight, tasks, targets
+        )
         self.tasks_ = tasks
         self._multitask = targets.multitask
         self.classes_ = (
@@ -166,15 +190,19 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
 
         device = self._check_device()
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        fork_devices = [torch.device(device).index or 0] if device != "cpu" else []
-        with torch.random.fork_rng(devices=fork_devices, enabled=True):
+        # Fork the RNG of the device that trains (only the CPU's for "cpu").
+        fork = [] if device.type in ("cpu", "meta") else [device.index or 0]
+        with (
+            torch.random.fork_rng(devices=fork, device_type=device.type),
+            float32_default_dtype(),
+        ):
             torch.manual_seed(seed)
             network = self._build_network(X)
             rows = _split_rows(
                 targets, sample_weight, seed, self._validation_fraction()
             )
             with torch_threads(self._n_threads(network.module, self.batch_size, 3)):
-                self._train(network, X, targets, sample_weight, rows, seed)
+                self._train(network, X, targets, weights, rows, seed)
         return self
 
     def _n_threads(self, module, batch_size, passes):
@@ -186,13 +214,13 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
     def _validation_fraction(self):
         return self.validation_fraction if self.early_stopping else None
 
-    def _train(self, network, X, targets, sample_weight, rows, seed):
+    def _train(self, network, X, targets, weights, rows, seed):
         histories = []
         for phase in self._training_phases(network, X):
             if phase.max_epochs < 1:
                 continue
             data = [
-                None if r is None else _dataset(phase, targets, sample_weight, r)
+                None if r is None else _dataset(phase, targets, weights, r)
                 for r in rows
             ]
             net = self._make_net(phase, network, data[1], seed)
@@ -201,24 +229,17 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
                 warnings.filterwarnings("ignore", message=".*re-initializ.*")
                 net.fit(data[0], None)
             histories.append(net.history)
+            if net.interrupted_:
+                handle_interrupt(self, sum(len(h) for h in histories))
+                break
         # The whole network predicts, whichever part the last phase trained.
-        net.module_ = network.module
+        net.module = net.module_ = network.module
         self.net_, self.module_ = net, network.module
         self.history_ = _concat_histories(histories)
         self.n_iter_ = len(self.history_)
 
     def _check_device(self):
-        device = self.device
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} was requested but CUDA is not available on this "
-                "machine; use device='cpu'."
-            )
-        try:
-            torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(f"Invalid device {device!r}: {exc}") from None
-        return device
+        return check_device(self.device, type(self).__name__)
 
     def _make_net(self, phase, network, valid, seed):
         callbacks = [
@@ -226,8 +247,25 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             for i, cb in enumerate(copy.deepcopy(self.callbacks or []))
         ]
         callbacks += phase.callbacks
+        callbacks.append(
+            (
+                "divergence",
+                DivergenceGuard(
+                    getattr(self, "on_divergence", "raise"),
+                    type(self).__name__,
+                    phase.name,
+                ),
+            )
+        )
         if valid is not None:
             callbacks.append(("early_stopping", self._early_stopping()))
+        if self.lr_scheduler is not None:
+            scheduler = lr_scheduler_callback(
+                self.lr_scheduler, self.lr_scheduler_options
+            )
+            callbacks.append(("lr_scheduler", scheduler))
+        net_kwargs, shown = monitoring_callbacks(int(self.verbose), valid is not None)
+        callbacks += shown
         criterion = MultiTaskLoss(
             self.n_tasks_,
             loss=self.loss,
@@ -235,7 +273,8 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             focal_gamma=self.focal_gamma,
             ohem_fraction=self.ohem_fraction,
         )
-        kwargs = {f"optimizer__{k}": v for k, v in network.optimizer_options.items()}
+        options = {**network.optimizer_options, **(self.optimizer_options or {})}
+        kwargs = {f"optimizer__{k}": v for k, v in options.items()}
         if phase.param_groups:
             kwargs["optimizer__param_groups"] = phase.param_groups
         return MultiTaskNet(
@@ -252,6 +291,7 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             verbose=int(self.verbose),
             task_names=self.task_names_,
             shuffle_seed=seed,
+            **net_kwargs,
             **kwargs,
         )
 
@@ -266,12 +306,20 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
         )
 
     # --------------------------------------------------------------- predict
+    def _predict_rows(self):
+        """Rows per forward pass at prediction (``predict_batch_size``)."""
+        width = getattr(self.input_, "width", None)
+        return predict_batch_rows(
+            self.predict_batch_size, self.batch_size, self.module_, width
+        )
+
     def _forward(self, X):
         """Per-task outputs of the fitted network for X (the inference loop)."""
         X = self.input_.transform(X, self)
-        with torch_threads(self._n_threads(self.module_, self.batch_size, 1)):
+        rows = self._predict_rows()
+        with torch_threads(self._n_threads(self.module_, rows, 1)):
             return predict_outputs(
-                self.module_, self.input_.tensors(X), self.batch_size, self.device
+                self.module_, self.input_.tensors(X), rows, self.device
             )
 
     def predict_proba(self, X):
@@ -289,7 +337,11 @@ class BaseNeuralClassifier(TaskClassifierMixin, BaseEstimator):
             a single array when the model was fitted on a 1-D ``y``.
         """
         check_is_fitted(self)
-        probas = [t.proba(out) for t, out in zip(self.tasks_, self._forward(X))]
+        outputs = self._forward(X)
+        check_finite_outputs(
+            outputs, self.task_names_, type(self).__name__, self.module_
+        )
+        probas = [t.proba(out) for t, out in zip(self.tasks_, outputs)]
         return probas if self._multitask else probas[0]
 
     def __getstate__(self):
@@ -346,8 +398,8 @@ def _split_rows(targets, sample_weight, seed, validation_fraction):
     return np.sort(train), np.sort(valid)
 
 
-def _dataset(phase, targets, sample_weight, rows):
-    w = sample_weight[rows, None] * targets.labelled[rows]
+def _dataset(phase, targets, weights, rows):
+    w = weights[rows] * targets.labelled[rows]
     # Each task's weights average 1 over this dataset: the batch mean of
     # w * loss is then an unbiased estimate of the task's weighted mean loss.
     mean = w.mean(axis=0)

@@ -3,15 +3,20 @@
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _num_samples,
+    check_is_fitted,
+)
 
+from ._docs import DocLinkMixin
 from ._tasks import predict_tasks
-from .utils import task_columns
+from .utils import labelled_values, task_columns
 
 __all__ = ["TaskClassifierMixin"]
 
 
-class TaskClassifierMixin(ClassifierMixin):
+class TaskClassifierMixin(DocLinkMixin, ClassifierMixin):
     """predict, score and tags of classifiers of one or several tasks.
 
     Needs ``predict_proba`` and the fitted ``tasks_`` and ``_multitask``.
@@ -54,20 +59,44 @@ class TaskClassifierMixin(ClassifierMixin):
         """
         check_is_fitted(self)
         cols, _, _ = task_columns(y)
+        name = type(self).__name__
         if len(cols) != len(self.tasks_):
             raise ValueError(
-                f"y has {len(cols)} task(s) but {type(self).__name__} was fitted on "
+                f"y has {len(cols)} task(s) but {name} was fitted on "
                 f"{len(self.tasks_)} task(s) ({self.task_names_})."
+            )
+        n_rows = _num_samples(X)
+        if len(cols[0]) != n_rows:
+            raise ValueError(
+                f"{name}.score: X has {n_rows} rows but y has {len(cols[0])}."
+            )
+        sw = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(
+                sample_weight,
+                np.empty((n_rows, 0)),
+                dtype=np.float64,
+                ensure_non_negative=True,
+            )
+        scored = [
+            _check_score_column(task, col, sw) for task, col in zip(self.tasks_, cols)
+        ]
+        if not any(scored):
+            what = (
+                "has no label" if sw is None else "has no label with a positive weight"
+            )
+            raise ValueError(
+                f"{name}.score: y {what} in any task (every entry is missing "
+                "or has sample_weight 0); the accuracy is undefined."
             )
         y_pred = self.predict(X)
         y_pred = y_pred.reshape(len(y_pred), -1)
-        check_consistent_length(y_pred, cols[0])
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         scores = [
             task.score(col, y_pred[:, t], sw)
-            for t, (task, col) in enumerate(zip(self.tasks_, cols))
+            for t, (task, col, ok) in enumerate(zip(self.tasks_, cols, scored))
+            if ok
         ]
-        return float(np.mean([s for s in scores if s is not None]))
+        return float(np.mean(scores))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -75,3 +104,25 @@ class TaskClassifierMixin(ClassifierMixin):
         tags.target_tags.single_output = True
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _check_score_column(task, column, sample_weight):
+    """Whether a task has something to score; TypeError-free label type check.
+
+    Labels of another type than the fitted classes (strings for a model fitted on
+    numbers, or the reverse) raise a ValueError, as sklearn's metrics do.
+    """
+    values, missing = labelled_values(np.asarray(column), task.name)
+    if len(values) and len(task.classes):
+        text = values.dtype.kind in "USO"
+        fitted_text = np.asarray(task.classes).dtype.kind in "USO"
+        if text != fitted_text:
+            kinds = ("strings", "numbers")
+            raise ValueError(
+                f"y (task {task.name!r}) holds {kinds[not text]} (e.g. "
+                f"{values[0]!r}) but the model was fitted on {kinds[not fitted_text]}"
+                f" (classes {task.classes}); give labels of the fitted type."
+            )
+    if sample_weight is None:
+        return len(values) > 0
+    return bool(sample_weight[~missing].sum() > 0)

@@ -69,7 +69,7 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
     max_epochs : int, default=20
         Number of passes over the new data (an upper bound with early stopping).
     batch_size : int, default=128
-        Mini-batch size for training and prediction.
+        Mini-batch size for training (``predict_batch_size`` for prediction).
     %(optimizer_parameters)s
     random_state : int, RandomState instance or None, default=None
         Seeds new heads (all weights for a cold start), dropout, shuffling and the
@@ -137,8 +137,13 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         input_mismatch="error",
         max_epochs=20,
         batch_size=128,
+        predict_batch_size="auto",
         optimizer="adam",
+        optimizer_options=None,
         weight_decay=0.0,
+        lr_scheduler=None,
+        lr_scheduler_options=None,
+        class_weight=None,
         task_weighting="equal",
         loss="cross_entropy",
         focal_gamma=2.0,
@@ -148,6 +153,7 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        on_divergence="raise",
         n_threads="auto",
         verbose=0,
         callbacks=None,
@@ -161,8 +167,13 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         self.input_mismatch = input_mismatch
         self.max_epochs = max_epochs
         self.batch_size = batch_size
+        self.predict_batch_size = predict_batch_size
         self.optimizer = optimizer
+        self.optimizer_options = optimizer_options
         self.weight_decay = weight_decay
+        self.lr_scheduler = lr_scheduler
+        self.lr_scheduler_options = lr_scheduler_options
+        self.class_weight = class_weight
         self.task_weighting = task_weighting
         self.loss = loss
         self.focal_gamma = focal_gamma
@@ -172,6 +183,7 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.on_divergence = on_divergence
         self.n_threads = n_threads
         self.verbose = verbose
         self.callbacks = callbacks

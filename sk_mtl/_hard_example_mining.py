@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._docs import DocLinkMixin
 from ._mining import hardness_scores, label_issues, mine_weights
 from ._out_of_fold import (
     check_inner_estimator,
@@ -43,6 +44,7 @@ from ._out_of_fold import (
     routed_params,
     seed_estimator,
 )
+from .utils._progress import progress
 
 __all__ = ["HardExampleMiningClassifier"]
 
@@ -58,7 +60,9 @@ def _estimator_has(attr):
     return check
 
 
-class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class HardExampleMiningClassifier(
+    DocLinkMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Out-of-fold hard example mining with label-noise handling.
 
     Wraps any classifier whose ``fit`` takes ``sample_weight``. Each round
@@ -112,6 +116,8 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
     n_jobs : int, default=None
         Number of jobs fitting the ``cv`` fold models of a round in parallel.
         ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context.
+    verbose : int, default=0
+        ``>= 2`` shows progress bars over the mining rounds and the fold fits.
     random_state : int, RandomState instance or None, default=None
         Controls the shuffling of the folds and seeds the ``random_state`` of
         the inner estimator where that is left to ``None``. Pass an int for
@@ -171,6 +177,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         "hard_fraction": [Interval(Real, 0, 1, closed="right")],
         "noise_handling": [StrOptions({"downweight", "drop"}), None],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
 
@@ -185,6 +192,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         hard_fraction=0.2,
         noise_handling="downweight",
         n_jobs=None,
+        verbose=0,
         random_state=None,
     ):
         self.estimator = estimator
@@ -195,6 +203,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         self.hard_fraction = hard_fraction
         self.noise_handling = noise_handling
         self.n_jobs = n_jobs
+        self.verbose = verbose
         self.random_state = random_state
 
     def _get_estimator(self):
@@ -265,7 +274,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
         multiplier = np.ones(len(user_weight))
         name = type(self).__name__
         self.history_ = []
-        for _ in range(self.n_rounds):
+        for _ in progress(range(self.n_rounds), self.verbose, "mining rounds"):
             weight = user_weight * multiplier
             splits = fold_splits(
                 self.cv, X, codes, active, routed.splitter.split, rng, name
@@ -281,6 +290,7 @@ class HardExampleMiningClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstim
                 splits,
                 routed.estimator.fit,
                 self.n_jobs,
+                self.verbose,
             )
             hardness = hardness_scores(proba, codes, self.hardness)
             flags, ratio, thresholds = label_issues(proba, codes, user_weight)

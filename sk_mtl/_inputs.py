@@ -16,7 +16,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import validate_data
 
-__all__ = ["NumericInput", "TextInput", "reject_text"]
+__all__ = ["NumericInput", "TextInput", "RowBatches", "as_dense", "reject_text"]
 
 
 def _holds_text(X):
@@ -47,12 +47,98 @@ def reject_text(X, reader):
         )
 
 
-def _take_rows(tensor, rows):
-    if rows is None or (
-        len(rows) == len(tensor) and (rows == np.arange(len(tensor))).all()
-    ):
-        return tensor
-    return tensor[torch.as_tensor(rows)]
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class RowBatches:
+    """Rows of a float32 tensor or sparse matrix, made dense a batch at a time.
+
+    What :meth:`NumericInput.tensors` returns for sparse X, or for a subset of
+    rows (e.g. the training part of an early-stopping split): indexing it with a
+    batch of positions gives a dense float32 tensor of those rows, so neither a
+    densified sparse matrix nor a copy of the subset is ever held whole.
+
+    Parameters
+    ----------
+    data : torch.Tensor or scipy.sparse.csr_matrix
+        All rows (float32).
+    rows : ndarray of int, optional
+        The rows this object stands for, in order (default: all).
+    """
+
+    def __init__(self, data, rows=None):
+        self.data = data
+        self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
+
+    def __len__(self):
+        return self.data.shape[0] if self.rows is None else len(self.rows)
+
+    @property
+    def shape(self):
+        return (len(self), self.data.shape[1])
+
+    def __getitem__(self, index):
+        if isinstance(index, torch.Tensor):
+            index = index.numpy()
+        rows = index if self.rows is None else self.rows[index]
+        if sp.issparse(self.data):
+            return torch.from_numpy(self.data[rows].toarray())
+        if isinstance(rows, slice):
+            return self.data[rows]
+        return self.data[torch.from_numpy(np.asarray(rows, dtype=np.int64))]
+
+    def dense(self):
+        """All the rows as one dense tensor."""
+        return self[slice(None)]
+
+
+def as_dense(tensors):
+    """A model input with any :class:`RowBatches` made dense."""
+    return tensors.dense() if isinstance(tensors, RowBatches) else tensors
+
+
+def _take_rows(data, rows):
+    whole = rows is None or (
+        len(rows) == data.shape[0] and (rows == np.arange(data.shape[0])).all()
+    )
+    if whole:
+        return data if isinstance(data, torch.Tensor) else RowBatches(data)
+    return RowBatches(data, rows)
+
+
+def _reject_strings(X, owner):
+    """sklearn's ``dtype="numeric"`` rule: arrays of strings are not numbers."""
+    if sp.issparse(X) or hasattr(X, "iloc"):
+        return
+    kind = getattr(X, "dtype", None)
+    if kind is None and isinstance(X, list | tuple):
+        kind = np.asarray(X).dtype
+    if kind is not None and kind.kind in "USa":
+        raise ValueError(
+            f"X holds strings (dtype {kind}), but {type(owner).__name__} reads "
+            "numeric features: convert your data to numbers explicitly (e.g. "
+            "np.asarray(X, dtype=float)) or encode the text columns first."
+        )
+
+
+def _check_float32_range(values, X, owner):
+    """ValueError naming the column of a finite value that float32 cannot hold."""
+    if values.size == 0 or values.dtype.kind != "f" or values.dtype.itemsize <= 4:
+        return
+    # Reductions only: no temporary as large as X.
+    if values.max() <= _FLOAT32_MAX and values.min() >= -_FLOAT32_MAX:
+        return
+    if sp.issparse(X):
+        col = int(X.tocsc().indices[np.abs(X.tocsc().data) > _FLOAT32_MAX][0])
+    else:
+        over = (X.max(axis=0) > _FLOAT32_MAX) | (X.min(axis=0) < -_FLOAT32_MAX)
+        col = int(np.flatnonzero(over)[0])
+    names = getattr(owner, "feature_names_in_", None)
+    name = f"column {col}" if names is None else f"column {names[col]!r}"
+    raise ValueError(
+        f"X has a value outside the float32 range (|x| > 3.4e38) in {name}; "
+        f"{type(owner).__name__} computes in float32. Scale X first."
+    )
 
 
 class NumericInput:
@@ -96,34 +182,52 @@ class NumericInput:
         return self.n_features_in_
 
     def tensors(self, X, rows=None):
-        """Model input for validated X (all rows, or ``rows``)."""
-        return _take_rows(torch.from_numpy(X), rows)
+        """Model input for validated X (all rows, or ``rows``).
+
+        A tensor for all rows of dense X; otherwise a :class:`RowBatches` that
+        makes each batch dense when it is read.
+        """
+        return _take_rows(X if sp.issparse(X) else torch.from_numpy(X), rows)
 
     @staticmethod
     def _validate(X, owner, *, reset):
+        _reject_strings(X, owner)
         X = validate_data(
             owner,
             X,
             reset=reset,
-            dtype=(np.float32, np.float64),
+            dtype="numeric",
             accept_sparse=("csr", "csc", "coo"),
         )
         if sp.issparse(X):
-            # e.g. one-hot output of a ColumnTransformer; the network needs dense rows
-            X = X.toarray()
-        X32 = np.asarray(X, dtype=np.float32)
-        if X32 is not X and not np.isfinite(X32).all():
-            # validate_data rejected NaN and inf: these overflowed in the cast.
-            col = int(np.flatnonzero(~np.isfinite(X32).all(axis=0))[0])
-            names = getattr(owner, "feature_names_in_", None)
-            name = f"column {col}" if names is None else f"column {names[col]!r}"
-            raise ValueError(
-                f"X has a value outside the float32 range (|x| > 3.4e38) in {name}; "
-                f"{type(owner).__name__} computes in float32. Scale X first."
-            )
+            # Stays sparse: batches are made dense one at a time.
+            _check_float32_range(X.data, X, owner)
+            X = X.tocsr()
+            return X if X.dtype == np.float32 else X.astype(np.float32)
+        _check_float32_range(X, X, owner)
+        # The one float32 copy of float64 X (none for float32 X).
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
         if not X32.flags.writeable:  # torch cannot wrap read-only memory
             X32 = X32.copy()
         return X32
+
+    def to_config(self):
+        """What the input was fitted on, as JSON-able values (for saving)."""
+        names = self.feature_names_in_
+        return {
+            "kind": self.kind,
+            "n_features_in_": int(self.n_features_in_),
+            "feature_names_in_": None if names is None else [str(n) for n in names],
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """The fitted input that :meth:`to_config` describes."""
+        new = cls()
+        new.n_features_in_ = int(config["n_features_in_"])
+        names = config["feature_names_in_"]
+        new.feature_names_in_ = None if names is None else np.asarray(names, object)
+        return new
 
     def _check_reuse(self, X, owner, reader):
         names = self.feature_names_in_
@@ -155,16 +259,47 @@ class TextInput:
         The encoder's tokenizer.
     max_length : int
         Truncation length in tokens.
+    encoder : str, default=None
+        Name of the bundled encoder (or path of the model folder) the tokenizer
+        belongs to (what saving stores: the tokenizer is reloaded from there);
+        None for a ``SentenceTransformer`` object, which cannot be saved so.
     lowercase : bool, default=False
         Lowercase the texts before tokenizing (the encoder's ``lowercase``).
     """
 
     kind = "text"
 
-    def __init__(self, tokenizer, max_length, lowercase=False):
+    def __init__(self, tokenizer, max_length, encoder=None, lowercase=False):
         self.tokenizer = tokenizer
         self.max_length = max_length
+        self.encoder = encoder
         self.lowercase = lowercase
+
+    def to_config(self):
+        """The encoder's name and the truncation length (for saving)."""
+        if self.encoder is None:
+            raise TypeError(
+                "This text input has no encoder name: its tokenizer cannot be "
+                "reloaded, so the model cannot be saved without pickle."
+            )
+        return {
+            "kind": self.kind,
+            "encoder": self.encoder,
+            "max_length": int(self.max_length),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """The input of :meth:`to_config`, its tokenizer from the installed package."""
+        from ._sources import _pretrained_text_encoder
+
+        encoder = _pretrained_text_encoder(config["encoder"])
+        return cls(
+            encoder.tokenizer,
+            int(config["max_length"]),
+            config["encoder"],
+            lowercase=encoder.lowercase,
+        )
 
     def fit(self, X, owner, reader=None):
         """Validate training texts for ``owner``."""

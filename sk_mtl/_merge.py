@@ -24,6 +24,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from torch.func import functional_call
 
 from ._base import TaskClassifierMixin
+from ._inputs import as_dense
 from ._merging import average_state, check_same_architecture, fit_simplex_weights
 from ._reuse import SharedSourceMixin
 from ._tasks import ClassificationTask
@@ -267,7 +268,12 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
         targets = []
         for col, task in zip(cols, self.tasks_):
             codes, labelled = task.encode(col)
-            rows = np.flatnonzero(labelled)
+            rows = np.flatnonzero(labelled & (sw > 0))
+            if len(rows) == 0:
+                raise ValueError(
+                    f"weights='fit': task {task.name!r} has no label with a positive "
+                    "sample_weight in y; the weights cannot be fitted on it."
+                )
             w = sw[rows] / max(sw[rows].sum(), 1e-12)
             targets.append(
                 (
@@ -278,7 +284,14 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
             )
         return targets
 
+    def _check_X(self, X):
+        """Validate X for this estimator first, so errors name MergedClassifier."""
+        reader = getattr(self.estimators[0], "input_", None)
+        if reader is not None:
+            reader.transform(X, self)
+
     def _fit_weights(self, X, y, sample_weight):
+        self._check_X(X)
         n_rows = len(X) if not hasattr(X, "shape") else X.shape[0]
         targets = self._held_out_targets(y, n_rows, sample_weight)
         if self.space == "output":
@@ -300,7 +313,9 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
 
         else:
             first = self.estimators[0]
-            model_input = first.input_.tensors(first.input_.transform(X, self))
+            model_input = as_dense(
+                first.input_.tensors(first.input_.transform(X, self))
+            )
             module = copy.deepcopy(first.module_).cpu().eval()
             for p in module.parameters():
                 p.requires_grad_(False)
@@ -336,6 +351,7 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
             One array per task for multi-task members.
         """
         check_is_fitted(self)
+        self._check_X(X)
         if self.space == "weights":
             return self.merged_.predict_proba(X)
         total = None

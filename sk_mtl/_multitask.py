@@ -1,11 +1,16 @@
 """MultiTaskClassifier: one network, several classification tasks."""
 
+import copy
 import numbers
 
+import numpy as np
+import torch
 from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
 
 from ._base import BaseNeuralClassifier, Network
 from ._docs import fill_doc
+from ._inputs import as_dense
 from .modules import MLP, MMoE, MultiHeadNetwork
 
 __all__ = ["MultiTaskClassifier"]
@@ -33,6 +38,18 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         2018): ``n_experts`` MLPs, mixed by a softmax gate per task.
     n_experts : int, default=4
         Number of experts for ``architecture="mmoe"``.
+    module : torch.nn.Module, its class, or None, default=None
+        Your own shared trunk instead of the MLP of ``hidden_units`` (skorch's
+        ``module=``): it maps a float tensor ``(n_samples, n_features)`` to
+        ``(n_samples, d)``; sk_mtl adds one linear head per task and handles
+        missing labels, task weighting and the losses. A class is instantiated
+        with ``module_options`` at each fit (seeded by ``random_state``); an
+        instance is copied at each fit and trained from its current weights
+        (it is never modified). ``d`` is the module's ``out_features`` when it
+        has one, else read from its output.
+    module_options : dict, default=None
+        Keyword arguments of a ``module`` class; settable skorch-style as
+        ``module__<name>``.
     %(task_loss_parameters)s
     max_epochs : int, default=50
         Number of passes over the training data (an upper bound with early
@@ -40,7 +57,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
     lr : float, default=1e-3
         Learning rate.
     batch_size : int, default=128
-        Mini-batch size for training and prediction.
+        Mini-batch size for training (``predict_batch_size`` for prediction).
     %(optimizer_parameters)s
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, shuffling and the validation split: the
@@ -80,6 +97,8 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         "hidden_units": [tuple, list],
         "architecture": [StrOptions({"shared_bottom", "mmoe"})],
         "n_experts": [Interval(numbers.Integral, 1, None, closed="left")],
+        "module": [nn.Module, type, None],
+        "module_options": [dict, None],
     }
 
     def __init__(
@@ -89,6 +108,8 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         dropout=0.1,
         architecture="shared_bottom",
         n_experts=4,
+        module=None,
+        module_options=None,
         task_weighting="equal",
         loss="cross_entropy",
         focal_gamma=2.0,
@@ -96,13 +117,19 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         max_epochs=50,
         lr=1e-3,
         batch_size=128,
+        predict_batch_size="auto",
         optimizer="adam",
+        optimizer_options=None,
         weight_decay=0.0,
+        lr_scheduler=None,
+        lr_scheduler_options=None,
+        class_weight=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        on_divergence="raise",
         n_threads="auto",
         verbose=0,
         callbacks=None,
@@ -112,6 +139,8 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         self.dropout = dropout
         self.architecture = architecture
         self.n_experts = n_experts
+        self.module = module
+        self.module_options = module_options
         self.task_weighting = task_weighting
         self.loss = loss
         self.focal_gamma = focal_gamma
@@ -119,19 +148,27 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         self.max_epochs = max_epochs
         self.lr = lr
         self.batch_size = batch_size
+        self.predict_batch_size = predict_batch_size
         self.optimizer = optimizer
+        self.optimizer_options = optimizer_options
         self.weight_decay = weight_decay
+        self.lr_scheduler = lr_scheduler
+        self.lr_scheduler_options = lr_scheduler_options
+        self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.on_divergence = on_divergence
         self.n_threads = n_threads
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state
 
     def _build_network(self, X):
+        if self.module is not None:
+            return self._user_trunk_network(X)
         units = tuple(self.hidden_units)
         if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
             raise ValueError(
@@ -149,3 +186,58 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         return Network(
             MultiHeadNetwork(MLP(n_features, units, self.dropout), n_outputs)
         )
+
+    def _user_trunk_network(self, X):
+        if self.architecture != "shared_bottom":
+            raise ValueError(
+                f"module= replaces the shared trunk; architecture="
+                f"{self.architecture!r} builds its own network. Use "
+                "architecture='shared_bottom' with a module."
+            )
+        if isinstance(self.module, nn.Module):
+            if self.module_options:
+                raise ValueError(
+                    "module_options are for a module class; module is already an "
+                    f"instance of {type(self.module).__name__}."
+                )
+            trunk = copy.deepcopy(self.module).cpu()
+        else:
+            trunk = self.module(**(self.module_options or {}))
+            if not isinstance(trunk, nn.Module):
+                raise TypeError(
+                    f"module={self.module.__name__} made a "
+                    f"{type(trunk).__name__}, not a torch.nn.Module."
+                )
+        trunk.eval()
+        rows = np.arange(min(2, X.shape[0]))
+        width = _trunk_width(trunk, as_dense(self.input_.tensors(X, rows)))
+        trunk.train()
+        n_outputs = [task.n_outputs for task in self.tasks_]
+        return Network(MultiHeadNetwork(trunk, n_outputs, trunk_out_features=width))
+
+
+def _trunk_width(trunk, sample):
+    """Width of the trunk's output on two sample rows, checked."""
+    name = type(trunk).__name__
+    try:
+        with torch.no_grad():
+            z = trunk(sample)
+    except Exception as exc:  # any failure of the user's module on this X
+        raise ValueError(
+            f"The module ({name}) failed on a float tensor of shape "
+            f"{tuple(sample.shape)}: {type(exc).__name__}: {exc}. It must map "
+            "(n_samples, n_features) to (n_samples, d)."
+        ) from None
+    if not isinstance(z, torch.Tensor) or z.dim() != 2 or len(z) != len(sample):
+        got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        raise ValueError(
+            f"The module ({name}) must return a 2-D tensor (n_samples, d); for "
+            f"{len(sample)} rows it returned {got}."
+        )
+    width = getattr(trunk, "out_features", None)
+    if width is not None and int(width) != z.shape[1]:
+        raise ValueError(
+            f"The module ({name}) says out_features={width} but returned "
+            f"{z.shape[1]} features."
+        )
+    return int(z.shape[1])

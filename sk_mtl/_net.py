@@ -15,6 +15,10 @@ early stopping) without paying per row.
 - :func:`predict_outputs`: the one inference loop of every estimator.
 """
 
+import contextlib
+import signal
+import threading
+import warnings
 from functools import cached_property
 
 import torch
@@ -32,6 +36,9 @@ __all__ = [
     "MultiTaskNet",
     "predict_outputs",
 ]
+
+# Stands for "the same object as module_" in a pickled net.
+_SAME_AS_MODULE = "<module_>"
 
 # Hooks skorch calls on every batch; most callbacks leave them as no-ops.
 _PER_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
@@ -73,7 +80,11 @@ class TensorBatchDataset(Dataset):
         """Move every tensor to ``device`` once, so batches need no copy."""
 
         def move(t):
-            return None if t is None else to_tensor(t, device=device)
+            # Row-batch views (sparse X, row subsets) stay on the host: each
+            # batch is moved when the net reads it.
+            if t is None or not isinstance(t, torch.Tensor | dict):
+                return t
+            return to_tensor(t, device=device)
 
         return TensorBatchDataset(move(self.X), move(self.y), move(self.w))
 
@@ -224,10 +235,52 @@ class MultiTaskNet(BatchedDataPathMixin, NeuralNet):
         Passed to :class:`skorch.NeuralNet`.
     """
 
-    def __init__(self, *args, task_names=("task_0",), shuffle_seed=0, **kwargs):
+    def __init__(
+        self,
+        *args,
+        task_names=("task_0",),
+        shuffle_seed=0,
+        pickle_optimizer=False,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.task_names = task_names
         self.shuffle_seed = shuffle_seed
+        self.pickle_optimizer = pickle_optimizer
+
+    def __getstate__(self):
+        # A lean pickle: skorch would store the module twice (the ``module``
+        # parameter and ``module_``) and the optimizer state (2x the weights for
+        # Adam). The module goes once; the optimizer only if pickle_optimizer.
+        lean = {}
+        if self.__dict__.get("module") is self.__dict__.get("module_"):
+            lean["module"] = _SAME_AS_MODULE
+        if not self.pickle_optimizer and "optimizer_" in self.__dict__:
+            lean["optimizer_"] = None
+        kept = {k: self.__dict__[k] for k in lean}
+        self.__dict__.update(lean)
+        try:
+            return super().__getstate__()
+        finally:
+            self.__dict__.update(kept)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if self.__dict__.get("module") == _SAME_AS_MODULE:
+            self.module = self.module_
+        if self.__dict__.get("optimizer_", False) is None:
+            # A fresh optimizer (no state): the net can train again.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.initialize_optimizer()
+
+    def fit_loop(self, X, y=None, **fit_params):
+        # skorch's partial_fit swallows KeyboardInterrupt, which is also how
+        # callbacks (early stopping) end training: a SIGINT handler tells a real
+        # Ctrl-C apart, and ``interrupted_`` lets the estimator act on it.
+        self.interrupted_ = False
+        with _record_sigint(self):
+            return super().fit_loop(X, y, **fit_params)
 
     def get_default_callbacks(self):
         callbacks = list(super().get_default_callbacks())
@@ -274,6 +327,28 @@ class MultiTaskNet(BatchedDataPathMixin, NeuralNet):
             return {"loss": loss, "y_pred": y_pred, "task_losses": torch.stack(losses)}
 
 
+@contextlib.contextmanager
+def _record_sigint(net):
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if previous is signal.SIG_IGN:
+            return
+        net.interrupted_ = True
+        if callable(previous):
+            previous(signum, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def predict_outputs(module, X, batch_size, device="cpu"):
     """Per-task outputs of ``module`` for every row of X, on the CPU.
 
@@ -305,6 +380,7 @@ def predict_outputs(module, X, batch_size, device="cpu"):
     try:
         with torch.inference_mode():
             for Xb, _ in BatchIterator(dataset, batch_size):
+                Xb = to_tensor(Xb, device=device)
                 out = module(**Xb) if isinstance(Xb, dict) else module(Xb)
                 chunks.append(out if isinstance(out, tuple | list) else (out,))
     finally:

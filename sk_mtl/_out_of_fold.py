@@ -35,6 +35,7 @@ from sklearn.utils.validation import (
 
 from ._mining import model_proba
 from .utils import labelled_values, task_columns
+from .utils._progress import progress
 
 __all__ = [
     "accepts_sample_weight",
@@ -337,7 +338,17 @@ def assemble_out_of_fold(fold_proba, fold_rows, n_samples, active):
 
 
 def out_of_fold_proba(
-    estimator, X, y, codes, classes, weight, active, splits, fit_params, n_jobs
+    estimator,
+    X,
+    y,
+    codes,
+    classes,
+    weight,
+    active,
+    splits,
+    fit_params,
+    n_jobs,
+    verbose=0,
 ):
     """Per-task probabilities of every example from one round's fold models.
 
@@ -345,6 +356,7 @@ def out_of_fold_proba(
     (:func:`fold_splits`) with ``weight`` and ``fit_params``, ``n_jobs`` of
     them in parallel; the rows outside ``active`` (zero weight) are scored by
     every fold model and get the mean (:func:`assemble_out_of_fold`).
+    ``verbose >= 2`` shows a progress bar over the folds.
     """
     inactive = np.setdiff1d(np.arange(len(weight)), active)
     rows = [np.concatenate([active[test], inactive]) for _, test in splits]
@@ -360,6 +372,8 @@ def out_of_fold_proba(
             codes,
             classes,
         )
-        for (train, _), score_rows in zip(splits, rows)
+        for (train, _), score_rows in progress(
+            list(zip(splits, rows)), verbose, "out-of-fold fits"
+        )
     )
     return assemble_out_of_fold(fold_proba, rows, len(weight), active)

@@ -9,11 +9,12 @@ import copy
 import functools
 import os
 
+import numpy as np
 import torch
 from torch import nn
 
 from ._base import BaseNeuralClassifier
-from ._inputs import NumericInput, TextInput
+from ._inputs import NumericInput, TextInput, as_dense
 from ._net import predict_outputs
 from ._reuse import check_source, reuse_input, set_requires_grad
 from ._sentence_transformers import is_sentence_transformer
@@ -128,12 +129,12 @@ class ModuleSource:
     @staticmethod
     def _probe_width(base, input_, X):
         width = getattr(base, "out_features", None)
-        rows = torch.arange(min(2, len(X))).numpy()
+        rows = np.arange(min(2, X.shape[0]))
         was_training = base.training
         base.eval()
         try:
             with torch.no_grad():
-                z = base(input_.tensors(X, rows))
+                z = base(as_dense(input_.tensors(X, rows)))
         except Exception as exc:  # any failure of user code on this X
             raise ValueError(
                 f"The pretrained module ({type(base).__name__}) failed on X with "
@@ -242,6 +243,8 @@ class TextSource:
         input_ = TextInput(
             encoder.tokenizer,
             max_length or encoder.max_seq_length,
+            # What saving stores to reload the tokenizer: a name or a folder.
+            None if is_sentence_transformer(self.model) else encoder.name,
             lowercase=encoder.lowercase,
         )
         return input_, input_.fit(X, owner)

@@ -70,6 +70,15 @@ class ClassificationTask:
         w = None if sample_weight is None else sample_weight[~missing]
         return float(np.average(hits, weights=w))
 
+    def to_config(self):
+        """The task as JSON-able values (``classes`` stays an array; for saving)."""
+        return {"kind": self.kind, "name": self.name, "classes": self.classes}
+
+    @classmethod
+    def from_config(cls, config):
+        """The task that :meth:`to_config` describes."""
+        return cls(config["name"], np.asarray(config["classes"]))
+
 
 def fit_tasks(y):
     """Tasks of a classification target and its encoding.

@@ -159,7 +159,7 @@ SentenceTransformer
     lr : float, default=1e-2
         Learning rate of the new head.
     batch_size : int, default=64
-        Mini-batch size for training and prediction.
+        Mini-batch size for training (``predict_batch_size`` for prediction).
     %(task_loss_parameters)s
     %(optimizer_parameters)s
     random_state : int, RandomState instance or None, default=None
@@ -235,8 +235,13 @@ SentenceTransformer
         max_epochs=20,
         lr=1e-2,
         batch_size=64,
+        predict_batch_size="auto",
         optimizer="adam",
+        optimizer_options=None,
         weight_decay=0.0,
+        lr_scheduler=None,
+        lr_scheduler_options=None,
+        class_weight=None,
         task_weighting="equal",
         loss="cross_entropy",
         focal_gamma=2.0,
@@ -246,6 +251,7 @@ SentenceTransformer
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        on_divergence="raise",
         n_threads="auto",
         verbose=0,
         callbacks=None,
@@ -265,8 +271,13 @@ SentenceTransformer
         self.max_epochs = max_epochs
         self.lr = lr
         self.batch_size = batch_size
+        self.predict_batch_size = predict_batch_size
         self.optimizer = optimizer
+        self.optimizer_options = optimizer_options
         self.weight_decay = weight_decay
+        self.lr_scheduler = lr_scheduler
+        self.lr_scheduler_options = lr_scheduler_options
+        self.class_weight = class_weight
         self.task_weighting = task_weighting
         self.loss = loss
         self.focal_gamma = focal_gamma
@@ -276,6 +287,7 @@ SentenceTransformer
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.on_divergence = on_divergence
         self.n_threads = n_threads
         self.verbose = verbose
         self.callbacks = callbacks

@@ -70,7 +70,9 @@ def test_scorer_errors(fitted):
     with pytest.raises(ValueError, match="response_method"):
         make_task_scorer(accuracy_score, response_method="decision_function")
     with pytest.raises(TypeError, match="callable"):
-        make_task_scorer("accuracy")
+        make_task_scorer(42)
+    with pytest.raises(ValueError, match="not an sklearn scoring name"):
+        make_task_scorer("accurasy")
 
 
 @pytest.fixture(scope="module")

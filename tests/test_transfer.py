@@ -98,6 +98,11 @@ def test_frozen_features_are_computed_once_per_fit(small):
     assert _equal_states(base, module)
     base.calls = 0
     tc.predict(X)
+    # predict_batch_size="auto": this linear module predicts in batches of 4096
+    # rows (at least batch_size), so the 240 rows take one forward pass.
+    assert base.calls == 1
+    base.calls = 0
+    tc.set_params(predict_batch_size=16).predict(X)
     assert base.calls == 240 // 16
 
 

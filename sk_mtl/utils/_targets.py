@@ -4,6 +4,13 @@ A target is either 1-D (one task) or 2-D ``(n_samples, n_tasks)``. Each column i
 its own classification task with its own classes (ints, strings, ...). NaN in a
 float column and ``None`` / ``pd.NA`` / NaN in an object column mark a missing
 label.
+
+Labels keep the type the user gave. NaN can only live in a float array, so an
+int label array with missing labels arrives as floats (numpy, or a pandas int
+column with NaN) or as a pandas nullable ``Int64`` column: when a float array
+holds NaN and all its labels are whole numbers, the labels are read back as
+ints (classes ``[0, 1]``, not ``[0.0, 1.0]``), and a nullable int column's labels
+are ints. A float array without NaN keeps float labels, as in sklearn.
 """
 
 import math
@@ -41,6 +48,33 @@ def is_missing(column):
     return np.zeros(len(column), dtype=bool)
 
 
+def _ints_with_missing(arr):
+    """A float array that NaN made float, back to int labels (object, None = missing).
+
+    ``arr`` unchanged unless it is a float array holding NaN whose labelled
+    values are all finite whole numbers.
+    """
+    if arr.dtype.kind != "f":
+        return arr
+    missing = np.isnan(arr)
+    values = arr[~missing]
+    if not missing.any() or not np.isfinite(values).all():
+        return arr
+    if not np.array_equal(values, np.round(values)):
+        return arr
+    out = np.full(arr.shape, None, dtype=object)
+    out[~missing] = values.astype(np.int64)
+    return out
+
+
+def _pandas_column(col):
+    """A pandas column as numpy; nullable int columns as ints with None."""
+    dtype = col.dtype
+    if getattr(dtype, "kind", None) in "iu" and hasattr(dtype, "na_value"):
+        return col.to_numpy(dtype=object, na_value=None)
+    return _ints_with_missing(np.asarray(col.to_numpy()))
+
+
 def task_columns(y):
     """Split a target into ``(columns, task_names, is_multitask)``.
 
@@ -50,13 +84,13 @@ def task_columns(y):
         raise ValueError("requires y to be passed, but the target y is None.")
     if hasattr(y, "columns") and hasattr(y, "iloc"):  # pandas DataFrame
         names = [str(c) for c in y.columns]
-        cols = [np.asarray(y.iloc[:, j].to_numpy()) for j in range(y.shape[1])]
+        cols = [_pandas_column(y.iloc[:, j]) for j in range(y.shape[1])]
         if len(cols) == 0:
             raise ValueError("Y has no column: expected at least one task.")
         return cols, names, True
     if hasattr(y, "iloc"):  # pandas Series
         name = "task_0" if y.name is None else str(y.name)
-        return [np.asarray(y.to_numpy())], [name], False
+        return [_pandas_column(y)], [name], False
     if hasattr(y, "__array__") or isinstance(y, list | tuple):
         arr = np.asarray(y)
     else:
@@ -73,6 +107,8 @@ def task_columns(y):
             f"Y must be 1-D (one task) or 2-D (n_samples, n_tasks); got a {arr.ndim}-D "
             f"array of shape {arr.shape}."
         )
+    # NaN anywhere made the whole array float: its int tasks are ints again.
+    arr = _ints_with_missing(arr)
     if arr.ndim == 1:
         return [arr], ["task_0"], False
     if arr.shape[1] == 0:

@@ -32,9 +32,10 @@ def sample_pairs(codes, labelled, weights, n_pairs, rng):
     ----------
     codes, labelled : ndarray of shape (n, n_tasks)
         Class codes and which entries are labelled.
-    weights : ndarray of shape (n,)
-        Sample weights; a pair weighs the product of its rows' weights, scaled to
-        mean 1. Rows of weight 0 are never paired.
+    weights : ndarray of shape (n,) or (n, n_tasks)
+        Sample weights, or per-entry weights (sample times class weight); a pair
+        weighs the product of its rows' weights, averaged over the tasks labelled
+        for both and scaled to mean 1. Entries of weight 0 are never paired.
     n_pairs : int or None
         Number of pairs; None: ``PAIRS_PER_EXAMPLE`` per labelled entry.
     rng : numpy.random.Generator
@@ -46,7 +47,9 @@ def sample_pairs(codes, labelled, weights, n_pairs, rng):
     target, weight : ndarray of float32
         Target cosine similarity and weight of each pair.
     """
-    usable = labelled & (weights > 0)[:, None]
+    weights = np.asarray(weights, dtype=float)
+    weights = np.broadcast_to(weights.reshape(len(codes), -1), codes.shape)
+    usable = labelled & (weights > 0)
     counts = usable.sum(axis=0)
     if n_pairs is None:
         n_pairs = PAIRS_PER_EXAMPLE * int(counts.sum())
@@ -68,7 +71,7 @@ def sample_pairs(codes, labelled, weights, n_pairs, rng):
     both = labelled[a] & labelled[b]
     same = (codes[a] == codes[b]) & both
     target = same.sum(axis=1) / both.sum(axis=1)
-    weight = weights[a] * weights[b]
+    weight = (weights[a] * weights[b] * both).sum(axis=1) / both.sum(axis=1)
     return a, b, target.astype(np.float32), (weight / weight.mean()).astype(np.float32)
 
 

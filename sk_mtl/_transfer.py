@@ -327,22 +327,22 @@ SentenceTransformer
             return self.reused_lr
         return self._source.reused_lr(self.lr)
 
-    def _train(self, network, X, targets, sample_weight, rows, seed):
+    def _train(self, network, X, targets, weights, rows, seed):
         # The "contrastive" phase trains on pairs with its own loss, which the
         # engine's phases (rows, task losses) do not express: it runs here,
         # before the others, and the head phase reads the tuned features.
         self.contrastive_history_ = []
         if self.contrastive:
             self.contrastive_history_ = self._contrastive_phase(
-                network, X, targets, sample_weight, rows[0], seed
+                network, X, targets, weights, rows[0], seed
             )
-        super()._train(network, X, targets, sample_weight, rows, seed)
+        super()._train(network, X, targets, weights, rows, seed)
 
-    def _contrastive_phase(self, network, X, targets, sample_weight, train, seed):
+    def _contrastive_phase(self, network, X, targets, weights, train, seed):
         pairs = sample_pairs(
             targets.codes[train],
             targets.labelled[train],
-            sample_weight[train],
+            weights[train],
             self.contrastive_pairs,
             np.random.default_rng(seed),
         )

@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch first, from the pinned CPU wheel: a bare "torch" would pull the CUDA build.
 	$(PIP) install -c constraints.txt torch 2>&1 | grep -v "is ignored" || true
-	$(PIP) install -c constraints.txt -e ".[text,test,docs,bench]" 2>&1 | grep -v "is ignored" || true
+	$(PIP) install -c constraints.txt -e ".[text,test,docs,bench,distributed,tabular]" 2>&1 | grep -v "is ignored" || true
 	$(PY) -c "import sk_mtl, torch, skorch, sklearn"
 	touch $(STAMP)
 

@@ -57,6 +57,8 @@ REGISTRY = (
     "census_tuning",
     "memory",
     "model_size",
+    "scale_out",
+    "tabular",
 )
 
 RESULTS_MD = BENCH_DIR / "RESULTS.md"

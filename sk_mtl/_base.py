@@ -35,6 +35,7 @@ from skorch.history import History
 
 from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier import TaskClassifierMixin
+from ._incremental import IncrementalMixin
 from ._inputs import NumericInput
 from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
 from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
@@ -47,7 +48,8 @@ from ._options import (
 from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
 from ._threads import resolve_n_threads, torch_threads
-from .losses import LOSSES, MultiTaskLoss
+from .ensembles import MemberAveragedLoss
+from .losses import LOSSES
 from .weighting import TASK_WEIGHTINGS
 
 _OPTIMIZERS = {
@@ -86,7 +88,11 @@ class TrainingPhase:
 
 
 class BaseNeuralClassifier(
-    NestedOptionsMixin, HistoryAttributesMixin, TaskClassifierMixin, BaseEstimator
+    IncrementalMixin,
+    NestedOptionsMixin,
+    HistoryAttributesMixin,
+    TaskClassifierMixin,
+    BaseEstimator,
 ):
     """Base class of the neural estimators. Not for direct use."""
 
@@ -116,6 +122,7 @@ class BaseNeuralClassifier(
         "device": [str],
         "on_divergence": [StrOptions({"raise", "restore"})],
         "n_threads": [StrOptions({"auto"}), numbers.Integral],
+        "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
@@ -169,6 +176,7 @@ class BaseNeuralClassifier(
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None."
             )
+        previous = self._warm_start_state()
         self.input_, X = self._fit_input(X)
         tasks, targets = fit_tasks(y)
         check_consistent_length(X, targets.codes)
@@ -180,13 +188,7 @@ class BaseNeuralClassifier(
         weights = sample_weight[:, None] * class_weight_matrix(
             self.class_weight, tasks, targets
         )
-        self.tasks_ = tasks
-        self._multitask = targets.multitask
-        self.classes_ = (
-            [t.classes for t in tasks] if self._multitask else tasks[0].classes
-        )
-        self.n_tasks_ = len(tasks)
-        self.task_names_ = [t.name for t in tasks]
+        self._set_tasks(tasks, targets.multitask)
 
         device = self._check_device()
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
@@ -197,7 +199,7 @@ class BaseNeuralClassifier(
             float32_default_dtype(),
         ):
             torch.manual_seed(seed)
-            network = self._build_network(X)
+            network = self._warm_started(self._build_network(X), previous)
             rows = _split_rows(
                 targets, sample_weight, seed, self._validation_fraction()
             )
@@ -266,7 +268,7 @@ class BaseNeuralClassifier(
             callbacks.append(("lr_scheduler", scheduler))
         net_kwargs, shown = monitoring_callbacks(int(self.verbose), valid is not None)
         callbacks += shown
-        criterion = MultiTaskLoss(
+        criterion = MemberAveragedLoss(  # MultiTaskLoss that reads TabM members
             self.n_tasks_,
             loss=self.loss,
             task_weighting=self.task_weighting,

@@ -27,23 +27,7 @@ class DocLinkMixin:
         return {"estimator_name": type(self).__name__}
 
 
-_FRAGMENTS = {
-    "task_loss_parameters": """
-task_weighting : {"equal", "uncertainty", "dwa", "pcgrad"}, default="equal"
-    How task losses are combined: plain sum; learned homoscedastic uncertainty
-    (Kendall et al. 2018); dynamic weight average (Liu et al. 2019); or
-    projected conflicting gradients on the shared layers (Yu et al. 2020).
-    See :mod:`sk_mtl.weighting`.
-loss : {"cross_entropy", "focal", "ohem"}, default="cross_entropy"
-    Per-task loss: cross-entropy, focal loss (Lin et al. 2017) or online hard
-    example mining (Shrivastava et al. 2016: only the hardest
-    ``ohem_fraction`` of each batch's labelled samples is back-propagated).
-focal_gamma : float, default=2.0
-    Focusing parameter of the focal loss.
-ohem_fraction : float, default=0.25
-    Fraction of each batch kept by ``loss="ohem"``.
-""",
-    "optimizer_parameters": """
+_OPTIMIZER = """\
 predict_batch_size : int or "auto", default="auto"
     Rows per forward pass in ``predict`` / ``predict_proba``. ``"auto"``: 4096
     rows (at least ``batch_size``; fewer for very wide layers) for sk_mtl's
@@ -73,11 +57,23 @@ class_weight : "balanced", dict, list or None, default=None
     task's labelled entries, as in sklearn), ``{label: weight}`` (single
     task), one entry per task (a list of ``"balanced"`` / dict / None) or
     ``{task_name: "balanced" or {label: weight}}``. Classes left out weigh 1.
+"""
+_EARLY_STOPPING = """\
 early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the training data (stratified on the
     first task), stop when the summed validation loss of the tasks has not
     improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best
     weights.
+"""
+_EARLY_STOPPING_AUTO = """\
+early_stopping : "auto" or bool, default="auto"
+    Hold out ``validation_fraction`` of the training data (stratified on the
+    first task), stop when the summed validation loss of the tasks has not
+    improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best
+    weights. ``"auto"``: on when there are more than 10,000 training rows (as
+    :class:`~sklearn.ensemble.HistGradientBoostingClassifier` does).
+"""
+_TRAINING = """\
 validation_fraction : float, default=0.1
     Fraction of the training data held out for early stopping.
 n_iter_no_change : int, default=10
@@ -98,13 +94,36 @@ n_threads : "auto" or int, default="auto"
     may use, than the limit of the joblib/dask worker it runs in, or than the
     cores left idle by other work. An int is used as given; ``-1`` uses every
     available core.
+warm_start : bool, default=False
+    When True, ``fit`` starts from the weights of the previous fit (same
+    tasks, classes and architecture) instead of a new initialisation, with a
+    fresh optimizer. ``partial_fit`` always continues training.
 verbose : int, default=0
     1: print an epoch table (losses per task, timing; plain text when the
     output is not a terminal). 2: also a progress bar over each epoch's
     batches (tqdm).
 callbacks : list of skorch callbacks, default=None
     Extra skorch callbacks (instances or ``(name, callback)`` tuples).
+"""
+
+_FRAGMENTS = {
+    "task_loss_parameters": """
+task_weighting : {"equal", "uncertainty", "dwa", "pcgrad"}, default="equal"
+    How task losses are combined: plain sum; learned homoscedastic uncertainty
+    (Kendall et al. 2018); dynamic weight average (Liu et al. 2019); or
+    projected conflicting gradients on the shared layers (Yu et al. 2020).
+    See :mod:`sk_mtl.weighting`.
+loss : {"cross_entropy", "focal", "ohem"}, default="cross_entropy"
+    Per-task loss: cross-entropy, focal loss (Lin et al. 2017) or online hard
+    example mining (Shrivastava et al. 2016: only the hardest
+    ``ohem_fraction`` of each batch's labelled samples is back-propagated).
+focal_gamma : float, default=2.0
+    Focusing parameter of the focal loss.
+ohem_fraction : float, default=0.25
+    Fraction of each batch kept by ``loss="ohem"``.
 """,
+    "optimizer_parameters": _OPTIMIZER + _EARLY_STOPPING + _TRAINING,
+    "optimizer_parameters_auto_stop": _OPTIMIZER + _EARLY_STOPPING_AUTO + _TRAINING,
     "fitted_attributes": """
 classes_ : ndarray or list of ndarray
     Classes of the task (1-D ``y``) or of each task.

@@ -155,6 +155,7 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         device="cpu",
         on_divergence="raise",
         n_threads="auto",
+        warm_start=False,
         verbose=0,
         callbacks=None,
         random_state=None,
@@ -185,6 +186,7 @@ class FineTuner(SharedSourceMixin, BaseNeuralClassifier):
         self.device = device
         self.on_divergence = on_divergence
         self.n_threads = n_threads
+        self.warm_start = warm_start
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state

@@ -6,14 +6,27 @@ import numbers
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _num_samples
 from torch import nn
 
 from ._base import BaseNeuralClassifier, Network
 from ._docs import fill_doc
 from ._inputs import as_dense
+from ._tabular_input import TabularInput, make_input
+from .embeddings import (
+    NUMERIC_EMBEDDINGS,
+    TabularFrontEnd,
+    TabularNetwork,
+    piecewise_linear_bins,
+)
+from .ensembles import MemberEnsemble
 from .modules import MLP, MMoE, MultiHeadNetwork
 
 __all__ = ["MultiTaskClassifier"]
+
+# early_stopping="auto" turns early stopping on above this many training rows
+# (HistGradientBoosting's rule).
+EARLY_STOPPING_AUTO_SAMPLES = 10_000
 
 
 @fill_doc
@@ -32,12 +45,36 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         Widths of the shared hidden layers (of each expert for ``"mmoe"``).
     dropout : float, default=0.1
         Dropout probability after each hidden layer.
-    architecture : {"shared_bottom", "mmoe"}, default="shared_bottom"
+    architecture : {"shared_bottom", "mmoe", "tabm"}, default="shared_bottom"
         ``"shared_bottom"``: hard parameter sharing, input -> shared MLP -> one
         linear head per task. ``"mmoe"``: multi-gate mixture of experts (Ma et al.
-        2018): ``n_experts`` MLPs, mixed by a softmax gate per task.
+        2018): ``n_experts`` MLPs, mixed by a softmax gate per task. ``"tabm"``:
+        ``n_members`` models in one network (TabM-mini, Gorishniy et al. 2025):
+        they share the MLP, each scales the input by its own learned vector and
+        has its own head per task; trained together, one loss per member;
+        predictions are the mean of the members' probabilities. Needs the
+        ``tabular`` extra (``pip install 'sk_mtl[tabular]'``).
     n_experts : int, default=4
         Number of experts for ``architecture="mmoe"``.
+    n_members : int, default=16
+        Number of members for ``architecture="tabm"``.
+    categorical_features : "from_dtype", list of str or int, bool mask or None, \
+default="from_dtype"
+        Categorical columns of X, each read through a learned embedding (see
+        :ref:`tabular`). ``"from_dtype"``: the DataFrame columns of ``category``,
+        ``object`` or ``string`` dtype (an array has none); or column names,
+        indices or a boolean mask, as in
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`. X with a
+        categorical column or a missing value (NaN) is read by the tabular
+        front-end: numeric columns quantile-scaled in fit, missing values
+        indicated, categories encoded (rare and unseen ones share a slot). A
+        numeric X without missing values is read as given, unless
+        ``numeric_embedding`` or ``architecture="tabm"`` asks for the front-end.
+    numeric_embedding : {None, "periodic", "piecewise_linear"}, default=None
+        Embedding of each numeric column (Gorishniy et al. 2022): periodic
+        (learned frequencies) or piecewise-linear (on 48 quantile bins of the
+        training data). None: the scaled value itself. Needs the ``tabular``
+        extra.
     module : torch.nn.Module, its class, or None, default=None
         Your own shared trunk instead of the MLP of ``hidden_units`` (skorch's
         ``module=``): it maps a float tensor ``(n_samples, n_features)`` to
@@ -58,7 +95,7 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         Learning rate.
     batch_size : int, default=128
         Mini-batch size for training (``predict_batch_size`` for prediction).
-    %(optimizer_parameters)s
+    %(optimizer_parameters_auto_stop)s
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, shuffling and the validation split: the
         same value gives the same model.
@@ -95,7 +132,11 @@ class MultiTaskClassifier(BaseNeuralClassifier):
     _parameter_constraints: dict = {
         **BaseNeuralClassifier._parameter_constraints,
         "hidden_units": [tuple, list],
-        "architecture": [StrOptions({"shared_bottom", "mmoe"})],
+        "architecture": [StrOptions({"shared_bottom", "mmoe", "tabm"})],
+        "n_members": [Interval(numbers.Integral, 1, None, closed="left")],
+        "categorical_features": [str, list, tuple, "array-like", None],
+        "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "n_experts": [Interval(numbers.Integral, 1, None, closed="left")],
         "module": [nn.Module, type, None],
         "module_options": [dict, None],
@@ -108,6 +149,9 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         dropout=0.1,
         architecture="shared_bottom",
         n_experts=4,
+        n_members=16,
+        categorical_features="from_dtype",
+        numeric_embedding=None,
         module=None,
         module_options=None,
         task_weighting="equal",
@@ -124,13 +168,14 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         lr_scheduler=None,
         lr_scheduler_options=None,
         class_weight=None,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
         on_divergence="raise",
         n_threads="auto",
+        warm_start=False,
         verbose=0,
         callbacks=None,
         random_state=None,
@@ -139,6 +184,9 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         self.dropout = dropout
         self.architecture = architecture
         self.n_experts = n_experts
+        self.n_members = n_members
+        self.categorical_features = categorical_features
+        self.numeric_embedding = numeric_embedding
         self.module = module
         self.module_options = module_options
         self.task_weighting = task_weighting
@@ -162,9 +210,23 @@ class MultiTaskClassifier(BaseNeuralClassifier):
         self.device = device
         self.on_divergence = on_divergence
         self.n_threads = n_threads
+        self.warm_start = warm_start
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state
+
+    def _fit_input(self, X):
+        tabular = self.numeric_embedding is not None or self.architecture == "tabm"
+        input_ = make_input(X, self.categorical_features, tabular=tabular)
+        X = input_.fit(X, self)
+        self._n_fit_samples = _num_samples(X)
+        return input_, X
+
+    def _validation_fraction(self):
+        on = self.early_stopping
+        if isinstance(on, str):  # "auto"
+            on = self._n_fit_samples > EARLY_STOPPING_AUTO_SAMPLES
+        return self.validation_fraction if on else None
 
     def _build_network(self, X):
         if self.module is not None:
@@ -175,19 +237,59 @@ class MultiTaskClassifier(BaseNeuralClassifier):
                 "hidden_units must be a tuple of positive ints, got "
                 f"{self.hidden_units!r}."
             )
+        if self.architecture == "mmoe" and not units:
+            raise ValueError("architecture='mmoe' needs at least one hidden layer.")
+        front = None
         n_features = self.input_.width
-        n_outputs = [task.n_outputs for task in self.tasks_]
-        if self.architecture == "mmoe":
-            if not units:
-                raise ValueError("architecture='mmoe' needs at least one hidden layer.")
-            return Network(
-                MMoE(n_features, units, n_outputs, self.n_experts, self.dropout)
-            )
-        return Network(
-            MultiHeadNetwork(MLP(n_features, units, self.dropout), n_outputs)
+        if isinstance(self.input_, TabularInput):
+            front = self._front_end(X)
+            n_features = front.out_features
+        network = self._multitask_network(n_features, units, front)
+        return Network(network if front is None else TabularNetwork(front, network))
+
+    def _front_end(self, X):
+        bins = None
+        if self.numeric_embedding == "piecewise_linear" and self.input_.n_numeric:
+            bins = piecewise_linear_bins(torch.from_numpy(X.numeric))
+        return TabularFrontEnd(
+            self.input_.n_numeric,
+            len(self.input_.missing_columns_),
+            self.input_.cardinalities_,
+            numeric_embedding=self.numeric_embedding,
+            bins=bins,
         )
 
+    def _multitask_network(self, n_features, units, front):
+        n_outputs = [task.n_outputs for task in self.tasks_]
+        if self.architecture == "mmoe":
+            return MMoE(n_features, units, n_outputs, self.n_experts, self.dropout)
+        if self.architecture == "tabm":
+            return MemberEnsemble(
+                n_features,
+                units,
+                n_outputs,
+                self.n_members,
+                self.dropout,
+                scaling_chunks=None if front is None else front.chunks,
+                scaling_init="random-signs"
+                if self.numeric_embedding is None
+                else "normal",
+            )
+        return MultiHeadNetwork(MLP(n_features, units, self.dropout), n_outputs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     def _user_trunk_network(self, X):
+        if isinstance(self.input_, TabularInput):
+            raise ValueError(
+                "module= reads a float tensor (n_samples, n_features), but X has "
+                "categorical columns or missing values (or numeric_embedding / "
+                "architecture='tabm' was set), which the built-in tabular front-end "
+                "reads. Encode X in a pipeline first, or leave module=None."
+            )
         if self.architecture != "shared_bottom":
             raise ValueError(
                 f"module= replaces the shared trunk; architecture="

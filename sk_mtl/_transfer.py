@@ -253,6 +253,7 @@ SentenceTransformer
         device="cpu",
         on_divergence="raise",
         n_threads="auto",
+        warm_start=False,
         verbose=0,
         callbacks=None,
         random_state=None,
@@ -289,6 +290,7 @@ SentenceTransformer
         self.device = device
         self.on_divergence = on_divergence
         self.n_threads = n_threads
+        self.warm_start = warm_start
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state

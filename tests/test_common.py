@@ -117,6 +117,10 @@ ESTIMATORS = [
     MultiTaskClassifier(
         architecture="mmoe", task_weighting="uncertainty", random_state=0
     ),
+    # The tabular front-end (quantile scaling, NaN allowed) under TabM-mini.
+    MultiTaskClassifier(
+        architecture="tabm", n_members=4, numeric_embedding="periodic", random_state=0
+    ),
     # The checks draw X with 1 to 30 features while a fitted source reads 4, so
     # these instances train a new input layer on a width mismatch
     # (input_mismatch="reinit"); the default, a ValueError, is tested in

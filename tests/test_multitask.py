@@ -336,7 +336,6 @@ def test_per_batch_callback_hooks_are_called():
 @pytest.mark.parametrize(
     "X, Y, match",
     [
-        (np.array([[0.0, np.nan]] * 4), [0, 1, 0, 1], "NaN"),
         (np.array([[0.0, np.inf]] * 4), [0, 1, 0, 1], "infinity"),
         (np.zeros((4, 2)), [0, 1, 0], "inconsistent numbers of samples"),
         (np.zeros((4, 2)), np.zeros((4, 2, 2)), "1-D .* or 2-D"),

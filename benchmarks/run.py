@@ -53,6 +53,7 @@ REGISTRY = (
     "speed",
     "hard_example_mining",
     "transfer_text",
+    "text_fewshot",
     "census_tuning",
     "memory",
     "model_size",

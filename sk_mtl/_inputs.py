@@ -260,16 +260,20 @@ class TextInput:
     max_length : int
         Truncation length in tokens.
     encoder : str, default=None
-        Name of the bundled encoder the tokenizer belongs to (what saving
-        stores: the tokenizer is reloaded from the installed package).
+        Name of the bundled encoder (or path of the model folder) the tokenizer
+        belongs to (what saving stores: the tokenizer is reloaded from there);
+        None for a ``SentenceTransformer`` object, which cannot be saved so.
+    lowercase : bool, default=False
+        Lowercase the texts before tokenizing (the encoder's ``lowercase``).
     """
 
     kind = "text"
 
-    def __init__(self, tokenizer, max_length, encoder=None):
+    def __init__(self, tokenizer, max_length, encoder=None, lowercase=False):
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.encoder = encoder
+        self.lowercase = lowercase
 
     def to_config(self):
         """The encoder's name and the truncation length (for saving)."""
@@ -290,7 +294,12 @@ class TextInput:
         from ._sources import _pretrained_text_encoder
 
         encoder = _pretrained_text_encoder(config["encoder"])
-        return cls(encoder.tokenizer, int(config["max_length"]), config["encoder"])
+        return cls(
+            encoder.tokenizer,
+            int(config["max_length"]),
+            config["encoder"],
+            lowercase=encoder.lowercase,
+        )
 
     def fit(self, X, owner, reader=None):
         """Validate training texts for ``owner``."""
@@ -307,6 +316,8 @@ class TextInput:
     def tensors(self, texts, rows=None):
         """Padded token ids and attention masks (a dict of tensors)."""
         texts = texts if rows is None else [texts[i] for i in rows]
+        if getattr(self, "lowercase", False):  # absent from older pickles
+            texts = [text.lower() for text in texts]
         tokens = self.tokenizer(
             texts,
             truncation=True,

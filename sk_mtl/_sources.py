@@ -7,6 +7,7 @@ copy of those layers (``make_base``) and computes their features for validated X
 
 import copy
 import functools
+import os
 
 import numpy as np
 import torch
@@ -16,22 +17,38 @@ from ._base import BaseNeuralClassifier
 from ._inputs import NumericInput, TextInput, as_dense
 from ._net import predict_outputs
 from ._reuse import check_source, reuse_input, set_requires_grad
+from ._sentence_transformers import is_sentence_transformer
+from ._text_batching import length_buckets
 
-__all__ = ["make_source", "EstimatorSource", "ModuleSource", "TextSource"]
+__all__ = [
+    "make_source",
+    "is_text_source",
+    "EstimatorSource",
+    "ModuleSource",
+    "TextSource",
+]
+
+
+def is_text_source(pretrained):
+    """Whether ``pretrained`` is a sentence encoder (name, folder or object)."""
+    return isinstance(pretrained, str | os.PathLike) or is_sentence_transformer(
+        pretrained
+    )
 
 
 def make_source(pretrained, caller):
     """The source object for TransferClassifier's ``pretrained`` parameter."""
     if isinstance(pretrained, BaseNeuralClassifier):
         return EstimatorSource(pretrained, caller)
+    if is_text_source(pretrained):  # before nn.Module: a SentenceTransformer is one
+        return TextSource(pretrained)
     if isinstance(pretrained, nn.Module):
         return ModuleSource(pretrained)
-    if isinstance(pretrained, str):
-        return TextSource(pretrained)
     raise TypeError(
         f"{caller}'s pretrained must be a fitted sk_mtl neural estimator, a "
-        "torch.nn.Module or the name of a bundled text encoder "
-        f"('all-MiniLM-L6-v2'), got {type(pretrained).__name__}."
+        "torch.nn.Module, a sentence encoder (the bundled 'all-MiniLM-L6-v2', a "
+        "local sentence-transformers model folder or a SentenceTransformer), got "
+        f"{type(pretrained).__name__}."
     )
 
 
@@ -152,8 +169,11 @@ def _pretrained_text_encoder(name):
 class TextBase(nn.Module):
     """A sentence encoder reading padded token ids.
 
-    Each batch is cut to its longest sentence before the encoder runs, so padding
-    to the longest sentence of the whole data set costs nothing.
+    Each batch is split into groups of similar length (:func:`length_buckets`),
+    each cut to its longest sentence before the encoder runs: a shuffled training
+    batch then costs about its real tokens, not its size times its longest
+    sentence, and padding to the longest sentence of the whole data set costs
+    nothing. Rows do not interact in the encoder, so the output is the same.
     """
 
     def __init__(self, encoder):
@@ -162,40 +182,77 @@ class TextBase(nn.Module):
         self.out_features = int(encoder.embedding_dim)
 
     def forward(self, input_ids, attention_mask):
-        n = int(attention_mask.sum(dim=1).max())
-        return self.encoder(
-            input_ids=input_ids[:, :n], attention_mask=attention_mask[:, :n]
-        )
+        lengths = attention_mask.sum(dim=1).tolist()
+        order, bounds = length_buckets(lengths)
+        if len(bounds) == 2:  # one group: no gather
+            n = max(lengths)
+            return self.encoder(
+                input_ids=input_ids[:, :n], attention_mask=attention_mask[:, :n]
+            )
+        order = torch.as_tensor(order, device=input_ids.device)
+        parts = []
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            rows, n = order[start:stop], lengths[int(order[start])]
+            parts.append(
+                self.encoder(
+                    input_ids=input_ids[rows, :n],
+                    attention_mask=attention_mask[rows, :n],
+                )
+            )
+        return torch.cat(parts)[torch.argsort(order)]
 
     def layer_groups(self):
         return list(self.encoder.layer_groups())
 
 
 class TextSource:
-    """A bundled pretrained sentence encoder, reading raw strings."""
+    """A pretrained sentence encoder, reading raw strings.
+
+    The bundled encoder by name (loaded once per process), a local
+    sentence-transformers model folder or a ``SentenceTransformer`` object.
+    """
 
     text = True
     new_input_layer = False
 
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, model):
+        self.model = model
+        self._loaded = None
+
+    def _encoder(self):
+        """The encoder and whether it is shared (the cached bundled one)."""
+        from ._text_encoder import _is_bundled
+
+        if _is_bundled(self.model):
+            return _pretrained_text_encoder(self.model), True
+        if self._loaded is None:
+            from .text import load_text_encoder
+
+            self._loaded = load_text_encoder(self.model)  # a private copy
+        return self._loaded, False
 
     def fit_input(self, X, owner, input_mismatch):
-        encoder = _pretrained_text_encoder(self.name)
+        encoder, _ = self._encoder()
         limit = encoder.max_position_embeddings
         max_length = owner.max_length
         if max_length is not None and max_length > limit:
             raise ValueError(
-                f"max_length={max_length} exceeds the {self.name!r} limit of "
+                f"max_length={max_length} exceeds the {encoder.name!r} limit of "
                 f"{limit} tokens."
             )
         input_ = TextInput(
-            encoder.tokenizer, max_length or encoder.max_seq_length, encoder.name
+            encoder.tokenizer,
+            max_length or encoder.max_seq_length,
+            # What saving stores to reload the tokenizer: a name or a folder.
+            None if is_sentence_transformer(self.model) else encoder.name,
+            lowercase=encoder.lowercase,
         )
         return input_, input_.fit(X, owner)
 
     def make_base(self, input_, X):
-        base = TextBase(copy.deepcopy(_pretrained_text_encoder(self.name))).train()
+        encoder, shared = self._encoder()
+        self._loaded = None  # the base owns it now
+        base = TextBase(copy.deepcopy(encoder) if shared else encoder).train()
         set_requires_grad(base.parameters(), False)
         return base, base.out_features
 

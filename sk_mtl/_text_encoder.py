@@ -7,12 +7,14 @@ and the package that ships the weights are imported only when an encoder is load
 import importlib
 import json
 import numbers
+import os
 from contextlib import contextmanager
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from ._text_batching import pad_batch
 
 _INSTALL_HINT = 'pip install "sk_mtl[text]"'
 
@@ -22,15 +24,19 @@ _BUNDLED = {
 }
 # Hub-style ids accepted as synonyms of the bundled names.
 _ALIASES = {"sentence-transformers/all-MiniLM-L6-v2": "all-MiniLM-L6-v2"}
-_ENCODER_NAMES = sorted(_BUNDLED) + sorted(_ALIASES)
+
+
+def _is_bundled(name):
+    return isinstance(name, str) and _ALIASES.get(name, name) in _BUNDLED
 
 
 def _canonical_name(name):
-    if not isinstance(name, str) or _ALIASES.get(name, name) not in _BUNDLED:
+    if not _is_bundled(name):
         raise ValueError(
             f"Unknown text encoder {name!r}. Bundled encoders: "
             + ", ".join(repr(n) for n in sorted(_BUNDLED))
-            + "."
+            + "; or give the path of a local sentence-transformers model folder, "
+            "or a SentenceTransformer object (nothing is downloaded)."
         )
     return _ALIASES.get(name, name)
 
@@ -70,11 +76,13 @@ def _weights_version(name):
 
 
 class SentenceEncoderModule(nn.Module):
-    """Transformer encoder followed by mean pooling and optional L2 normalisation.
+    """Transformer encoder followed by pooling and optional L2 normalisation.
 
-    This is the sentence-transformers pipeline of ``all-MiniLM-L6-v2`` (BERT encoder,
-    mean of the token embeddings over the attention mask, L2 normalisation) as one
-    plain :class:`torch.nn.Module`. Build it with :func:`load_text_encoder`.
+    A sentence-transformers pipeline as one plain :class:`torch.nn.Module`: for the
+    bundled ``all-MiniLM-L6-v2``, a BERT encoder, the mean of the token embeddings
+    over the attention mask and L2 normalisation; for any other sentence-transformers
+    model, its transformer followed by its own modules (pooling, dense, ...). Build
+    it with :func:`load_text_encoder`.
 
     The module is fine-tunable: its parameters are ordinary trainable parameters
     (freeze them with :meth:`set_trainable_layers`), and :meth:`layer_groups` lists the
@@ -94,6 +102,13 @@ class SentenceEncoderModule(nn.Module):
         Default truncation length of :meth:`tokenize`, in tokens.
     name : str or None, default=None
         Name of the encoder, for display.
+    pooling : torch.nn.Module or None, default=None
+        Maps sentence-transformers features (a dict with ``token_embeddings`` and
+        ``attention_mask``) to a dict with ``sentence_embedding``, e.g. a model's
+        pooling and dense modules; None: mean pooling.
+    lowercase : bool, default=False
+        Whether :meth:`tokenize` lowercases the texts first (a model's
+        ``do_lower_case``).
 
     Attributes
     ----------
@@ -110,7 +125,15 @@ class SentenceEncoderModule(nn.Module):
     """
 
     def __init__(
-        self, transformer, tokenizer, *, normalize=True, max_seq_length=256, name=None
+        self,
+        transformer,
+        tokenizer,
+        *,
+        normalize=True,
+        max_seq_length=256,
+        name=None,
+        pooling=None,
+        lowercase=False,
     ):
         super().__init__()
         self.transformer = transformer
@@ -118,14 +141,23 @@ class SentenceEncoderModule(nn.Module):
         self.normalize = normalize
         self.max_seq_length = max_seq_length
         self.name = name
+        self.pooling = pooling
+        self.lowercase = lowercase
+        self._dim = None
 
     @property
     def embedding_dim(self):
-        return self.transformer.config.hidden_size
+        if self.pooling is None:
+            return self.transformer.config.hidden_size
+        if self._dim is None:  # a dense module may change the width: probe once
+            with torch.no_grad():
+                self._dim = int(self(**self.tokenize(["a"])).shape[1])
+        return self._dim
 
     @property
     def max_position_embeddings(self):
-        return self.transformer.config.max_position_embeddings
+        limit = getattr(self.transformer.config, "max_position_embeddings", None)
+        return int(limit or self.max_seq_length)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
         """Embed a batch of tokenized sentences.
@@ -150,10 +182,18 @@ default=None
             attention_mask=attention_mask,
             token_type_ids=token_type_ids,
         )[0]
-        mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
-        summed = (tokens * mask).sum(dim=1)
-        counts = mask.sum(dim=1).clamp(min=1e-9)
-        embeddings = summed / counts
+        if self.pooling is not None:
+            features = {
+                "input_ids": input_ids,
+                "attention_mask": attention_mask,
+                "token_embeddings": tokens,
+            }
+            embeddings = self.pooling(features)["sentence_embedding"]
+        else:
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            summed = (tokens * mask).sum(dim=1)
+            counts = mask.sum(dim=1).clamp(min=1e-9)
+            embeddings = summed / counts
         if self.normalize:
             embeddings = F.normalize(embeddings, p=2, dim=1)
         return embeddings
@@ -165,10 +205,11 @@ default=None
         -------
         groups : list of torch.nn.Module
             The embedding block followed by each transformer layer in order
-            (``[embeddings, layer 0, ..., layer 5]`` for ``all-MiniLM-L6-v2``).
-            Pooling and normalisation have no parameters.
+            (``[embeddings, layer 0, ..., layer 5]`` for ``all-MiniLM-L6-v2``),
+            then any module holding the other parameters (e.g. a dense layer
+            after pooling). Mean pooling and normalisation have no parameters.
         """
-        return [self.transformer.embeddings, *self.transformer.encoder.layer]
+        return _layer_groups(self)
 
     def set_trainable_layers(self, n_top=None):
         """Make only the top ``n_top`` layer groups trainable.
@@ -216,7 +257,7 @@ default=None
             ``input_ids`` and ``attention_mask`` of shape (n_sentences, n_tokens),
             on the CPU, padded to the longest sentence; call ``module(**batch)``.
         """
-        return _pad_batch(self._token_ids(texts, max_length), self._pad_id)
+        return pad_batch(self._token_ids(texts, max_length), self._pad_id)
 
     @property
     def _pad_id(self):
@@ -231,8 +272,9 @@ default=None
                 f"max_length must be in [2, {self.max_position_embeddings}] for this "
                 f"encoder, got {max_length!r}."
             )
+        texts = [t.lower() for t in texts] if self.lowercase else list(texts)
         encoded = self.tokenizer(
-            list(texts),
+            texts,
             truncation=True,
             max_length=max_length,
             padding=False,
@@ -242,30 +284,47 @@ default=None
         return encoded["input_ids"]
 
 
-def _pad_batch(token_ids, pad_id):
-    lengths = [len(ids) for ids in token_ids]
-    input_ids = np.full((len(token_ids), max(lengths)), pad_id, dtype=np.int64)
-    attention_mask = np.zeros_like(input_ids)
-    for row, (ids, length) in enumerate(zip(token_ids, lengths)):
-        input_ids[row, :length] = ids
-        attention_mask[row, :length] = 1
-    return {
-        "input_ids": torch.from_numpy(input_ids),
-        "attention_mask": torch.from_numpy(attention_mask),
-    }
+def _layer_groups(encoder):
+    """Embeddings, each transformer layer, then the modules of other parameters."""
+    transformer = encoder.transformer
+    layers = max(
+        (m for m in transformer.modules() if isinstance(m, nn.ModuleList)),
+        key=len,
+        default=[],
+    )
+    embeddings = getattr(transformer, "embeddings", None)
+    groups = [g for g in (embeddings, *layers) if g is not None]
+    covered = {id(p) for g in groups for p in g.parameters()}
+    rest = [
+        m
+        for m in encoder.modules()
+        if any(id(p) not in covered for p in m.parameters(recurse=False))
+    ]
+    if rest:  # e.g. a final layer norm or a dense layer after pooling: on top
+        groups.append(nn.ModuleList(rest))
+    return groups
 
 
 def load_text_encoder(name="all-MiniLM-L6-v2", *, normalize=True):
-    """Load a bundled pretrained sentence encoder as a torch module.
+    """Load a pretrained sentence encoder as a torch module.
 
-    The weights are read from the installed package that ships them; nothing is
-    downloaded.
+    Nothing is downloaded: the bundled encoder's weights are read from the
+    installed package that ships them, a local model folder from disk.
 
     Parameters
     ----------
-    name : str, default="all-MiniLM-L6-v2"
-        Name of a bundled encoder (``"sentence-transformers/all-MiniLM-L6-v2"`` is
-        accepted too).
+    name : str, path-like or SentenceTransformer, default="all-MiniLM-L6-v2"
+        The encoder:
+
+        - the name of a bundled encoder (``"sentence-transformers/all-MiniLM-L6-v2"``
+          is accepted too), loaded with ``transformers`` alone;
+        - the path of a local sentence-transformers model folder (one saved by
+          ``SentenceTransformer.save``), loaded by sentence-transformers;
+        - a ``sentence_transformers.SentenceTransformer`` object, copied (never
+          modified).
+
+        Other sentence-transformers models keep their own pooling and dense
+        modules; their first module must be a text ``Transformer``.
     normalize : bool, default=True
         Whether the module L2-normalises its embeddings, as sentence-transformers
         does for ``all-MiniLM-L6-v2``.
@@ -279,7 +338,7 @@ def load_text_encoder(name="all-MiniLM-L6-v2", *, normalize=True):
     Raises
     ------
     ValueError
-        If ``name`` is not a bundled encoder.
+        If ``name`` is neither a bundled encoder nor a model folder.
     ImportError
         If the optional ``text`` extra is not installed.
 
@@ -290,7 +349,21 @@ def load_text_encoder(name="all-MiniLM-L6-v2", *, normalize=True):
     >>> len(encoder.layer_groups())  # doctest: +SKIP
     7
     """
-    name = _canonical_name(name)
+    from ._sentence_transformers import (
+        from_sentence_transformer,
+        is_sentence_transformer,
+        load_folder,
+    )
+
+    if is_sentence_transformer(name):
+        return from_sentence_transformer(name, normalize=normalize)
+    if not _is_bundled(name) and isinstance(name, str | os.PathLike):
+        if os.path.isdir(name):
+            return load_folder(name, normalize=normalize)
+    return _load_bundled(_canonical_name(name), normalize)
+
+
+def _load_bundled(name, normalize):
     package, transformers = _import_weights_package(name)
     path = package.get_model_path()
     # local_files_only: a local folder never needs the hub; never try to reach it.
@@ -301,10 +374,7 @@ def load_text_encoder(name="all-MiniLM-L6-v2", *, normalize=True):
         transformer = transformers.AutoModel.from_pretrained(
             path, local_files_only=True
         )
-    # The checkpoint has BERT's pooler, which mean pooling does not use: drop it so
-    # that it holds no trainable parameters.
-    if getattr(transformer, "pooler", None) is not None:
-        transformer.pooler = None
+    drop_pooler(transformer)
     max_seq_length = 256
     st_config = path / "sentence_bert_config.json"
     if st_config.is_file():
@@ -319,42 +389,11 @@ def load_text_encoder(name="all-MiniLM-L6-v2", *, normalize=True):
     return module.eval()
 
 
-def _embed(texts, encoder, *, batch_size, max_length, sort_by_length=True):
-    """Embed a validated list of str; see :func:`sk_mtl.text.embed_texts`."""
-    if (
-        not isinstance(batch_size, numbers.Integral)
-        or isinstance(batch_size, bool)
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
-    # Identical texts are embedded once.
-    first_seen = {}
-    inverse = np.fromiter(
-        (first_seen.setdefault(text, len(first_seen)) for text in texts),
-        dtype=np.intp,
-        count=len(texts),
-    )
-    unique = list(first_seen)
-    token_ids = encoder._token_ids(unique, max_length)
-    lengths = np.fromiter((len(ids) for ids in token_ids), dtype=np.int64)
-    if sort_by_length:
-        order = np.argsort(-lengths, kind="stable")
-    else:
-        order = np.arange(len(unique))
-    device = next(encoder.parameters()).device
-    out = np.empty((len(unique), encoder.embedding_dim), dtype=np.float32)
-    was_training = encoder.training
-    encoder.eval()
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(unique), batch_size):
-                rows = order[start : start + batch_size]
-                batch = _pad_batch([token_ids[i] for i in rows], encoder._pad_id)
-                batch = {key: value.to(device) for key, value in batch.items()}
-                out[rows] = encoder(**batch).float().cpu().numpy()
-    finally:
-        encoder.train(was_training)
-    return out if len(unique) == len(texts) else out[inverse]
+def drop_pooler(transformer):
+    """Drop BERT's pooler, which sentence embeddings do not use: it would hold
+    trainable parameters that never get a gradient."""
+    if getattr(transformer, "pooler", None) is not None:
+        transformer.pooler = None
 
 
 def _resolve_device(device):

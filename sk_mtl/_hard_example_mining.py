@@ -12,6 +12,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -63,7 +64,8 @@ def _estimator_has(attr):
 
 def _reject_mapping(X, caller):
     """TypeError for a dict X (sklearn's validation would fail with a KeyError)."""
-    if isinstance(X, dict):
+    # scipy's DOK sparse matrices are dicts too: those are data.
+    if isinstance(X, dict) and not sp.issparse(X):
         raise TypeError(
             f"{caller} expects X as an array-like or DataFrame of shape "
             "(n_samples, n_features), got a dict."

@@ -18,6 +18,7 @@ the one inference loop, scoring, tags) lives here once.
 import copy
 import numbers
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -202,24 +203,10 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         _check_weighted_classes(tasks, targets, sample_weight)
-        # Each entry's weight: its sample's weight times its class's weight
-        # (estimators of regression tasks have no class_weight).
-        class_weight = getattr(self, "class_weight", None)
-        weights = sample_weight[:, None] * (
-            1.0
-            if class_weight is None
-            else class_weight_matrix(class_weight, tasks, targets)
-        )
+        weights = self._entry_weights(sample_weight, tasks, targets)
         self._set_tasks(tasks, targets.multitask)
 
-        device = self._check_device()
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        # Fork the RNG of the device that trains (only the CPU's for "cpu").
-        fork = [] if device.type in ("cpu", "meta") else [device.index or 0]
-        with (
-            torch.random.fork_rng(devices=fork, device_type=device.type),
-            float32_default_dtype(),
-        ):
+        with self._training_context() as seed:
             torch.manual_seed(seed)
             network = self._warm_started(self._build_network(X), previous)
             rows = _split_rows(
@@ -228,6 +215,33 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             with torch_threads(self._n_threads(network.module, self.batch_size, 3)):
                 self._train(network, X, targets, weights, rows, seed)
         return self
+
+    def _entry_weights(self, sample_weight, tasks, targets):
+        """Each entry's weight: its sample's weight times its class's weight
+        (estimators of regression tasks have no class_weight)."""
+        class_weight = getattr(self, "class_weight", None)
+        return sample_weight[:, None] * (
+            1.0
+            if class_weight is None
+            else class_weight_matrix(class_weight, tasks, targets)
+        )
+
+    @contextmanager
+    def _training_context(self):
+        """The context of every training call; yields its seed.
+
+        The RNG of the training device is forked (only the CPU's for "cpu"), so
+        the user's global RNG is left alone, and networks are built in float32
+        whatever torch's default dtype.
+        """
+        device = self._check_device()
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        fork = [] if device.type in ("cpu", "meta") else [device.index or 0]
+        with (
+            torch.random.fork_rng(devices=fork, device_type=device.type),
+            float32_default_dtype(),
+        ):
+            yield seed
 
     def _n_threads(self, module, batch_size, passes):
         """torch threads for batches of ``passes`` passes (3: forward + backward)."""

@@ -16,13 +16,10 @@ and then equal to the first.
 import numpy as np
 import torch
 from sklearn.base import _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 from skorch.history import History
 
-from ._options import class_weight_matrix
-from ._runtime import float32_default_dtype
 from ._tasks import ClassificationTask
 from ._threads import torch_threads
 from .utils import TaskTargets, labelled_values, task_columns
@@ -116,16 +113,8 @@ class IncrementalMixin:
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        weights = sample_weight[:, None] * class_weight_matrix(
-            self.class_weight, self.tasks_, targets
-        )
-        device = self._check_device()
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        fork = [] if device.type in ("cpu", "meta") else [device.index or 0]
-        with (
-            torch.random.fork_rng(devices=fork, device_type=device.type),
-            float32_default_dtype(),
-        ):
+        weights = self._entry_weights(sample_weight, self.tasks_, targets)
+        with self._training_context() as seed:
             net = self._incremental_net(X, first, seed)
             self._one_pass(net, X, targets, weights)
             self._incremental_rng = (net, torch.get_rng_state())

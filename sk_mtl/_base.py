@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
@@ -33,14 +32,13 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 from skorch.callbacks import EarlyStopping
-from skorch.history import History
 
 from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier import TaskClassifierMixin
 from ._incremental import IncrementalMixin
 from ._inputs import NumericInput
 from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
-from ._net import MultiTaskNet, TensorBatchDataset, predict_outputs
+from ._net import MultiTaskNet, predict_outputs
 from ._options import (
     NestedOptionsMixin,
     class_weight_matrix,
@@ -50,6 +48,12 @@ from ._options import (
 from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
 from ._threads import resolve_n_threads, torch_threads
+from ._training_data import (
+    check_weighted_classes,
+    concat_histories,
+    phase_dataset,
+    split_rows,
+)
 from .ensembles import MemberAveragedLoss
 from .losses import LOSSES
 from .weighting import TASK_WEIGHTINGS
@@ -202,14 +206,14 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        _check_weighted_classes(tasks, targets, sample_weight)
+        check_weighted_classes(tasks, targets, sample_weight)
         weights = self._entry_weights(sample_weight, tasks, targets)
         self._set_tasks(tasks, targets.multitask)
 
         with self._training_context() as seed:
             torch.manual_seed(seed)
             network = self._warm_started(self._build_network(X), previous)
-            rows = _split_rows(
+            rows = split_rows(
                 tasks, targets, sample_weight, seed, self._validation_fraction()
             )
             with torch_threads(self._n_threads(network.module, self.batch_size, 3)):
@@ -258,7 +262,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             if phase.max_epochs < 1:
                 continue
             data = [
-                None if r is None else _dataset(phase, targets, weights, r)
+                None if r is None else phase_dataset(phase, targets, weights, r)
                 for r in rows
             ]
             net = self._make_net(phase, network, data[1], seed)
@@ -273,7 +277,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         # The whole network predicts, whichever part the last phase trained.
         net.module = net.module_ = network.module
         self.net_, self.module_ = net, network.module
-        self.history_ = _concat_histories(histories)
+        self.history_ = concat_histories(histories)
         self.n_iter_ = len(self.history_)
 
     def _check_device(self):
@@ -409,70 +413,3 @@ class BaseNeuralClassifier(IncrementalMixin, TaskClassifierMixin, BaseNeuralEsti
         check_is_fitted(self)
         probas = [t.proba(out) for t, out in zip(self.tasks_, self._forward(X))]
         return probas if self._multitask else probas[0]
-
-
-def _check_weighted_classes(tasks, targets, sample_weight):
-    if not np.any(sample_weight > 0):
-        raise ValueError("sample_weight is zero for every sample.")
-    for t, task in enumerate(tasks):
-        keep = targets.labelled[:, t] & (sample_weight > 0)
-        if task.kind == "regression":
-            if not keep.any():
-                raise ValueError(
-                    f"Regression task {task.name!r} has no labelled sample with a "
-                    "positive sample_weight."
-                )
-        elif len(np.unique(targets.codes[keep, t])) < 2:
-            raise ValueError(
-                f"Task {task.name!r} has 1 class among the labelled samples with a "
-                "positive sample_weight; a classifier needs at least 2 classes."
-            )
-
-
-def _split_rows(tasks, targets, sample_weight, seed, validation_fraction):
-    """``(train rows, validation rows or None)``."""
-    rows = np.arange(len(sample_weight))
-    if validation_fraction is None:
-        return rows, None
-    # Stratify on the first task (missing labels as their own stratum) when it
-    # is a classification task and every stratum can be split, like sklearn's MLP.
-    stratify = None
-    if tasks[0].kind == "classification":
-        strata = np.where(targets.labelled[:, 0], targets.codes[:, 0], -1)
-        _, counts = np.unique(strata, return_counts=True)
-        stratify = strata if counts.min() >= 2 else None
-    try:
-        train, valid = train_test_split(
-            rows, test_size=validation_fraction, random_state=seed, stratify=stratify
-        )
-    except ValueError:
-        train, valid = train_test_split(
-            rows, test_size=validation_fraction, random_state=seed
-        )
-    return np.sort(train), np.sort(valid)
-
-
-def _dataset(phase, targets, weights, rows):
-    w = weights[rows] * targets.labelled[rows]
-    # Each task's weights average 1 over this dataset: the batch mean of
-    # w * loss is then an unbiased estimate of the task's weighted mean loss.
-    mean = w.mean(axis=0)
-    w = w / np.where(mean > 0, mean, 1.0)
-    codes = targets.codes[rows]
-    # Regression targets train in float32, like the network's outputs.
-    codes = codes.astype(np.float32) if codes.dtype.kind == "f" else codes
-    return TensorBatchDataset(
-        phase.model_input(rows),
-        torch.from_numpy(codes),
-        # All ones (no missing label, uniform weights): the loss's fast path.
-        None if np.all(w == 1.0) else torch.from_numpy(w.astype(np.float32)),
-    )
-
-
-def _concat_histories(histories):
-    if len(histories) == 1:
-        return histories[0]
-    rows = [dict(row) for h in histories for row in h]
-    for epoch, row in enumerate(rows, start=1):
-        row["epoch"] = epoch
-    return History(rows)

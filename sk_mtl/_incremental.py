@@ -22,6 +22,7 @@ from skorch.history import History
 
 from ._tasks import ClassificationTask
 from ._threads import torch_threads
+from ._training_data import phase_dataset
 from .utils import TaskTargets, labelled_values, task_columns
 
 __all__ = ["IncrementalMixin"]
@@ -147,12 +148,12 @@ class IncrementalMixin:
         return net
 
     def _one_pass(self, net, X, targets, weights):
-        from ._base import TrainingPhase, _dataset
+        from ._base import TrainingPhase
 
         phase = TrainingPhase(
             "partial_fit", self.module_, lambda r: self.input_.tensors(X, r), 1
         )
-        data = _dataset(phase, targets, weights, np.arange(len(weights)))
+        data = phase_dataset(phase, targets, weights, np.arange(len(weights)))
         with torch_threads(self._n_threads(self.module_, self.batch_size, 3)):
             net.partial_fit(data, None, epochs=1)
         if self.history_ is not net.history:  # a two-phase fit's history

@@ -1,11 +1,17 @@
 """A 12-candidate grid search on census-income: serial vs dask.distributed vs loky.
 
-One run, same grid, same data, same random_state, timed four ways: serially;
-through ``joblib.parallel_backend("dask")`` on a ``LocalCluster`` of 2 worker
-processes x 1 thread; with ``n_jobs=2`` on joblib's loky backend; and on a
-``LocalCluster`` of 4 workers x 1 thread (on this 2-core machine it shows the
-scheduling overhead per task, from which the speed-up on N machines is projected).
-Each figure comes with the machine's load average, since the machine is shared.
+One run, same grid, same data, same random_state, timed six ways: serially with
+one torch thread per fit (the baseline of parallel efficiency: the same work per
+process as each worker does) and with ``n_threads="auto"`` (all cores, what a
+user without a cluster gets); through ``joblib.parallel_backend("dask")`` on a
+``LocalCluster`` of 2 worker processes x 1 thread, with sk_mtl's allocator tuning
+and without it (``MALLOC_MMAP_THRESHOLD_`` set in the workers, as before it
+existed; see ``sk_mtl/_malloc.py``); with ``n_jobs=2`` on joblib's loky backend;
+and on a ``LocalCluster`` of 4 workers x 1 thread (on this 2-core machine it
+shows the scheduling overhead per task, from which the speed-up on N machines is
+projected). ``refit=False``: the searches are timed, not the final refit, which
+is one serial fit in every setting. Each figure comes with the machine's load
+average, since the machine is shared.
 
 Run alone (from the repository root)::
 
@@ -66,7 +72,7 @@ def _search(model, cv, n_jobs=None):
     from sk_mtl.metrics import make_task_scorer
 
     scoring = make_task_scorer(roc_auc_score, response_method="predict_proba")
-    return GridSearchCV(model, GRID, cv=cv, scoring=scoring, n_jobs=n_jobs)
+    return GridSearchCV(model, GRID, cv=cv, scoring=scoring, n_jobs=n_jobs, refit=False)
 
 
 def _timed(fn):
@@ -77,7 +83,7 @@ def _timed(fn):
     return search, wall, max(load_before, os.getloadavg()[0])
 
 
-def _on_cluster(n_workers, model, cv, X, Y):
+def _on_cluster(n_workers, model, cv, X, Y, env=None):
     from distributed import Client, LocalCluster
 
     with (
@@ -87,6 +93,7 @@ def _on_cluster(n_workers, model, cv, X, Y):
             processes=True,
             dashboard_address=None,
             timeout=180,
+            env=env,
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -115,72 +122,98 @@ def _task_bytes(model, cv, X, Y):
     return len(pickle.dumps((clone(model), train, test, params))), X.nbytes + Y.nbytes
 
 
+# Before sk_mtl/_malloc.py: the nanny's MALLOC_TRIM_THRESHOLD_ froze glibc's mmap
+# threshold at 128 KiB. Setting that threshold explicitly keeps it there and
+# turns sk_mtl's tuning off (a user's own setting is respected).
+_TUNING_OFF = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+_DASK_2 = "dask LocalCluster 2 workers x 1 thread"
+_DASK_4 = "dask LocalCluster 4 workers x 1 thread"
+
+
+def _runs(model, cv, X, Y):
+    """(name, workers, run) for every setting, serial first."""
+    one = clone(model).set_params(n_threads=1)
+    return [
+        ("serial, 1 thread per fit", 1, lambda: _serial(one, cv, X, Y)),
+        ('serial, n_threads="auto" (all cores)', 1, lambda: _serial(model, cv, X, Y)),
+        (_DASK_2, 2, lambda: _on_cluster(2, model, cv, X, Y)),
+        (
+            _DASK_2 + ", allocator tuning off",
+            2,
+            lambda: _on_cluster(2, model, cv, X, Y, env=_TUNING_OFF),
+        ),
+        ("loky n_jobs=2", 2, lambda: _on_loky(model, cv, X, Y)),
+        (_DASK_4, 4, lambda: _on_cluster(4, model, cv, X, Y)),
+    ]
+
+
+def _serial(model, cv, X, Y):
+    return (*_timed(lambda: _search(model, cv).fit(X, Y)), _peak_rss_mb())
+
+
+def _projection(n_fits, per_fit, overhead):
+    def speed_up(fits, n):
+        return f"{fits * per_fit / (np.ceil(fits / n) * (per_fit + overhead)):.1f}x"
+
+    rows = [(n, speed_up(n_fits, n), speed_up(1000, n)) for n in (2, 4, 8, 16, 32)]
+    return md_table(
+        [
+            "machines (1 worker x 1 thread each)",
+            f"projected speed-up, {n_fits} fits",
+            "projected speed-up, 1000 fits",
+        ],
+        rows,
+    )
+
+
 def run(data_home, quick, out_dir):
     from sk_mtl import MultiTaskClassifier
     from sk_mtl.model_selection import TaskStratifiedKFold
 
-    n_rows, epochs = (4000, 4) if quick else (8000, 6)
+    n_rows, epochs = (4000, 4) if quick else (40000, 6)
     X, Y = _data(data_home, n_rows)
     model = MultiTaskClassifier(max_epochs=epochs, batch_size=256, random_state=0)
     cv = TaskStratifiedKFold(2, shuffle=True, random_state=0)
     n_fits = 12 * cv.get_n_splits()
 
-    rows, scores = [], {}
-    serial, wall_serial, load_serial = _timed(lambda: _search(model, cv).fit(X, Y))
-    scores["serial"] = serial.cv_results_["mean_test_score"]
-    rows.append(("serial (1 process)", wall_serial, 1.0, load_serial, _peak_rss_mb()))
-    runs = [
-        (
-            "dask LocalCluster 2 workers x 1 thread",
-            lambda: _on_cluster(2, model, cv, X, Y),
-        ),
-        ("loky n_jobs=2", lambda: _on_loky(model, cv, X, Y)),
-        (
-            "dask LocalCluster 4 workers x 1 thread",
-            lambda: _on_cluster(4, model, cv, X, Y),
-        ),
-    ]
-    walls = {}
-    for name, fn in runs:
+    results = {}
+    for name, workers, fn in _runs(model, cv, X, Y):
         search, wall, load_avg, peak = fn()
-        scores[name] = search.cv_results_["mean_test_score"]
-        walls[name] = wall
-        rows.append((name, wall, wall_serial / wall, load_avg, peak))
-
-    task_bytes, data_bytes = _task_bytes(model, cv, X, Y)
-    identical = all(np.array_equal(s, scores["serial"]) for s in scores.values())
-    per_fit = wall_serial / n_fits
+        results[name] = (workers, wall, load_avg, peak, search)
+    base = results["serial, 1 thread per fit"][1]
+    auto = results['serial, n_threads="auto" (all cores)'][1]
+    scores = [r[4].cv_results_["mean_test_score"] for r in results.values()]
+    identical = all(np.array_equal(s, scores[0]) for s in scores)
     table = md_table(
-        ["run", "wall (s)", "speed-up", "load avg (1 min)", "peak RSS / worker (MB)"],
         [
-            (n, f"{w:.1f}", f"{s:.2f}x", f"{la:.1f}", f"{p:.0f}")
-            for n, w, s, la, p in rows
-        ],
-    )
-    overhead = {
-        name: (workers * walls[name] - wall_serial) / n_fits
-        for name, workers in (
-            ("dask LocalCluster 2 workers x 1 thread", 2),
-            ("dask LocalCluster 4 workers x 1 thread", 4),
-        )
-    }
-    o2 = max(overhead["dask LocalCluster 2 workers x 1 thread"], 0.0)
-    projection = md_table(
-        [
-            "machines (1 worker x 1 thread each)",
-            "projected speed-up, 24 fits",
-            "projected speed-up, 1000 fits",
+            "run",
+            "wall (s)",
+            "speed-up vs serial 1 thread",
+            "parallel efficiency",
+            'speed-up vs serial "auto"',
+            "load avg (1 min)",
+            "peak RSS / worker (MB)",
         ],
         [
             (
-                n,
-                f"{wall_serial / (np.ceil(n_fits / n) * (per_fit + o2)):.1f}x",
-                f"{1000 * per_fit / (np.ceil(1000 / n) * (per_fit + o2)):.1f}x",
+                name,
+                f"{wall:.1f}",
+                f"{base / wall:.2f}x",
+                f"{base / wall / workers:.0%}",
+                f"{auto / wall:.2f}x",
+                f"{load_avg:.1f}",
+                f"{peak:.0f}",
             )
-            for n in (2, 4, 8, 16, 32)
+            for name, (workers, wall, load_avg, peak, _) in results.items()
         ],
     )
-    max_load = max(r[3] for r in rows)
+    task_bytes, data_bytes = _task_bytes(model, cv, X, Y)
+    per_fit = base / n_fits
+    overhead = {
+        name: (results[name][0] * results[name][1] - base) / n_fits
+        for name in (_DASK_2, _DASK_4)
+    }
+    max_load = max(r[2] for r in results.values())
     warning = (
         f"\n\n**The load average reached {max_load:.1f} on 2 cores during this run**: "
         "other jobs shared the cores, so the speed-ups understate what a quiet "
@@ -193,27 +226,37 @@ def run(data_home, quick, out_dir):
 A 12-candidate grid (lr x hidden_units x dropout) of `MultiTaskClassifier`
 (income and marital status, {epochs} epochs, batch 256) with
 `TaskStratifiedKFold(2)`: {n_fits} fits on {n_rows} training rows of the seed-0
-split ({X.shape[1]} features after one-hot), scored by mean per-task ROC AUC.
-Every fit uses `n_threads="auto"`, which gives one torch thread per task slot in
-each setting. The workers are started and warmed up (torch and sk_mtl imported,
-one tiny fit) before the clock starts: the times are the search itself. Same
-random_state everywhere: the cv scores of the parallel runs
-are {"identical to" if identical else "NOT identical to"} the serial run's.{warning}
+split ({X.shape[1]} features after one-hot), scored by mean per-task ROC AUC,
+`refit=False` (the final refit is one serial fit in every setting). The workers
+are started and warmed up (torch and sk_mtl imported, one tiny fit) before the
+clock starts: the times are the search itself. Inside the workers
+`n_threads="auto"` gives each fit one torch thread (2 workers x 1 thread on 2
+cores). Parallel efficiency = speed-up over the serial 1-thread run (the same
+work per process) / worker processes; the "auto" column compares with a serial
+search that uses both cores for every fit. Same random_state everywhere: the cv
+scores of all runs are {"identical" if identical else "NOT identical"}.{warning}
 
 {table}
 
+**Allocator tuning.** dask's nanny starts its workers with
+`MALLOC_TRIM_THRESHOLD_=65536`, which also freezes glibc's mmap threshold at
+128 KiB: every batch tensor above it is a fresh `mmap`, zero-filled and unmapped
+on free, and torch ran about 40 % slower in such a worker. sk_mtl raises the
+threshold for the duration of a fit or predict (`sk_mtl/_malloc.py`; trimming
+still happens); the row "allocator tuning off" is the same cluster as before that
+fix.
+
 Bytes shipped per task: {task_bytes / 1024:.1f} KB (pickled estimator clone, fold
 indices and parameters); X and Y ({data_bytes / 1e6:.1f} MB) are scattered once
-per worker by joblib's dask backend, not sent with each task. Serial cost per fit:
-{per_fit:.2f} s. Per-task overhead measured on the cluster, (workers x wall -
-serial wall) / fits: {overhead["dask LocalCluster 2 workers x 1 thread"]:.2f} s
-with 2 workers and {overhead["dask LocalCluster 4 workers x 1 thread"]:.2f} s with
-4 workers on 2 cores (there it also counts 4 processes sharing 2 cores, an upper
-bound on scheduling overhead).
+per worker by joblib's dask backend, not sent with each task. Serial cost per fit
+at 1 thread: {per_fit:.2f} s. Per-task overhead on the cluster, (workers x wall -
+serial 1-thread wall) / fits: {overhead[_DASK_2]:.2f} s with 2 workers and
+{overhead[_DASK_4]:.2f} s with 4 workers on 2 cores (there it also counts 4
+processes sharing 2 cores, an upper bound on scheduling overhead).
 
-Projection for N machines of 1 worker x 1 thread, from the serial cost per fit
-and the 2-worker per-task overhead (network transfers of a real cluster add
+Projection for N machines of 1 worker x 1 thread, from the serial 1-thread cost per
+fit and the 2-worker per-task overhead (network transfers of a real cluster add
 about the bytes above per task):
 
-{projection}
+{_projection(n_fits, per_fit, max(overhead[_DASK_2], 0.0))}
 """

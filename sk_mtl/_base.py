@@ -37,6 +37,7 @@ from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier import TaskClassifierMixin
 from ._incremental import IncrementalMixin
 from ._inputs import NumericInput
+from ._malloc import fast_allocation
 from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
 from ._net import MultiTaskNet, predict_outputs
 from ._options import (
@@ -216,7 +217,10 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             rows = split_rows(
                 tasks, targets, sample_weight, seed, self._validation_fraction()
             )
-            with torch_threads(self._n_threads(network.module, self.batch_size, 3)):
+            with (
+                torch_threads(self._n_threads(network.module, self.batch_size, 3)),
+                fast_allocation(),
+            ):
                 self._train(network, X, targets, weights, rows, seed)
         return self
 
@@ -363,7 +367,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         """
         X = self.input_.transform(X, self)
         rows = self._predict_rows()
-        with torch_threads(self._n_threads(self.module_, rows, 1)):
+        with torch_threads(self._n_threads(self.module_, rows, 1)), fast_allocation():
             outputs = predict_outputs(
                 self.module_, self.input_.tensors(X), rows, self.device
             )

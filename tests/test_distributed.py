@@ -132,3 +132,54 @@ def test_hard_example_mining_out_of_fold_fits_on_dask(client):
         on_dask = clone(model).fit(X, y)
     np.testing.assert_array_equal(on_dask.sample_weight_, serial.sample_weight_)
     np.testing.assert_array_equal(on_dask.predict_proba(X), serial.predict_proba(X))
+
+
+def test_fits_on_workers_raise_the_frozen_mmap_threshold(client):
+    def fit_and_record():
+        from sk_mtl import _malloc
+
+        calls, real = [], _malloc._mallopt
+        _malloc._mallopt = lambda: lambda *args: calls.append(args) or 1
+        try:
+            X = np.random.RandomState(0).normal(size=(40, 3)).astype(np.float32)
+            MultiTaskClassifier((4,), max_epochs=1).fit(X, X[:, 0] > 0)
+        finally:
+            _malloc._mallopt = real
+        return _malloc.needs_tuning(), [value for _, value in calls]
+
+    from sk_mtl._malloc import FIT_MMAP_THRESHOLD, STATIC_MMAP_THRESHOLD
+
+    # dask's nanny sets MALLOC_TRIM_THRESHOLD_ in its workers (its
+    # pre-spawn-environ), which freezes glibc's mmap threshold at 128 KiB.
+    expected = (True, [FIT_MMAP_THRESHOLD, STATIC_MMAP_THRESHOLD])
+    assert list(client.run(fit_and_record).values()) == [expected, expected]
+
+
+def test_bundled_text_encoder_is_read_once_per_worker(client, sentences):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from sk_mtl import TransferClassifier
+    from sk_mtl.text import SentenceEncoder
+
+    texts, y = sentences
+    texts = np.array(texts, dtype=object)
+    with joblib.parallel_backend("dask"):
+        cross_validate(make_pipeline(SentenceEncoder(), LogisticRegression()), texts, y)
+        GridSearchCV(
+            TransferClassifier("all-MiniLM-L6-v2", max_epochs=2, random_state=0),
+            {"lr": [1e-3, 1e-2]},
+            cv=2,
+        ).fit(texts, y)
+
+    def loads():
+        from sk_mtl._sources import _pretrained_text_encoder
+
+        info = _pretrained_text_encoder.cache_info()
+        return info.misses, info.hits
+
+    counts = list(client.run(loads).values())
+    # 5 + 4 fits and their predictions used the encoder; each worker read it
+    # from disk at most once.
+    assert all(misses <= 1 for misses, _ in counts)
+    assert sum(misses + hits for misses, hits in counts) >= 9

@@ -95,7 +95,8 @@ class EstimatorSource:
             base.replace_input_layer(input_.width)  # a new layer: trainable
         return base, int(net.out_features)
 
-    def features(self, base, input_, X, batch_size):
+    def features(self, base, input_, X, batch_size, verbose=0):
+        # One pass of a small network over numbers: no progress bar.
         return _frozen_features(base, input_.tensors(X), 4 * batch_size)
 
     def reused_lr(self, lr):
@@ -120,7 +121,8 @@ class ModuleSource:
         set_requires_grad(base.parameters(), False)
         return base, self._probe_width(base, input_, X)
 
-    def features(self, base, input_, X, batch_size):
+    def features(self, base, input_, X, batch_size, verbose=0):
+        # One pass of a small network over numbers: no progress bar.
         return _frozen_features(base, input_.tensors(X), 4 * batch_size)
 
     def reused_lr(self, lr):
@@ -256,11 +258,11 @@ class TextSource:
         set_requires_grad(base.parameters(), False)
         return base, base.out_features
 
-    def features(self, base, input_, X, batch_size=None):
+    def features(self, base, input_, X, batch_size=None, verbose=0):
         from .text import embed_texts
 
         # Sorted by length: little padding.
-        z = embed_texts(X, base.encoder, max_length=input_.max_length)
+        z = embed_texts(X, base.encoder, max_length=input_.max_length, verbose=verbose)
         return torch.from_numpy(z)
 
     def reused_lr(self, lr):

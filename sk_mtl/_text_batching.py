@@ -12,6 +12,8 @@ import numbers
 import numpy as np
 import torch
 
+from .utils._progress import progress
+
 __all__ = ["pad_batch", "length_buckets", "embed"]
 
 
@@ -57,7 +59,7 @@ def length_buckets(lengths, call_cost=_CALL_COST_TOKENS):
     return order, bounds[::-1]
 
 
-def embed(texts, encoder, *, batch_size, max_length, sort_by_length=True):
+def embed(texts, encoder, *, batch_size, max_length, sort_by_length=True, verbose=0):
     """Embed a validated list of str; see :func:`sk_mtl.text.embed_texts`."""
     if (
         not isinstance(batch_size, numbers.Integral)
@@ -85,7 +87,8 @@ def embed(texts, encoder, *, batch_size, max_length, sort_by_length=True):
     encoder.eval()
     try:
         with torch.inference_mode():
-            for start in range(0, len(unique), batch_size):
+            starts = range(0, len(unique), batch_size)
+            for start in progress(starts, verbose, "embedding texts"):
                 rows = order[start : start + batch_size]
                 batch = pad_batch([token_ids[i] for i in rows], encoder._pad_id)
                 batch = {key: value.to(device) for key, value in batch.items()}

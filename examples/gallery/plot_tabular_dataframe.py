@@ -99,17 +99,17 @@ for task, a, b in zip(Y.columns, auc_mtl, auc_hgb):
 # ---------------------
 # On this small, mostly additive table the two are close; the point is that
 # the network needs no preprocessing and one model serves both tasks. On large
-# real tables boosting is often still ahead (see the tabular page of the user
-# guide, which says when).
+# real tables boosting is often still ahead: see :ref:`tabular` for when to
+# prefer it.
 
 fig, ax = plt.subplots(figsize=(6, 4))
 positions = np.arange(len(Y.columns))
 ax.bar(positions - 0.2, auc_mtl, width=0.4, label="MultiTaskClassifier (one network)")
 ax.bar(positions + 0.2, auc_hgb, width=0.4, label="HistGradientBoosting (per task)")
 ax.set_xticks(positions, Y.columns)
-ax.set_ylim(0.5, 1.0)
+ax.set_ylim(0.5, 1.1)
 ax.set_ylabel("test ROC AUC")
 ax.set_title("DataFrame with categories and NaN, no preprocessing")
-ax.legend(loc="lower right")
+ax.legend(loc="upper center", ncols=2, fontsize=8)
 fig.tight_layout()
 plt.show()

@@ -41,4 +41,4 @@ docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) docs/_build docs/generated
+	rm -rf $(VENV) docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst

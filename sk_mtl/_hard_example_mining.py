@@ -1,8 +1,9 @@
 """Hard example mining around any classifier whose ``fit`` takes ``sample_weight``.
 
-This module orchestrates (validation, rounds, routing, delegation); the fold
-models are fitted and scored by :mod:`sk_mtl._out_of_fold`, and the math
-(hardness, label issues, weight schedule) lives in :mod:`sk_mtl._mining`.
+This module orchestrates (validation, rounds, routing); the fold models are
+fitted and scored by :mod:`sk_mtl._out_of_fold`, the math (hardness, label
+issues, weight schedule) lives in :mod:`sk_mtl._mining`, and prediction is
+delegated to the fitted inner estimator by :mod:`sk_mtl._delegation`.
 """
 
 # Authors: The sk_mtl developers
@@ -12,7 +13,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -20,19 +20,17 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import _raise_for_params
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_sample_weight,
-    _num_samples,
     check_consistent_length,
-    check_is_fitted,
     indexable,
     validate_data,
 )
 
+from ._delegation import DelegatingClassifierMixin, reject_mapping
 from ._docs import DocLinkMixin
 from ._mining import hardness_scores, label_issues, mine_weights
 from ._out_of_fold import (
@@ -51,29 +49,12 @@ from .utils._progress import progress
 __all__ = ["HardExampleMiningClassifier"]
 
 
-def _estimator_has(attr):
-    """Check the fitted inner estimator if there is one, else the unfitted one."""
-
-    def check(self):
-        if hasattr(self, "estimator_"):
-            return hasattr(self.estimator_, attr)
-        return hasattr(self._get_estimator(), attr)
-
-    return check
-
-
-def _reject_mapping(X, caller):
-    """TypeError for a dict X (sklearn's validation would fail with a KeyError)."""
-    # scipy's DOK sparse matrices are dicts too: those are data.
-    if isinstance(X, dict) and not sp.issparse(X):
-        raise TypeError(
-            f"{caller} expects X as an array-like or DataFrame of shape "
-            "(n_samples, n_features), got a dict."
-        )
-
-
 class HardExampleMiningClassifier(
-    DocLinkMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+    DocLinkMixin,
+    DelegatingClassifierMixin,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
 ):
     """Out-of-fold hard example mining with label-noise handling.
 
@@ -252,7 +233,7 @@ class HardExampleMiningClassifier(
         """
         _raise_for_params(fit_params, self, "fit")
         estimator = check_inner_estimator(self._get_estimator(), type(self).__name__)
-        _reject_mapping(X, type(self).__name__)
+        reject_mapping(X, type(self).__name__)
         X, y = validate_data(self, X, y, skip_check_array=True)
         X = indexable(X)[0]
         y, codes, classes = encode_targets(y, estimator)
@@ -342,108 +323,6 @@ class HardExampleMiningClassifier(
             )
         return multiplier
 
-    def _check_predict_X(self, X):
-        # X goes to the inner estimator as it is; only its number of features
-        # and feature names are checked against fit, and a 1-D array where a
-        # 2-D one was fitted gets the usual message.
-        _reject_mapping(X, type(self).__name__)
-        if getattr(X, "ndim", None) == 1 and hasattr(self, "n_features_in_"):
-            raise ValueError(
-                "Expected 2D array, got 1D array instead. Reshape your data either "
-                "using array.reshape(-1, 1) if your data has a single feature or "
-                "array.reshape(1, -1) if it contains a single sample."
-            )
-        return validate_data(self, X, reset=False, skip_check_array=True)
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of the fitted inner estimator (sklearn's definition).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-            Input data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative sample weights.
-
-        Returns
-        -------
-        score : float
-        """
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, np.empty((_num_samples(y), 0)), ensure_non_negative=True
-            )
-        return super().score(X, y, sample_weight=sample_weight)
-
-    def predict(self, X):
-        """Predict class labels with the fitted inner estimator.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, ...)
-            Input data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predicted labels.
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(self._check_predict_X(X))
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities of the fitted inner estimator.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, ...)
-            Input data.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes) or list of ndarray
-            Probabilities (one array per task for a multi-output estimator).
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(self._check_predict_X(X))
-
-    @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log class probabilities of the fitted inner estimator.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, ...)
-            Input data.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes) or list of ndarray
-            Log-probabilities.
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_log_proba(self._check_predict_X(X))
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """Decision function of the fitted inner estimator.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, ...)
-            Input data.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            Decision scores.
-        """
-        check_is_fitted(self)
-        return self.estimator_.decision_function(self._check_predict_X(X))
-
     def get_metadata_routing(self):
         """Get metadata routing of this object.
 
@@ -458,16 +337,3 @@ class HardExampleMiningClassifier(
             encapsulating routing information.
         """
         return fold_router(self, self._get_estimator(), self.cv)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self._get_estimator())
-        for name in ("sparse", "allow_nan", "categorical", "string", "dict"):
-            setattr(tags.input_tags, name, getattr(inner.input_tags, name))
-        tags.target_tags.multi_output = inner.target_tags.multi_output
-        tags.target_tags.single_output = inner.target_tags.single_output
-        if inner.classifier_tags is not None:
-            tags.classifier_tags.multi_class = inner.classifier_tags.multi_class
-            tags.classifier_tags.multi_label = inner.classifier_tags.multi_label
-            tags.classifier_tags.poor_score = inner.classifier_tags.poor_score
-        return tags

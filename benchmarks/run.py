@@ -60,6 +60,7 @@ REGISTRY = (
     "scale_out",
     "tabular",
     "mmoe_synthetic",
+    "census_mixed",
 )
 
 RESULTS_MD = BENCH_DIR / "RESULTS.md"

@@ -144,8 +144,17 @@ class RegressionTask:
                 f"Regression task {name!r} has no finite value: each task needs at "
                 "least one label (missing targets are NaN/None)."
             )
-        scale = float(values.std())
-        return cls(name, float(values.mean()), scale if scale > 0 else 1.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, scale = float(values.mean()), float(values.std())
+        if not (np.isfinite(mean) and np.isfinite(scale)):
+            # e.g. values near 1e300: the squares overflow and every standardised
+            # target would be 0 (silent garbage)
+            raise ValueError(
+                f"Regression task {name!r} has targets too large to standardise "
+                f"(largest |value| {np.abs(values).max():.3g}: their mean or "
+                "standard deviation overflows float64); rescale the target."
+            )
+        return cls(name, mean, scale if scale > 0 else 1.0)
 
     def encode(self, column):
         """``(standardised targets, labelled)``; 0 where the target is missing."""

@@ -126,6 +126,30 @@ def test_bad_task_kinds(kinds, match):
         MixedTaskEstimator(task_kinds=kinds, max_epochs=1).fit(X, Y)
 
 
+def _spend(values, dtype=None):
+    return lambda Y: Y.assign(spend=pd.array(values, dtype=dtype))
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (_spend([np.nan] * 30), ValueError, "task 'spend' has no finite value"),
+        (_spend([None] * 30, "Float64"), ValueError, "'spend' has no finite value"),
+        (_spend([1.0, np.inf] * 15), ValueError, "infinity.*task 'spend'"),
+        (_spend([-np.inf, None] * 15, "Float64"), ValueError, "infinity.*'spend'"),
+        (_spend([1.5, "12"] * 15, object), TypeError, "'spend'.*value '12'"),
+        (_spend(["1.5", None] * 15, "string"), TypeError, "'spend'.*non-numeric"),
+        (_spend([1e300, 3e300] * 15), ValueError, "task 'spend'.*too large"),
+    ],
+    ids=["all-nan", "all-na", "inf", "-inf", "str", "string-dtype", "overflow"],
+)
+def test_bad_regression_targets_name_the_task(change, error, match):
+    X, Y = make_frame(n=30)
+    kinds = ["classification", "classification", "regression"]
+    with pytest.raises(error, match=match):
+        MixedTaskEstimator(task_kinds=kinds, max_epochs=1).fit(X, change(Y))
+
+
 def test_pipeline_search_cross_validation_clone_and_pickle():
     X, Y = make_frame()
     pipe = make_pipeline(StandardScaler(), MixedTaskEstimator(**FAST))

@@ -125,6 +125,8 @@ def test_task_weightings_and_mmoe_train(weighting):
         ([1.0, np.inf, 2.0, 3.0, 4.0, 5.0], ValueError, "infinity.*task_1"),
         (["a", "b", "c", "a", "b", "c"], TypeError, "task_1.*non-numeric value 'a'"),
         ([1.0, 2.0, "x", None, 3.0, 4.0], TypeError, "task_1.*non-numeric value 'x'"),
+        # finite, but the standard deviation overflows: was silently all zeros
+        ([1e300, -1e300, 3e300, 0.0, 2e300, 1e300], ValueError, "task_1.*too large"),
     ],
 )
 def test_bad_targets_name_the_task(column, error, match):

@@ -22,7 +22,7 @@ from skorch.history import History
 
 from ._tasks import ClassificationTask
 from ._threads import torch_threads
-from ._training_data import phase_dataset
+from ._training_data import auto_batch_size, phase_dataset
 from .utils import TaskTargets, labelled_values, task_columns
 
 __all__ = ["IncrementalMixin"]
@@ -132,6 +132,7 @@ class IncrementalMixin:
             torch.manual_seed(seed)
         if first:
             network = self._build_network(X)
+            self.batch_size_ = auto_batch_size(self.batch_size, len(X))
             phase = TrainingPhase(
                 "partial_fit", network.module, None, 1, network.param_groups
             )
@@ -154,7 +155,7 @@ class IncrementalMixin:
             "partial_fit", self.module_, lambda r: self.input_.tensors(X, r), 1
         )
         data = phase_dataset(phase, targets, weights, np.arange(len(weights)))
-        with torch_threads(self._n_threads(self.module_, self.batch_size, 3)):
+        with torch_threads(self._n_threads(self.module_, self._batch_rows(), 3)):
             net.partial_fit(data, None, epochs=1)
         if self.history_ is not net.history:  # a two-phase fit's history
             self.history_ = History([*self.history_, dict(net.history[-1])])

@@ -355,7 +355,7 @@ SentenceTransformer
             lambda rows: _take(inputs, rows),
             pairs,
             epochs=self.contrastive_epochs,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size_,
             lr=self._reused_lr(),
             weight_decay=self.weight_decay,
             device=self.device,
@@ -372,7 +372,7 @@ SentenceTransformer
             head_epochs = 0  # the new input layer trains with the rest
         phases = []
         if head_epochs > 0:
-            features = self._source.features(base, self.input_, X, self.batch_size)
+            features = self._source.features(base, self.input_, X, self.batch_size_)
             phases.append(
                 TrainingPhase(
                     "head",
@@ -409,7 +409,7 @@ SentenceTransformer
         # head reads the embeddings: the same network in fewer FLOPs.
         texts = self.input_.transform(X, self)
         z = self._source.features(
-            self.module_.trunk.base, self.input_, texts, self.batch_size
+            self.module_.trunk.base, self.input_, texts, self._batch_rows()
         )
         return predict_outputs(HeadView(self.module_), z, max(len(z), 1), self.device)
 

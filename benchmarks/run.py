@@ -52,6 +52,7 @@ REGISTRY = (
     "trec_mtl",
     "speed",
     "hard_example_mining",
+    "transfer_digits",
     "transfer_text",
     "text_fewshot",
     "census_tuning",

@@ -2,6 +2,7 @@
 fine-tuning, transfer learning and hard example mining as scikit-learn estimators."""
 
 from ._fine_tuning import FineTuner
+from ._fine_tuning_regressor import FineTunerRegressor
 from ._hard_example_mining import HardExampleMiningClassifier
 from ._merge import MergedClassifier, merge_models
 from ._mixed import MixedTaskEstimator
@@ -16,6 +17,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "FineTuner",
+    "FineTunerRegressor",
     "HardExampleMiningClassifier",
     "MergedClassifier",
     "MixedTaskEstimator",

@@ -50,6 +50,7 @@ from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
 from ._threads import resolve_n_threads, torch_threads
 from ._training_data import (
+    auto_batch_size,
     check_weighted_classes,
     concat_histories,
     phase_dataset,
@@ -101,7 +102,10 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "predict_batch_size": [
             Interval(numbers.Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
@@ -217,8 +221,9 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             rows = split_rows(
                 tasks, targets, sample_weight, seed, self._validation_fraction()
             )
+            self.batch_size_ = auto_batch_size(self.batch_size, len(rows[0]))
             with (
-                torch_threads(self._n_threads(network.module, self.batch_size, 3)),
+                torch_threads(self._n_threads(network.module, self.batch_size_, 3)),
                 fast_allocation(),
             ):
                 self._train(network, X, targets, weights, rows, seed)
@@ -331,7 +336,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
             max_epochs=phase.max_epochs,
-            batch_size=self.batch_size,
+            batch_size=self._batch_rows(),
             train_split=None if valid is None else (lambda ds, y=None: (ds, valid)),
             callbacks=callbacks,
             device=self.device,
@@ -341,6 +346,11 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             **net_kwargs,
             **kwargs,
         )
+
+    def _batch_rows(self):
+        """Rows per training step of the fitted model (``batch_size_``)."""
+        rows = getattr(self, "batch_size_", None)
+        return auto_batch_size(self.batch_size, None) if rows is None else rows
 
     def _early_stopping(self):
         return EarlyStopping(
@@ -357,7 +367,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         """Rows per forward pass at prediction (``predict_batch_size``)."""
         width = getattr(self.input_, "width", None)
         return predict_batch_rows(
-            self.predict_batch_size, self.batch_size, self.module_, width
+            self.predict_batch_size, self._batch_rows(), self.module_, width
         )
 
     def _forward(self, X):

@@ -109,7 +109,70 @@ callbacks : list of skorch callbacks, default=None
     Extra skorch callbacks (instances or ``(name, callback)`` tuples).
 """
 
+_FINE_TUNING = """\
+estimator : fitted sk_mtl neural estimator
+    The source model: a :class:`MultiTaskClassifier`, :class:`MultiTaskRegressor`,
+    :class:`MixedTaskEstimator`, :class:`TransferClassifier`,
+    :class:`FineTuner` or :class:`FineTunerRegressor`. X given to ``fit`` and
+    ``predict`` must be what the source reads (same features, or strings for a
+    text source).
+start : {"hot", "cold"}, default="hot"
+    ``"hot"``: start from the source's weights. ``"cold"``: same architecture,
+    random initialisation (``freeze``, ``reused_lr`` and ``head_warmup`` are
+    then ignored: nothing is reused).
+freeze : None, "trunk" or int, default=None
+    Reused layers that stay fixed during fit: none, the whole shared trunk
+    (only the heads, and MMoE gates, are trained), or the first ``k`` trunk
+    layers (input side).
+lr : float, default=1e-3
+    Learning rate of the new layers (new heads).
+reused_lr : float, default=None
+    Learning rate of the layers that come from the source (trunk and kept
+    heads); None uses ``lr``. A smaller value keeps the network closer to the
+    source.
+input_mismatch : {"error", "reinit"}, default="error"
+    When X has another number of features than the source was fitted on:
+    raise a ValueError, or replace the source's input layer (and MMoE gates) by
+    a new, randomly initialised one and reuse every layer above it (like
+    ``ignore_mismatched_sizes`` in Hugging Face transformers). Numeric sources
+    only.
+head_warmup : "auto" or int, default="auto"
+    LP-FT (Kumar et al. 2022): the first ``head_warmup`` of the ``max_epochs``
+    epochs train the heads (and MMoE gates) alone on the frozen shared layers
+    (phase ``"head"``), the rest fine-tune every layer not frozen by ``freeze``
+    (phase ``"fine_tune"``, a fresh optimizer); ``history_`` records the
+    ``phase`` of each epoch. A new head then starts fine-tuning from a useful
+    guess instead of sending random gradients into the reused layers.
+    ``"auto"``: a tenth of ``max_epochs`` (1 of 10, 2 of 20; none below 10):
+    on digits a longer warm-up helped little where the source fits the new task
+    and cost accuracy where it does not (the fine-tuning epochs it takes are
+    needed to move the reused layers). 0: fine-tune every layer from the start.
+    Skipped when there is no new head, with ``start="cold"``,
+    ``freeze="trunk"``, a new input layer or a warm start.
+"""
+_BATCH_SIZE_AUTO = """\
+batch_size : int or "auto", default="auto"
+    Mini-batch size for training (``predict_batch_size`` for prediction).
+    ``"auto"``: 128 rows, but at least 8 steps per epoch on small data
+    (``n_samples // 8`` rows, at least 8): a model fitted on 60 rows takes 8
+    steps per epoch instead of one. The batch size used is ``batch_size_``.
+"""
+
 _FRAGMENTS = {
+    "fine_tuning_parameters": _FINE_TUNING,
+    "batch_size_auto_parameter": _BATCH_SIZE_AUTO,
+    "fine_tuning_attributes": """
+reused_heads_ : list of bool
+    For each new task, whether the source's head was kept (hot start, same
+    task name or position, same kind, same classes).
+frozen_parameters_ : list of str
+    Names of the parameters that were frozen during fit (by ``freeze``; the
+    ``head_warmup`` phase freezes the shared layers for its epochs only).
+batch_size_ : int
+    Rows per training step (``batch_size``, resolved for ``"auto"``).
+module_ : torch.nn.Module
+    The fine-tuned network (a copy: the source's network is unchanged).
+""",
     "task_loss_parameters": """
 task_weighting : {"equal", "uncertainty", "dwa", "pcgrad"}, default="equal"
     How task losses are combined: plain sum; learned homoscedastic uncertainty

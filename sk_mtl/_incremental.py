@@ -23,7 +23,7 @@ from skorch.history import History
 from ._malloc import fast_allocation
 from ._tasks import ClassificationTask
 from ._threads import torch_threads
-from ._training_data import phase_dataset
+from ._training_data import auto_batch_size, phase_dataset
 from .utils import TaskTargets, labelled_values, task_columns
 
 __all__ = ["IncrementalMixin"]
@@ -133,6 +133,7 @@ class IncrementalMixin:
             torch.manual_seed(seed)
         if first:
             network = self._build_network(X)
+            self.batch_size_ = auto_batch_size(self.batch_size, len(X))
             phase = TrainingPhase(
                 "partial_fit", network.module, None, 1, network.param_groups
             )
@@ -156,7 +157,7 @@ class IncrementalMixin:
         )
         data = phase_dataset(phase, targets, weights, np.arange(len(weights)))
         with (
-            torch_threads(self._n_threads(self.module_, self.batch_size, 3)),
+            torch_threads(self._n_threads(self.module_, self._batch_rows(), 3)),
             fast_allocation(),
         ):
             net.partial_fit(data, None, epochs=1)

@@ -63,6 +63,7 @@ def register_savable(cls):
 def _registry():
     if not _DEFAULTS:
         from . import _fine_tuning, _hard_example_mining, _merge, _multitask, _transfer
+        from ._fine_tuning_regressor import FineTunerRegressor
         from ._inputs import NumericInput, TextInput
         from ._mixed import MixedTaskEstimator
         from ._regressor import MultiTaskRegressor
@@ -74,6 +75,7 @@ def _registry():
             MultiTaskRegressor,
             MixedTaskEstimator,
             _fine_tuning.FineTuner,
+            FineTunerRegressor,
             _transfer.TransferClassifier,
             _merge.MergedClassifier,
             _hard_example_mining.HardExampleMiningClassifier,

@@ -16,7 +16,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseNeuralClassifier
+from ._base import BaseNeuralEstimator
 from ._inputs import NumericInput
 
 __all__ = [
@@ -101,15 +101,15 @@ class SharedSourceMixin:
 
 def check_source(source, *, caller, param="estimator", allow=""):
     """Check that ``source`` is a fitted sk_mtl neural estimator."""
-    if not isinstance(source, BaseNeuralClassifier):
+    if not isinstance(source, BaseNeuralEstimator):
         what = type(source).__name__
         raise TypeError(
             f"{caller}'s {param} must be a fitted sk_mtl neural estimator "
-            f"(MultiTaskClassifier, TransferClassifier or FineTuner){allow}, got "
-            f"{what}."
+            "(MultiTaskClassifier, MultiTaskRegressor, MixedTaskEstimator, "
+            f"TransferClassifier or FineTuner){allow}, got {what}."
         )
     try:
-        check_is_fitted(source, ("module_", "net_", "classes_"))
+        check_is_fitted(source, ("module_", "tasks_"))
     except NotFittedError:
         raise NotFittedError(
             f"The {param} given to {caller} ({type(source).__name__}) is not fitted: "

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._base import BaseNeuralClassifier
+from ._base import BaseNeuralEstimator
 from ._inputs import NumericInput, TextInput, as_dense
 from ._net import predict_outputs
 from ._reuse import check_source, reuse_input, set_requires_grad
@@ -38,7 +38,7 @@ def is_text_source(pretrained):
 
 def make_source(pretrained, caller):
     """The source object for TransferClassifier's ``pretrained`` parameter."""
-    if isinstance(pretrained, BaseNeuralClassifier):
+    if isinstance(pretrained, BaseNeuralEstimator):
         return EstimatorSource(pretrained, caller)
     if is_text_source(pretrained):  # before nn.Module: a SentenceTransformer is one
         return TextSource(pretrained)

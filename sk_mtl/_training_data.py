@@ -1,5 +1,6 @@
-"""The training data of a fit: weight checks, the validation split, the tensors of
-each training phase, and the history of a multi-phase fit (used by ``_base``)."""
+"""The training data of a fit: weight checks, the validation split, the batch size,
+the tensors of each training phase, and the history of a multi-phase fit (used by
+``_base``)."""
 
 import numpy as np
 import torch
@@ -8,7 +9,31 @@ from skorch.history import History
 
 from ._net import TensorBatchDataset
 
-__all__ = ["check_weighted_classes", "split_rows", "phase_dataset", "concat_histories"]
+__all__ = [
+    "auto_batch_size",
+    "check_weighted_classes",
+    "split_rows",
+    "phase_dataset",
+    "concat_histories",
+]
+
+AUTO_BATCH_SIZE = 128  # batch_size="auto" on 1024 training rows or more
+AUTO_BATCH_STEPS = 8  # batch_size="auto": training steps per epoch below that
+AUTO_MIN_BATCH = 8
+
+
+def auto_batch_size(batch_size, n_rows):
+    """Rows per training step for ``batch_size`` (an int, or "auto") and
+    ``n_rows`` training rows (None: unknown).
+
+    "auto": 128 rows, but at least ``AUTO_BATCH_STEPS`` steps per epoch on small
+    data (``n_rows // AUTO_BATCH_STEPS``, at least ``AUTO_MIN_BATCH`` rows).
+    """
+    if batch_size != "auto":
+        return int(batch_size)
+    if n_rows is None:
+        return AUTO_BATCH_SIZE
+    return int(min(AUTO_BATCH_SIZE, max(AUTO_MIN_BATCH, n_rows // AUTO_BATCH_STEPS)))
 
 
 def check_weighted_classes(tasks, targets, sample_weight):

@@ -355,7 +355,7 @@ SentenceTransformer
             lambda rows: _take(inputs, rows),
             pairs,
             epochs=self.contrastive_epochs,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size_,
             lr=self._reused_lr(),
             weight_decay=self.weight_decay,
             device=self.device,
@@ -373,7 +373,7 @@ SentenceTransformer
         phases = []
         if head_epochs > 0:
             features = self._source.features(
-                base, self.input_, X, self.batch_size, verbose=self.verbose
+                base, self.input_, X, self.batch_size_, verbose=self.verbose
             )
             phases.append(
                 TrainingPhase(
@@ -411,7 +411,7 @@ SentenceTransformer
         # head reads the embeddings: the same network in fewer FLOPs.
         texts = self.input_.transform(X, self)
         z = self._source.features(
-            self.module_.trunk.base, self.input_, texts, self.batch_size, verbose=0
+            self.module_.trunk.base, self.input_, texts, self._batch_rows(), verbose=0
         )
         return predict_outputs(HeadView(self.module_), z, max(len(z), 1), self.device)
 

@@ -6,6 +6,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_mtl import (
     FineTuner,
+    FineTunerRegressor,
     HardExampleMiningClassifier,
     MergedClassifier,
     MixedTaskEstimator,
@@ -118,7 +119,7 @@ def _expected_failed_checks(estimator):
             "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_EQUIVALENCE,
             "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_EQUIVALENCE,
         }
-    if isinstance(estimator, FineTuner | TransferClassifier):
+    if isinstance(estimator, FineTuner | FineTunerRegressor | TransferClassifier):
         return {
             "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_EQUIVALENCE,
             "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_EQUIVALENCE,
@@ -154,6 +155,9 @@ ESTIMATORS = [
     # (input_mismatch="reinit"); the default, a ValueError, is tested in
     # test_fine_tuning.py and test_transfer.py.
     FineTuner(_small_source(), input_mismatch="reinit", lr=1e-2, random_state=0),
+    FineTunerRegressor(
+        _small_source(), input_mismatch="reinit", lr=1e-2, random_state=0
+    ),
     TransferClassifier(_small_source(), input_mismatch="reinit", random_state=0),
     # Run for the checks of the sklearn API that apply to a merge of fitted members;
     # the data-dependent ones are expected failures (see MERGED_MEMBERS_ARE_FITTED).

@@ -15,8 +15,9 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback
 
-from sk_mtl import FineTuner, MultiTaskClassifier, TransferClassifier
+from sk_mtl import FineTuner, MultiTaskClassifier, TransferClassifier, load, save
 
 SEEDS = (0, 1, 2)
 
@@ -45,7 +46,8 @@ def test_hot_start_beats_cold_start_on_digit_parity():
             )
             ft.fit(X[labelled], parity[labelled])
             scores[start].append(ft.score(X[test], parity[test]))
-    # Measured: hot 0.861, cold 0.851 (seeds 0-2).
+    # Measured: hot 0.876, cold 0.851 (seeds 0-2; 0.861 / 0.851 with the previous
+    # defaults, batch_size=128 and no head warm-up).
     assert np.mean(scores["hot"]) > np.mean(scores["cold"])
     # The source was only read.
     np.testing.assert_array_equal(source.predict_proba(X), before_proba)
@@ -72,25 +74,23 @@ def test_grid_search_fine_tunes_the_source_in_every_candidate():
 
 def test_negative_transfer_source_on_other_digits_loses_to_cold_start():
     # A source that only saw digits 0-4 learned features that fit 5-9 worse than
-    # raw pixels: hot start loses to cold start at the same budget (documented in
-    # docs/fine_tuning.rst with these figures).
+    # random ones: hot start loses to cold start at the same budget, by little
+    # since small batches and the head warm-up (documented in docs/fine_tuning.rst).
     X, y, _, half_b = digits()
     source = low_digits_source()
     pool = half_b[y[half_b] >= 5]
-    scores = {"hot": [], "cold": [], "pixels": []}
+    scores = {"hot": [], "cold": []}
     for seed in SEEDS:
         labelled, test = few_shot(pool, seed)
-        for start in ("hot", "cold"):
+        for start in scores:
             ft = FineTuner(
                 source, start=start, max_epochs=EPOCHS, lr=LR, random_state=seed
             )
             ft.fit(X[labelled], y[labelled])
             scores[start].append(ft.score(X[test], y[test]))
-        lr = LogisticRegression(max_iter=1000).fit(X[labelled], y[labelled])
-        scores["pixels"].append(lr.score(X[test], y[test]))
-    # Measured: hot 0.905, cold 0.935, logistic regression on pixels 0.937.
+    # Measured: hot 0.941, cold 0.949 (previous defaults: hot 0.905, cold 0.935).
     assert np.mean(scores["cold"]) > np.mean(scores["hot"])
-    assert np.mean(scores["pixels"]) > np.mean(scores["hot"])
+    assert np.mean(scores["cold"]) - np.mean(scores["hot"]) < 0.015
 
 
 def test_head_is_kept_for_the_source_classes():
@@ -128,7 +128,7 @@ def test_clone_keeps_the_fitted_source_and_hot_starts(small):
 def test_freeze_first_layers_and_reused_lr(small):
     X, y, source = small
     ft = FineTuner(source, freeze=1, reused_lr=1e-4, lr=1e-2, random_state=0)
-    ft.fit(X[120:], 1 - y[120:])
+    ft.fit(X[120:], NEW_CLASSES[y[120:]])
     assert ft.frozen_parameters_ == ["trunk.0.weight", "trunk.0.bias"]
     src, new = source.module_.trunk, ft.module_.trunk
     assert torch.equal(src[0].weight, new[0].weight)
@@ -193,7 +193,7 @@ def test_chained_sources_and_mmoe(small):
     ft = FineTuner(tc, max_epochs=3, random_state=0).fit(X[120:], y[120:])
     assert ft.reused_heads_ == [True]
     again = FineTuner(ft, freeze="trunk", max_epochs=2, random_state=0)
-    again.fit(X[120:], 1 - y[120:])
+    again.fit(X[120:], NEW_CLASSES[y[120:]])
     assert torch.equal(
         again.module_.trunk.base[0].weight, ft.module_.trunk.base[0].weight
     )
@@ -256,3 +256,93 @@ def test_feature_names_must_match_the_source(small):
         FineTuner(source, max_epochs=1).fit(renamed, y)
     ft = FineTuner(source, max_epochs=1).fit(pd.DataFrame(X, columns=cols), y)
     np.testing.assert_array_equal(ft.feature_names_in_, cols)
+
+
+# ------------------------------------------------- batch_size="auto", LP-FT
+NEW_CLASSES = np.array(["no", "yes"])  # other classes than the source's: new head
+
+
+class _TrunkSnapshots(Callback):
+    """The trunk's weights at the end of every epoch, across phases (``record``
+    is a list's append: the engine deep-copies user callbacks)."""
+
+    def __init__(self, record):
+        self.record = record
+
+    def on_epoch_end(self, net, **kwargs):
+        self.record(_state(net.module_.trunk))
+
+
+def test_auto_batch_size_follows_the_data_size(small):
+    X, y, source = small
+    few = FineTuner(source, max_epochs=2, random_state=0).fit(X[:60], y[:60])
+    assert few.batch_size_ == 8
+    # At least 8 steps per epoch on 60 rows (128 rows would make 1 step).
+    assert few.history_[-1, "train_batch_count"] == 8
+    many = FineTuner(source, max_epochs=1, head_warmup=0, random_state=0)
+    many.fit(np.tile(X, (5, 1)), np.tile(y, 5))
+    assert many.batch_size_ == 128
+    given = FineTuner(source, max_epochs=1, batch_size=30, random_state=0)
+    assert given.fit(X[:60], y[:60]).history_[-1, "train_batch_count"] == 2
+    with pytest.raises(ValueError, match="batch_size"):
+        FineTuner(source, batch_size="big").fit(X[:60], y[:60])
+
+
+def test_head_warmup_trains_new_heads_on_the_frozen_trunk_first(small):
+    X, y, source = small
+    snapshots = []
+    ft = FineTuner(
+        source,
+        head_warmup=3,
+        max_epochs=5,
+        lr=1e-2,
+        callbacks=[_TrunkSnapshots(snapshots.append)],
+        random_state=0,
+    ).fit(X[120:], NEW_CLASSES[y[120:]])
+    assert ft.reused_heads_ == [False]
+    assert ft.history_[:, "phase"] == ["head"] * 3 + ["fine_tune"] * 2
+    assert ft.n_iter_ == 5 and len(snapshots) == 5
+    source_trunk = _state(source.module_.trunk)
+    # Phase 1 leaves the trunk bit-equal to the source's; phase 2 trains it.
+    assert all(_equal_states(s, source_trunk) for s in snapshots[:3])
+    assert not _equal_states(snapshots[4], source_trunk)
+    assert all(p.requires_grad for p in ft.module_.parameters())
+    assert ft.frozen_parameters_ == []
+
+
+def test_head_warmup_is_skipped_when_nothing_new_sits_on_reused_layers(small):
+    X, y, source = small
+    X_new, new = X[120:], NEW_CLASSES[y[120:]]
+    phases = {
+        "same classes": FineTuner(source, max_epochs=4).fit(X_new, y[120:]),
+        "cold": FineTuner(source, start="cold", max_epochs=4).fit(X_new, new),
+        "frozen trunk": FineTuner(source, freeze="trunk", max_epochs=4).fit(X_new, new),
+        "none asked": FineTuner(source, head_warmup=0, max_epochs=4).fit(X_new, new),
+    }
+    for what, ft in phases.items():
+        assert ft.history_[:, "phase"] == ["fine_tune"] * 4, what
+    auto = FineTuner(source, max_epochs=20).fit(X_new, new)
+    assert auto.history_[:, "phase"] == ["head"] * 2 + ["fine_tune"] * 18  # a tenth
+    probe = FineTuner(source, head_warmup=9, max_epochs=4).fit(X_new, new)
+    assert probe.history_[:, "phase"] == ["head"] * 4  # a linear probe
+    assert _equal_states(_state(probe.module_.trunk), _state(source.module_.trunk))
+
+
+def test_head_warmup_with_missing_labels_sample_weight_and_persistence(small, tmp_path):
+    X, y, source = small
+    Y = np.column_stack([NEW_CLASSES[y[120:]], X[120:, 2] > 0]).astype(object)
+    Y[::4, 0] = None
+    w = np.r_[np.zeros(20), np.ones(100)]
+    ft = FineTuner(source, head_warmup=3, max_epochs=6, lr=1e-2, random_state=0)
+    ft.fit(X[120:], Y, sample_weight=w)
+    assert ft.history_[:, "phase"] == ["head"] * 3 + ["fine_tune"] * 3
+    Y_test = np.column_stack([NEW_CLASSES[y[:120]], X[:120, 2] > 0]).astype(object)
+    assert ft.score(X[:120], Y_test) > 0.6
+    again = clone(ft).fit(X[120:], Y, sample_weight=w)
+    np.testing.assert_array_equal(again.predict_proba(X)[0], ft.predict_proba(X)[0])
+    pickled = pickle.loads(pickle.dumps(ft))
+    np.testing.assert_array_equal(pickled.predict(X), ft.predict(X))
+    save(ft, tmp_path / "ft.skmtl")
+    loaded = load(tmp_path / "ft.skmtl")
+    np.testing.assert_allclose(loaded.predict_proba(X)[1], ft.predict_proba(X)[1])
+    assert loaded.batch_size_ == ft.batch_size_

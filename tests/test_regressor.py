@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_mtl import FineTuner, MultiTaskRegressor, make_task_scorer
+from sk_mtl import MultiTaskRegressor, make_task_scorer
 
 FAST = dict(hidden_units=(32,), lr=1e-2, max_epochs=30, batch_size=32, random_state=0)
 
@@ -164,13 +164,6 @@ def test_pipeline_grid_search_clone_and_pickle():
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
     assert clone(model).get_params()["multitaskregressor__lr"] == FAST["lr"]
-
-
-def test_fine_tuning_a_regressor_is_refused_clearly():
-    X, Y = make_tasks(n=60)
-    reg = MultiTaskRegressor(max_epochs=1).fit(X, Y)
-    with pytest.raises(TypeError, match="MultiTaskRegressor"):
-        FineTuner(reg).fit(X, Y[:, 0] > 5e4)
 
 
 def test_save_and_load_without_pickle(tmp_path):

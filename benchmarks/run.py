@@ -59,6 +59,7 @@ REGISTRY = (
     "model_size",
     "scale_out",
     "tabular",
+    "tabular_study",
     "mmoe_synthetic",
 )
 

@@ -296,13 +296,13 @@ def _grid(data_home, names, seeds_of, cache):
     return out
 
 
-def _parts(data_home, quick, cache, only=None):
+def _parts(data_home, quick, cache, only=None, adult_seeds=ADULT_SEEDS):
     names = sets.IMBALANCED_SETS[-2:] if quick else sets.IMBALANCED_SETS
     grid_seeds = {k: (0,) for k in GRID_SEEDS} if quick else GRID_SEEDS
     parts = {
         "adult": lambda: _adult(
             data_home,
-            (0,) if quick else ADULT_SEEDS,
+            (0,) if quick else adult_seeds,
             () if quick else TABM_SEEDS,
             cache,
         ),
@@ -310,24 +310,27 @@ def _parts(data_home, quick, cache, only=None):
             data_home, names, (0,) if quick else IMBALANCED_SEEDS, cache
         ),
         "grid": lambda: _grid(data_home, names, grid_seeds, cache),
-        # The same fits in two halves, to run side by side (then "grid" reuses).
+        # The same fits in parts, to run side by side (then "grid" reuses).
         "grid-adult": lambda: _grid(
             data_home, names, {**grid_seeds, "imbalanced": (), "small": ()}, cache
         ),
         "grid-arrays": lambda: _grid(
             data_home, names, {**grid_seeds, "adult": ()}, cache
         ),
+        "grid-small": lambda: _grid(
+            data_home, names, {**grid_seeds, "adult": (), "imbalanced": ()}, cache
+        ),
     }
     only = only or ("adult", "imbalanced", "grid")
     return names, {k: f() for k, f in parts.items() if k in only}
 
 
-def report(data_home, quick=False, only=None):
+def report(data_home, quick=False, only=None, adult_seeds=ADULT_SEEDS):
     """The markdown section (``only``: run one part, to fill the cache)."""
     load_before = os.getloadavg()
     start = time.perf_counter()
     cache = Records(NAME, quick, (sorted(CANDIDATES), sk_mtl.__version__))
-    names, parts = _parts(data_home, quick, cache, only and (only,))
+    names, parts = _parts(data_home, quick, cache, only and (only,), adult_seeds)
     if only is not None:
         return f"{only}: done"
     minutes = (time.perf_counter() - start) / 60
@@ -336,11 +339,12 @@ def report(data_home, quick=False, only=None):
     return "\n\n".join(
         [
             f"## {TITLE}",
-            f"One run, {minutes:.0f} min here, {fit_minutes:.0f} min of fits in all "
-            "(parts may have been run first with `--part` and reused); 1-min load "
-            f"average {load_before[0]:.1f} before, {load_after[0]:.1f} after, on 2 "
-            "cores shared with other jobs: the seconds are noisy and only comparable "
-            "within a table. Metrics are mean ± std over the seeds.",
+            f"{fit_minutes:.0f} min of fits in all; this section took {minutes:.0f} "
+            "min to assemble (parts run first with `--part`, side by side, are "
+            f"reused). 1-min load average {load_before[0]:.1f} before and "
+            f"{load_after[0]:.1f} after assembling, on 2 cores shared with other "
+            "jobs: the seconds are noisy and only comparable within a table. "
+            "Metrics are mean ± std over the seeds.",
             adult_section(parts["adult"]),
             imbalanced_section(parts["imbalanced"], names),
             grid_section(parts["grid"], CANDIDATES),
@@ -372,11 +376,13 @@ def main(argv=None):
         default=None,
         help="run one part only, adding to the saved per-model results (resume)",
     )
+    parser.add_argument("--adult-seeds", type=int, nargs="+", default=None)
     args = parser.parse_args(argv)
     limit_threads()
     if args.part:
         os.environ["SK_MTL_BENCH_RESUME"] = "1"
-    print(report(str(get_data_home(args.data)), args.quick, args.part))
+    seeds = tuple(args.adult_seeds or ADULT_SEEDS)  # e.g. one per process
+    print(report(str(get_data_home(args.data)), args.quick, args.part, seeds))
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def test_grid_verdict_follows_the_rule():
         }
     )
     text = grid_section(wins_most, candidates)
-    assert "rank: lr=3e-3." in text
+    assert "rank: lr=3e-3 (" in text
     wins_one = _grid(
         {
             "defaults": [0.8, 0.8, 0.8],

@@ -51,8 +51,10 @@ def _read_adult(path):
     return df.dropna(subset=["income"]).reset_index(drop=True)
 
 
-def load_adult(data_home):
+def load_adult(data_home, n_train=None):
     """``(X_train, Y_train, X_test, Y_test)``: DataFrames, Y with 0/1 task columns.
+
+    ``n_train``: keep a random subset of that many training rows (quick runs).
 
     Categorical columns get the same ``category`` dtype (categories of the
     training file) in both splits, so HistGradientBoosting and sk_mtl read the
@@ -84,6 +86,9 @@ def load_adult(data_home):
         numeric = [c for c in X.columns if c not in cats]
         X[numeric] = X[numeric].astype(float)
         out += [X, Y]
+    if n_train is not None and n_train < len(out[0]):
+        keep = np.sort(np.random.default_rng(0).permutation(len(out[0]))[:n_train])
+        out[:2] = [part.iloc[keep].reset_index(drop=True) for part in out[:2]]
     return tuple(out)
 
 

@@ -33,7 +33,15 @@ MODELS = {
     "mtl": "MultiTaskClassifier (income with NaN + marital), all rows",
     "stl": "single-task network, labelled rows only",
     "hgb": "HistGradientBoosting (native categoricals), labelled rows only",
+    "mtl_new": "new trunk: MultiTaskClassifier() on the DataFrame, all rows",
+    "stl_new": "new trunk: single-task MultiTaskClassifier(), labelled rows only",
+    "stl_new_es": "new trunk: single-task, early_stopping=True, labelled rows only",
 }
+# The tabular front-end (issue 10) with the shipped defaults, straight on the
+# DataFrame, at the fractions the issue asks about (the 60k-row multi-task fits
+# are the costly ones; TabM-mini, about 16x that, is not affordable here).
+NEW_MODELS = ("mtl_new", "stl_new", "stl_new_es")
+NEW_FRACTIONS = (0.1, 0.02)
 
 
 def labelled_rows(n, fraction, seed):
@@ -42,19 +50,29 @@ def labelled_rows(n, fraction, seed):
     return np.sort(perm[: max(2, round(fraction * n))])
 
 
+def _network(data_home, key, seed):
+    """The tuned one-hot Pipeline (old trunk) or the defaults on the DataFrame."""
+    if key in NEW_MODELS:
+        # Below 10,000 labelled rows the defaults train without early stopping;
+        # "stl_new_es" holds out 10 % of them, as the multi-task model does.
+        stop = True if key == "stl_new_es" else "auto"
+        return sk_mtl.MultiTaskClassifier(early_stopping=stop, random_state=seed)
+    return _census.network_pipeline(data_home, seed=seed)
+
+
 def _fit_one(data_home, key, seed, X, Y, train, test, keep):
     Xtr, Ytr = X.iloc[train], Y.iloc[train]
-    if key == "mtl":
+    if key.startswith("mtl"):
         income = np.full(len(train), np.nan)
         income[keep] = Ytr["income"].to_numpy()[keep]
-        model = _census.network_pipeline(data_home, seed=seed)
+        model = _network(data_home, key, seed)
         model, secs = _census.fit_timed(model, Xtr, Ytr.assign(income=income))
         aucs = _census.task_aucs(model, X.iloc[test], Y.iloc[test])
     else:
         model = (
-            _census.network_pipeline(data_home, seed=seed)
-            if key == "stl"
-            else _census.hgb_pipeline(data_home, seed=seed, native=True)
+            _census.hgb_pipeline(data_home, seed=seed, native=True)
+            if key == "hgb"
+            else _network(data_home, key, seed)
         )
         model, secs = _census.fit_timed(model, Xtr.iloc[keep], Ytr["income"].iloc[keep])
         aucs = _census.task_aucs(model, X.iloc[test], Y[["income"]].iloc[test])
@@ -70,25 +88,30 @@ def run(data_home, quick, out_dir):
     seeds = SEEDS[:1] if quick else FULL_SEEDS
     fractions = QUICK_FRACTIONS if quick else FRACTIONS
     X, Y, _, _ = _census.load(data_home)
-    bar = tqdm(total=len(seeds) * len(fractions) * len(MODELS), desc=NAME, unit="model")
+    jobs = [
+        (f, k)
+        for f in fractions
+        for k in MODELS
+        if k not in NEW_MODELS or f in NEW_FRACTIONS
+    ]
+    bar = tqdm(total=len(seeds) * len(jobs), desc=NAME, unit="model")
     cache = Records(NAME, quick, (_census.CONFIG, sk_mtl.__version__))
     records = []
     for seed in seeds:
         train, _, test = _census.split(data_home, seed)
-        for fraction in fractions:
+        for fraction, key in jobs:
             keep = labelled_rows(len(train), fraction, seed)
-            for key in MODELS:
-                bar.set_postfix_str(f"seed {seed} f={fraction} {key}")
-                rec = cache.get(seed=seed, fraction=fraction, model=key)
-                if rec is None:
-                    rec = cache.add(
-                        _fit_one(data_home, key, seed, X, Y, train, test, keep),
-                        seed=seed,
-                        fraction=fraction,
-                        model=key,
-                    )
-                records.append({"seed": seed, "fraction": fraction, **rec})
-                bar.update()
+            bar.set_postfix_str(f"seed {seed} f={fraction} {key}")
+            rec = cache.get(seed=seed, fraction=fraction, model=key)
+            if rec is None:
+                rec = cache.add(
+                    _fit_one(data_home, key, seed, X, Y, train, test, keep),
+                    seed=seed,
+                    fraction=fraction,
+                    model=key,
+                )
+            records.append({"seed": seed, "fraction": fraction, **rec})
+            bar.update()
     bar.close()
     with open(out_dir / f"{NAME}.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
@@ -108,52 +131,99 @@ def _values(records, key, fraction):
     )
 
 
-def _report(records, seeds, fractions, quick, out_dir, corr):
+def _paired(records, a, b, fraction):
+    """``"+0.0011 ± 0.0009 (3/3)"``: a − b paired by seed ("—" if not run)."""
+    diff = _values(records, a, fraction) - _values(records, b, fraction)
+    if not len(diff):
+        return "—"
+    return (
+        f"{diff.mean():+.4f} ± {diff.std():.4f} ({int((diff > 0).sum())}/{len(diff)})"
+    )
+
+
+def _table(records, fractions):
     rows = []
     for fraction in fractions:
         n_lab = next(r["n_labelled"] for r in records if r["fraction"] == fraction)
-        diff = _values(records, "mtl", fraction) - _values(records, "stl", fraction)
         rows.append(
             [
                 f"{fraction:g}",
                 f"{n_lab:,}",
-                mean_std(_values(records, "mtl", fraction)),
-                mean_std(_values(records, "stl", fraction)),
-                mean_std(_values(records, "hgb", fraction)),
-                f"{diff.mean():+.4f} ± {diff.std():.4f} "
-                f"({int((diff > 0).sum())}/{len(diff)})",
+                *(mean_std(_values(records, k, fraction)) for k in MODELS),
+                _paired(records, "mtl", "stl", fraction),
+                _paired(records, "mtl_new", "stl_new", fraction),
+                _paired(records, "mtl_new", "stl_new_es", fraction),
             ]
         )
-    table = md_table(
+    return md_table(
         [
             "fraction of income labels kept",
             "labelled rows",
             "multi-task, all rows",
             "single-task net, labelled rows",
             "HistGB, labelled rows",
+            "new trunk multi-task, all rows",
+            "new trunk single-task, labelled rows",
+            "new trunk single-task, early stopping on",
             "multi-task − single-task (seeds won)",
+            "new trunk: multi-task − single-task (seeds won)",
+            "new trunk: multi-task − single-task with early stopping (seeds won)",
         ],
         rows,
     )
 
+
+def _new_trunk_finding(records, fractions):
+    done = [f for f in fractions if len(_values(records, "mtl_new", f))]
+    if not done:
+        return ""
+
+    def diff(a, b, f):
+        return _values(records, a, f) - _values(records, b, f)
+
+    parts = []
+    for f in done:
+        d, e = diff("mtl_new", "stl_new", f), diff("mtl_new", "stl_new_es", f)
+        parts.append(
+            f"with {f:g} of the labels, multi-task minus the default single-task "
+            f"{d.mean():+.4f} ± {d.std():.4f} ({int((d > 0).sum())}/{len(d)} seeds), "
+            f"minus the single-task with early stopping {e.mean():+.4f} ± "
+            f"{e.std():.4f} ({int((e > 0).sum())}/{len(e)}), minus the old "
+            f"multi-task {diff('mtl_new', 'mtl', f).mean():+.4f}"
+        )
+    gain = np.mean([diff("mtl_new", "stl_new_es", f).mean() for f in done])
+    verdict = "helps" if gain > 0 else "does not help"
+    return (
+        "New trunk (the tabular front-end with the shipped defaults, on the "
+        "DataFrame). The multi-task model trains on every row, so "
+        "`early_stopping='auto'` is on; the default single-task model sees fewer "
+        "than 10,000 labelled rows, so it is off, and that model overfits: the "
+        "single-task model with early stopping on is the fair comparison. "
+        + "W"
+        + "; ".join(parts)[1:]
+        + ". Against that fair single-task model, sharing with the fully labelled "
+        f"task **{verdict}** with the new trunk (mean {gain:+.4f} AUC over these "
+        "fractions)."
+    )
+
+
+def _plot(records, seeds, fractions, quick, out_dir):
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     styles = {
         "mtl": ("tab:blue", "o"),
         "stl": ("tab:orange", "s"),
         "hgb": ("tab:green", "^"),
+        "mtl_new": ("tab:purple", "D"),
+        "stl_new": ("tab:brown", "v"),
+        "stl_new_es": ("tab:pink", "<"),
     }
     for key, label in MODELS.items():
-        means = [_values(records, key, f).mean() for f in fractions]
-        stds = [_values(records, key, f).std() for f in fractions]
+        run = [f for f in fractions if len(_values(records, key, f))]
+        means = [_values(records, key, f).mean() for f in run]
+        stds = [_values(records, key, f).std() for f in run]
         color, marker = styles[key]
         ax.errorbar(
-            fractions,
-            means,
-            yerr=stds,
-            label=label,
-            color=color,
-            marker=marker,
-            capsize=3,
+            run, means, yerr=stds, label=label, color=color, marker=marker, capsize=3
         )
     ax.set_xscale("log")
     ax.set_xticks(list(fractions))
@@ -162,12 +232,16 @@ def _report(records, seeds, fractions, quick, out_dir, corr):
     ax.set_ylabel("income test ROC AUC")
     ax.set_title(f"Census-income, missing income labels ({len(seeds)} seeds)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=7, loc="center right")
     fig.tight_layout()
     path = figure_path("missing_labels.png", quick, out_dir)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
+
+def _report(records, seeds, fractions, quick, out_dir, corr):
+    table = _table(records, fractions)
+    _plot(records, seeds, fractions, quick, out_dir)
     lowest = min(fractions)
     below = [
         (_values(records, "mtl", f) - _values(records, "stl", f)).mean()
@@ -183,7 +257,7 @@ def _report(records, seeds, fractions, quick, out_dir, corr):
         f"on {int((d > 0).sum())}/{len(d)} seeds); multi-task minus "
         f"HistGradientBoosting on the labelled rows {h.mean():+.4f} ± {h.std():.4f} "
         f"(higher on {int((h > 0).sum())}/{len(h)} seeds). Averaged over the "
-        "fractions below 1, the multi-task network is "
+        "fractions below 1, the old-trunk multi-task network is "
         f"{'**ahead of**' if gain > 0 else '**not ahead of**'} the single-task "
         f"network trained on the labelled rows only ({gain:+.4f} AUC)."
     )
@@ -198,10 +272,16 @@ def _report(records, seeds, fractions, quick, out_dir, corr):
             f"## {TITLE}",
             "Census-income, the anchors' split; in each seed's training split a "
             "random subset of the income labels is kept (the rest are NaN), the "
-            "marital labels are all kept. The multi-task network (same "
-            "configuration as above) trains on every row, income contributing "
-            "to the loss only where labelled; the single-task network and "
-            "HistGradientBoosting see only the labelled rows. Income ROC AUC on "
+            "marital labels are all kept. The multi-task network (old trunk: the "
+            "tuned configuration above, one-hot Pipeline) trains on every row, "
+            "income contributing to the loss only where labelled; the single-task "
+            "network and HistGradientBoosting see only the labelled rows. The "
+            "new-trunk columns are `MultiTaskClassifier()` with its shipped "
+            "defaults straight on the DataFrame (tabular front-end), at 0.1 and "
+            "0.02 only; TabM-mini (about 16 times the compute of one 60k-row "
+            "multi-task fit) was not affordable on this machine. With `--resume`, "
+            "results saved by earlier runs are reused (the old-trunk columns "
+            "come from the run of 2026-11-25). Income ROC AUC on "
             f"the full test split, mean ± std over {len(seeds)} seed(s). Fitting "
             f"all {len(records)} models took "
             f"{sum(r['fit_s'] for r in records) / 60:.0f} min.",
@@ -209,5 +289,6 @@ def _report(records, seeds, fractions, quick, out_dir, corr):
             "![Income AUC vs fraction of labelled rows]"
             "(../docs/_static/missing_labels.png)",
             finding,
+            _new_trunk_finding(records, fractions),
         ]
     )

@@ -60,6 +60,7 @@ REGISTRY = (
     "model_size",
     "scale_out",
     "tabular",
+    "tabular_study",
     "mmoe_synthetic",
     "census_mixed",
 )

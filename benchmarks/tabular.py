@@ -25,7 +25,6 @@ import os
 import time
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -36,6 +35,7 @@ from sk_mtl import MultiTaskClassifier
 
 from . import _census
 from ._common import md_table
+from .tabular_sets import small_sets
 
 NAME = "tabular"
 TITLE = "Tabular front-end: DataFrames, embeddings, TabM-mini (small scale)"
@@ -137,13 +137,12 @@ def _census_rows(data_home, seeds, n_train):
     return rows
 
 
-def _small_sets():
-    X, y = load_breast_cancer(return_X_y=True)
-    yield "breast cancer (569 rows, 1 task)", X, y
-    X, y = load_digits(return_X_y=True)
-    yield "digits (1,797 rows, digit + parity)", X, np.column_stack([y, y % 2])
-    X, y = load_wine(return_X_y=True)
-    yield "wine (178 rows, 1 task)", X, y
+# Table labels of scikit-learn's bundled sets (loaded by tabular_sets.small_sets).
+SMALL_LABELS = {
+    "breast cancer": "breast cancer (569 rows, 1 task)",
+    "digits (2 tasks)": "digits (1,797 rows, digit + parity)",
+    "wine": "wine (178 rows, 1 task)",
+}
 
 
 SMALL_CONFIGS = {
@@ -156,8 +155,8 @@ SMALL_CONFIGS = {
 
 def _small_rows(seeds):
     rows = []
-    for name, X, y in _small_sets():
-        row = [name]
+    for name, X, y in small_sets():
+        row = [SMALL_LABELS[name]]
         for params in SMALL_CONFIGS.values():
             scores = []
             for seed in seeds:

@@ -92,15 +92,17 @@ class FusedHeads(nn.Module):
 
     # -- building -------------------------------------------------------------
 
-    def _add_block(self, sizes, init=True):
+    def _add_block(self, sizes, like=None):
+        """A new block of heads of ``sizes`` outputs, on ``like``'s device and dtype."""
         k = self.n_members
         rows = sum(sizes)
         shape = (rows, self.in_features) if k is None else (k, self.in_features, rows)
-        self.weights.append(nn.Parameter(torch.empty(shape)))
-        self.biases.append(nn.Parameter(torch.empty(rows if k is None else (k, rows))))
+        new = {} if like is None else {"device": like.device, "dtype": like.dtype}
+        self.weights.append(nn.Parameter(torch.empty(shape, **new)))
+        bias_shape = rows if k is None else (k, rows)
+        self.biases.append(nn.Parameter(torch.empty(bias_shape, **new)))
         self._block_sizes.append(list(sizes))
-        if init:
-            self._init_block(len(self.weights) - 1)
+        self._init_block(len(self.weights) - 1)
         return len(self.weights) - 1
 
     @torch.no_grad()
@@ -160,7 +162,8 @@ class FusedHeads(nn.Module):
             new.biases.append(self.biases[b])
             new._block_sizes.append(list(self._block_sizes[b]))
         fresh = [n for n, k in zip(sizes, keep) if k is None]
-        block = new._add_block(fresh) if fresh else None
+        like = self.weights[0] if len(self.weights) else None
+        block = new._add_block(fresh, like) if fresh else None
         row = 0
         for n, k in zip(sizes, keep):
             if k is None:
@@ -249,6 +252,10 @@ class FusedHeads(nn.Module):
 
     def __iter__(self):
         return (HeadSlice(self, j) for j in range(len(self)))
+
+    def __repr__(self):
+        # The blocks (ParameterLists) would print one line per parameter.
+        return f"{type(self).__name__}({self.extra_repr()})"
 
     def extra_repr(self):
         members = "" if self.n_members is None else f", n_members={self.n_members}"

@@ -152,3 +152,10 @@ def test_auto_predict_batch_counts_tabm_members():
     # 64 members x 2048 units: 2**17 floats per row, 2**24 at most per batch.
     net = MemberEnsemble(5, (2048,), [2], n_members=64)
     assert predict_batch_rows("auto", 16, net) == 2**24 // 2**17
+
+
+def test_new_heads_follow_the_kept_heads_dtype():
+    heads = FusedHeads(4, [2]).to(torch.float64)
+    new = heads.replaced([2, 3], keep=[0, None])
+    assert {p.dtype for p in new.parameters()} == {torch.float64}
+    assert new(torch.zeros(2, 4, dtype=torch.float64))[1].shape == (2, 3)

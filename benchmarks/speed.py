@@ -397,7 +397,19 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     threads = tuple(int(t) for t in args.threads.split(","))
-    print(run(quick=args.quick, out_dir=args.out, threads=threads))
+    section = run(quick=args.quick, threads=threads)
+    if args.out is not None:
+        # The provenance line benchmarks/run.py writes, for a standalone run.
+        argv = sys.argv[1:] if argv is None else argv
+        stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        title, body = section.split("\n", 1)
+        how = " (quick subset: 20,000 rows, 2 epochs, 3 repeats)" * args.quick
+        command = " ".join(["python -m benchmarks.speed", *argv])
+        meta = f"*Produced by `{command}`{how} on {stamp}.*"
+        section = f"{title}\n\n{meta}\n{body}"
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "speed.md").write_text(section)
+    print(section)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ REGISTRY = (
     "missing_labels",
     "trec_mtl",
     "speed",
+    "task_count",
     "hard_example_mining",
     "transfer_digits",
     "transfer_text",

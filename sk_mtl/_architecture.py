@@ -10,11 +10,24 @@ module types listed here can be described; anything else (e.g. a user's own
 
 Each entry maps a module type to ``describe(module) -> dict`` and
 ``build(dict) -> module`` (tests rebuild every type and compare descriptions).
+
+Task heads are :class:`~sk_mtl.modules.FusedHeads`; their block layout (which
+differs from one block in task order only after a fine-tuning kept some heads)
+is described under ``"heads"`` (and ``"gates"`` for MMoE). Files written before
+the heads were fused have neither key and one weight per task head; they load
+as one block (``FusedHeads`` reads the old weight names).
 """
 
 from torch import nn
 
-from .modules import MLP, ExpertLayer, MMoE, MultiHeadNetwork, StackedTrunk
+from .modules import (
+    MLP,
+    ExpertLayer,
+    FusedHeads,
+    MMoE,
+    MultiHeadNetwork,
+    StackedTrunk,
+)
 
 __all__ = ["describe", "build"]
 
@@ -42,11 +55,21 @@ def _describe_multihead(m):
         "trunk": describe(m.trunk),
         "n_classes": [h.out_features for h in m.heads],
         "trunk_out_features": m.out_features,
+        "heads": m.heads.layout_config(),
     }
 
 
+def _fused_heads(d, key, in_features, default):
+    """The heads ``d[key]`` describes, else ``default`` (one block, in order)."""
+    if key not in d:
+        return default
+    return FusedHeads.from_layout(in_features, d[key])
+
+
 def _build_multihead(d):
-    return MultiHeadNetwork(build(d["trunk"]), d["n_classes"], d["trunk_out_features"])
+    net = MultiHeadNetwork(build(d["trunk"]), d["n_classes"], d["trunk_out_features"])
+    net.heads = _fused_heads(d, "heads", net.out_features, net.heads)
+    return net
 
 
 def _expert_config(experts, n_experts, in_features):
@@ -60,19 +83,24 @@ def _expert_config(experts, n_experts, in_features):
 
 
 def _describe_mmoe(m):
-    d = _expert_config(m.experts, m.n_experts, m.gates[0].in_features)
+    d = _expert_config(m.experts, m.n_experts, m.gates.in_features)
     d["n_classes"] = [h.out_features for h in m.heads]
+    d["heads"] = m.heads.layout_config()
+    d["gates"] = m.gates.layout_config()
     return d
 
 
 def _build_mmoe(d):
-    return MMoE(
+    net = MMoE(
         d["in_features"],
         d["hidden_units"],
         d["n_classes"],
         d["n_experts"],
         d["dropout"],
     )
+    net.heads = _fused_heads(d, "heads", net.expert_units, net.heads)
+    net.gates = _fused_heads(d, "gates", d["in_features"], net.gates)
+    return net
 
 
 def _describe_expert_features(m):

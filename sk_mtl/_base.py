@@ -48,7 +48,7 @@ from ._options import (
 )
 from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
-from ._threads import resolve_n_threads, torch_threads
+from ._threads import resolve_n_threads, torch_threads, work_per_row
 from ._training_data import (
     auto_batch_size,
     check_weighted_classes,
@@ -258,8 +258,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
 
     def _n_threads(self, module, batch_size, passes):
         """torch threads for batches of ``passes`` passes (3: forward + backward)."""
-        n_parameters = sum(p.numel() for p in module.parameters())
-        work = batch_size * n_parameters * passes // 3
+        work = batch_size * work_per_row(module) * passes // 3
         return resolve_n_threads(self.n_threads, work_per_batch=work)
 
     def _validation_fraction(self):

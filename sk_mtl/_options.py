@@ -12,6 +12,7 @@
 """
 
 import numbers
+import sys
 
 import numpy as np
 import torch
@@ -63,20 +64,35 @@ def split_nested_params(estimator, params):
 def _activation_width(module):
     """Floats per row of the widest layer, or None for a layer of unknown size.
 
-    Known: linear layers and the batched experts of MMoE (the MLPs sk_mtl
-    builds); any other layer with parameters (a convolution, attention, ...)
-    makes the width unknown.
+    Known: linear layers, fused task heads, the batched experts of MMoE and
+    TabM's adapters (the networks sk_mtl builds; in a TabM network every layer
+    runs once per member); any other layer with parameters (a convolution,
+    attention, ...) makes the width unknown.
     """
-    from .modules import ExpertLayer
+    from .modules import ExpertLayer, FusedHeads
 
+    adapter = getattr(sys.modules.get("tabm"), "ElementwiseAffine", ())
+    members = [getattr(m, "n_members", None) for m in module.modules()]
+    k = max([m for m in members if isinstance(m, int)], default=1)
+    # FusedHeads keep their blocks in ParameterLists, counted with them.
+    blocks = {
+        id(p)
+        for m in module.modules()
+        if isinstance(m, FusedHeads)
+        for p in m.children()
+    }
     widths = [1]
     for layer in module.modules():
-        if next(layer.parameters(recurse=False), None) is None:
+        if id(layer) in blocks or next(layer.parameters(recurse=False), None) is None:
             continue  # containers, activations, dropout
         if isinstance(layer, nn.Linear):
-            widths.append(layer.out_features)
+            widths.append(k * layer.out_features)
+        elif isinstance(layer, FusedHeads):
+            widths.append(k * layer.n_rows)
         elif isinstance(layer, ExpertLayer):
             widths.append(layer.weight.shape[0] * layer.weight.shape[2])
+        elif isinstance(layer, adapter):
+            widths.append(layer.weight.numel())
         elif not isinstance(layer, nn.LayerNorm | nn.BatchNorm1d):
             return None
     return max(widths)

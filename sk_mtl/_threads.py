@@ -152,6 +152,39 @@ def _busy_cores(samples=5, interval=0.002):
         return 0.0
 
 
+def work_per_row(module):
+    """Multiply-adds of one row's forward pass through ``module``, roughly.
+
+    Each parameter is used once per row, except the shared MLP of an ensemble of
+    ``k`` members (TabM, :class:`~sk_mtl.ensembles.MemberEnsemble`: a module with
+    ``n_members`` and a ``trunk``), which every member runs: ``k`` times.
+    (Per-member weights, such as the members' heads, already count ``k`` times
+    in the parameter count.)
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from sk_mtl.modules import MLP
+    >>> work_per_row(MLP(10, (20,)))  # 10 * 20 weights + 20 biases
+    220
+    """
+    work = sum(p.numel() for p in module.parameters())
+    for m in module.modules():
+        k = getattr(m, "n_members", None)
+        trunk = getattr(m, "trunk", None)
+        if isinstance(k, int) and k > 1 and isinstance(trunk, torch.nn.Module):
+            work += (k - 1) * sum(p.numel() for p in trunk.parameters())
+    return work
+
+
 def resolve_n_threads(n_threads, *, work_per_batch=None):
     """The number of torch intra-op threads for one fit or predict call.
 
@@ -165,8 +198,8 @@ def resolve_n_threads(n_threads, *, work_per_batch=None):
         that other processes keep busy at that moment to them.
     work_per_batch : float, optional
         Multiply-adds of one forward+backward batch, e.g. ``batch_size *
-        n_parameters`` (about a third of that for a forward-only batch). None
-        skips the work rule.
+        work_per_row(module)`` (about a third of that for a forward-only
+        batch). None skips the work rule.
 
     Returns
     -------

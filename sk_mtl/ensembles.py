@@ -13,8 +13,10 @@ task. One forward pass computes all members on the same batch.
   of that is the mean of the members' probabilities, the ensemble's prediction, so
   validation losses, early stopping and ``predict_proba`` see the ensemble.
 
-The adapter, the per-member heads and their initialisation come from the ``tabm``
-package (``ElementwiseAffine``, ``LinearEnsemble``); the shared MLP is
+The adapter comes from the ``tabm`` package (``ElementwiseAffine``); the
+per-member heads of every task are one :class:`~sk_mtl.modules.FusedHeads` (one
+batched matmul for all tasks and members, initialised as tabm's
+``LinearEnsemble``); the shared MLP is
 :class:`sk_mtl.modules.MLP`, so ``hidden_units`` may vary in width (tabm's own
 backbones have one width) and each task has its own head (tabm's ``TabM`` has one
 output layer).
@@ -27,7 +29,7 @@ from torch import nn
 
 from .embeddings import import_tabular_extra
 from .losses import MultiTaskLoss
-from .modules import MLP
+from .modules import MLP, FusedHeads
 
 __all__ = ["MemberEnsemble", "MemberAveragedLoss"]
 
@@ -92,14 +94,7 @@ class MemberEnsemble(nn.Module):
         )
         self.trunk = MLP(in_features, hidden_units, dropout)
         self.out_features = self.trunk.out_features
-        self.heads = self._new_heads(n_classes)
-
-    def _new_heads(self, n_classes):
-        tabm = _tabm()
-        return nn.ModuleList(
-            tabm.LinearEnsemble(self.out_features, int(n), k=self.n_members)
-            for n in n_classes
-        )
+        self.heads = FusedHeads(self.out_features, n_classes, self.n_members)
 
     def member_features(self, X):
         """Each member's representation, ``(batch, k, out_features)``."""
@@ -111,8 +106,7 @@ class MemberEnsemble(nn.Module):
         return self.member_features(X).mean(dim=1)
 
     def forward(self, X):
-        z = self.member_features(X)
-        outputs = tuple(head(z) for head in self.heads)
+        outputs = self.heads(self.member_features(X))
         if self.training:
             return outputs
         log_k = math.log(self.n_members)
@@ -138,15 +132,7 @@ class MemberEnsemble(nn.Module):
     def replace_heads(self, n_classes, keep=None):
         """One head per task and member (see
         :meth:`sk_mtl.modules.MultiHeadNetwork.replace_heads`)."""
-        keep = [None] * len(n_classes) if keep is None else list(keep)
-        if len(keep) != len(n_classes):
-            raise ValueError(
-                "keep must give one entry (an old index or None) per task."
-            )
-        new = self._new_heads(n_classes)
-        self.heads = nn.ModuleList(
-            self.heads[k] if k is not None else head for head, k in zip(new, keep)
-        )
+        self.heads = self.heads.replaced(n_classes, keep)
 
 
 class _MemberFeatures(nn.Module):

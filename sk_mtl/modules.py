@@ -23,9 +23,13 @@ import math
 import torch
 from torch import nn
 
+from ._fused_heads import FusedHeads, HeadSlice
+
 __all__ = [
     "MLP",
     "MultiHeadNetwork",
+    "FusedHeads",
+    "HeadSlice",
     "MMoE",
     "ExpertLayer",
     "StackedTrunk",
@@ -106,22 +110,10 @@ def _gather_inputs(X, inputs):
     return dict(inputs)
 
 
-def _new_heads(old, in_features, n_classes, keep):
-    keep = [None] * len(n_classes) if keep is None else list(keep)
-    if len(keep) != len(n_classes):
-        raise ValueError("keep must give one entry (an old index or None) per task.")
-    return nn.ModuleList(
-        old[k] if k is not None else nn.Linear(in_features, int(n))
-        for n, k in zip(n_classes, keep)
-    )
-
-
-def _make_heads(in_features, n_classes):
-    return nn.ModuleList(nn.Linear(in_features, int(k)) for k in n_classes)
-
-
 class MultiHeadNetwork(nn.Module):
     """Hard parameter sharing: one shared trunk, one linear head per task.
+
+    The heads are one :class:`FusedHeads` (one matmul for all tasks).
 
     Parameters
     ----------
@@ -147,7 +139,7 @@ class MultiHeadNetwork(nn.Module):
         self.out_features = int(
             trunk_out_features if trunk_out_features is not None else trunk.out_features
         )
-        self.heads = _make_heads(self.out_features, n_classes)
+        self.heads = FusedHeads(self.out_features, n_classes)
 
     def features(self, X=None, **inputs):
         return self.trunk(_gather_inputs(X, inputs))
@@ -155,8 +147,7 @@ class MultiHeadNetwork(nn.Module):
     def forward(self, X=None, **inputs):
         # skorch passes a dict X (token ids and masks, ...) as keyword arguments;
         # the trunk gets it back as one dict.
-        z = self.trunk(_gather_inputs(X, inputs))
-        return tuple(head(z) for head in self.heads)
+        return self.heads(self.trunk(_gather_inputs(X, inputs)))
 
     def shared_parameters(self):
         return self.trunk.parameters()
@@ -176,9 +167,10 @@ class MultiHeadNetwork(nn.Module):
 
         ``keep[j]`` is the index of an existing head to reuse for task ``j`` (it
         must have ``n_classes[j]`` outputs), or None for a new, randomly
-        initialised head.
+        initialised head. Kept heads keep their weights and parameter objects
+        (see :meth:`FusedHeads.replaced`).
         """
-        self.heads = _new_heads(self.heads, self.out_features, n_classes, keep)
+        self.heads = self.heads.replaced(n_classes, keep)
 
 
 class ExpertLayer(nn.Module):
@@ -211,7 +203,12 @@ class MMoE(nn.Module):
     """Multi-gate mixture of experts (Ma et al., KDD 2018).
 
     ``n_experts`` MLP experts share the input; each task mixes their outputs with
-    its own softmax gate and reads the mixture with its own linear head.
+    its own softmax gate and reads the mixture with its own linear head. The
+    gates are one :class:`FusedHeads` (one matmul for all tasks), and so are the
+    heads: each task's head reads its own mixture, so the forward pass applies
+    the fused matrix to every task's mixture in one batched matmul and keeps the
+    task's own block (for a few small heads that is cheaper than one matmul
+    per task).
 
     Parameters
     ----------
@@ -249,8 +246,8 @@ class MMoE(nn.Module):
         self.n_experts = n_experts
         self.expert_units = width
         self.out_features = width * n_experts
-        self.gates = nn.ModuleList(nn.Linear(in_features, n_experts) for _ in n_classes)
-        self.heads = _make_heads(width, n_classes)
+        self.gates = FusedHeads(in_features, [n_experts] * len(n_classes))
+        self.heads = FusedHeads(width, n_classes)
 
     def features(self, X):
         # All experts' outputs side by side: the representation shared by every task.
@@ -258,12 +255,14 @@ class MMoE(nn.Module):
 
     def forward(self, X):
         experts = self.experts(X)  # (n_experts, batch, units)
-        out = []
-        for gate, head in zip(self.gates, self.heads):
-            g = torch.softmax(gate(X), dim=1)  # (batch, n_experts)
-            mixed = torch.einsum("be,ebu->bu", g, experts)
-            out.append(head(mixed))
-        return tuple(out)
+        g = torch.softmax(torch.stack(self.gates(X), dim=1), dim=2)  # (b, tasks, e)
+        mixed = torch.einsum("bte,ebu->tbu", g, experts)  # (tasks, batch, units)
+        # Every head on every task's mixture, (tasks, batch, rows); task t keeps
+        # its own head's columns of its own mixture.
+        out = self.heads.fused(mixed)
+        return tuple(
+            out[t].narrow(1, start, n) for t, (start, n) in enumerate(self.heads.slices)
+        )
 
     def shared_parameters(self):
         return self.experts.parameters()
@@ -277,9 +276,7 @@ class MMoE(nn.Module):
         self.experts[0] = ExpertLayer(
             self.n_experts, int(in_features), first.weight.shape[2]
         )
-        self.gates = nn.ModuleList(
-            nn.Linear(int(in_features), self.n_experts) for _ in self.gates
-        )
+        self.gates = FusedHeads(int(in_features), [self.n_experts] * len(self.gates))
 
     def layer_groups(self):
         return [m for m in self.experts if isinstance(m, ExpertLayer)]
@@ -287,10 +284,8 @@ class MMoE(nn.Module):
     def replace_heads(self, n_classes, keep=None):
         """One gate and head per entry of ``n_classes`` (see
         :meth:`MultiHeadNetwork.replace_heads`); a kept head keeps its gate."""
-        in_features = self.gates[0].in_features
-        self.heads = _new_heads(self.heads, self.expert_units, n_classes, keep)
-        gate_sizes = [self.n_experts] * len(n_classes)
-        self.gates = _new_heads(self.gates, in_features, gate_sizes, keep)
+        self.heads = self.heads.replaced(n_classes, keep)
+        self.gates = self.gates.replaced([self.n_experts] * len(n_classes), keep)
 
 
 class _ExpertFeatures(nn.Module):
@@ -382,8 +377,7 @@ class HeadView(nn.Module):
         self.heads = network.heads
 
     def forward(self, z):
-        z = self.top(z)
-        return tuple(head(z) for head in self.heads)
+        return self.heads(self.top(z))
 
     def shared_parameters(self):
         return self.top.parameters()

@@ -4,6 +4,7 @@ import io
 import json
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -276,6 +277,12 @@ class _NoOp:
     pass
 
 
+def _with_replaced_heads(net):
+    # Head 1 kept, one new head: two blocks of fused heads.
+    net.replace_heads([3, 4], keep=[1, None])
+    return net
+
+
 @pytest.mark.parametrize(
     "module",
     [
@@ -285,6 +292,8 @@ class _NoOp:
         MMoE(4, (5, 3), [2, 2], n_experts=3, dropout=0.1),
         MMoE(4, (5,), [2], n_experts=2).feature_module(),
         StackedTrunk(MLP(4, (6,)), _Head(6, (3,), 0.2)),
+        _with_replaced_heads(MultiHeadNetwork(MLP(4, (6,)), [2, 3])),
+        _with_replaced_heads(MMoE(4, (5,), [2, 3], n_experts=3)),
     ],
     ids=lambda m: type(m).__name__,
 )
@@ -294,6 +303,19 @@ def test_architecture_round_trip(module):
     assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {
         k: v.shape for k, v in module.state_dict().items()
     }
+
+
+@pytest.mark.parametrize("name", ["multihead", "mmoe"])
+def test_files_saved_before_the_heads_were_fused_still_load(name):
+    # Written by sk_mtl 3953dd5 (one nn.Linear per task head and MMoE gate),
+    # with the probabilities that model gave then.
+    folder = Path(__file__).parent / "data"
+    expected = np.load(folder / "v1_expected.npz", allow_pickle=False)
+    model = sk_mtl.load(folder / f"v1_{name}.sk_mtl")
+    probas = model.predict_proba(expected["X"])
+    assert len(probas) == 3
+    for t, proba in enumerate(probas):
+        np.testing.assert_allclose(proba, expected[f"{name}_{t}"], atol=1e-6)
 
 
 def test_text_transfer_round_trip(tmp_path):

@@ -15,6 +15,7 @@ from sk_mtl._threads import (
     available_cores,
     resolve_n_threads,
     torch_threads,
+    work_per_row,
     worker_thread_limit,
 )
 
@@ -197,3 +198,48 @@ def test_busy_cores_sampled_then_load_average_fallback(monkeypatch):
     monkeypatch.setattr(_threads, "_running_elsewhere", lambda: None)
     monkeypatch.setattr(os, "getloadavg", lambda: (3.5, 0.0, 0.0))
     assert _threads._busy_cores() == 2.5
+
+
+def test_tabm_work_counts_the_shared_mlp_once_per_member():
+    pytest.importorskip("tabm")
+    from sk_mtl.embeddings import TabularFrontEnd, TabularNetwork
+    from sk_mtl.ensembles import MemberEnsemble
+
+    def n_params(m):
+        return sum(p.numel() for p in m.parameters())
+
+    net = MemberEnsemble(10, (32, 32), [2, 3], n_members=8)
+    assert work_per_row(net) == n_params(net) + 7 * n_params(net.trunk)
+    single = MemberEnsemble(10, (32, 32), [2, 3], n_members=1)
+    assert work_per_row(single) == n_params(single)
+    # Under a tabular front-end (what architecture="tabm" builds) as well.
+    front = TabularFrontEnd(10, 0, [])
+    assert work_per_row(TabularNetwork(front, net)) == work_per_row(net)
+
+
+def test_auto_threads_see_tabm_members(eight_idle_cores, monkeypatch):
+    pytest.importorskip("tabm")
+    import numpy as np
+
+    from sk_mtl import MultiTaskClassifier
+
+    seen = []
+    resolve = _threads.resolve_n_threads
+
+    def spy(n_threads, *, work_per_batch=None):
+        seen.append(work_per_batch)
+        return resolve(n_threads, work_per_batch=work_per_batch)
+
+    monkeypatch.setattr("sk_mtl._base.resolve_n_threads", spy)
+    X = np.random.RandomState(0).normal(size=(40, 6))
+    y = (X[:, 0] > 0).astype(int)
+    work = {}
+    for k in (1, 4):
+        seen.clear()
+        clf = MultiTaskClassifier(
+            (16,), architecture="tabm", n_members=k, max_epochs=1, batch_size=8
+        ).fit(X, y)
+        work[k] = seen[0]
+        assert seen[0] == 8 * work_per_row(clf.module_)
+    trunk = sum(p.numel() for p in clf.module_.network.trunk.parameters())
+    assert work[4] - work[1] >= 8 * 3 * trunk

@@ -249,10 +249,10 @@ def sweep_test(data_home, names, n_per_class=8, seeds=range(5), settings=SWEEP):
         X_train, X_test = [texts[i] for i in train], [texts[i] for i in test]
         for name in names:
             params, head = settings[name]
-            model = contrastive(seed, **params).fit(X_train, y[train])
+            model, cpu = _timed(contrastive(seed, **params).fit, X_train, y[train])
             acc = _scores(model, X_train, y[train], [(X_test, y[test])], {head})
             out.setdefault(name, []).append(acc[head][0])
-            _log(f"CR sweep test seed={seed}", name, acc[head][0], 0.0)
+            _log(f"CR sweep test seed={seed}", name, acc[head][0], cpu)
     return out
 
 
@@ -275,7 +275,9 @@ def main(argv=None):
     data_home = str(get_data_home(args.data))
     cmd = "PYTHONPATH=$PWD python -m benchmarks.text_fewshot " + " ".join(sys.argv[1:])
     if args.test:
-        sweep_test(data_home, args.test, args.sizes[0], range(args.seeds))
+        test = sweep_test(data_home, args.test, args.sizes[0], range(args.seeds))
+        for name, acc in test.items():
+            print(f"| {name} | {np.mean(acc):.3f} ± {np.std(acc):.3f} |")
         return
     if args.sweep is not None:
         names = args.sweep or list(SWEEP)

@@ -268,7 +268,17 @@ class _CtrlC(Callback):
             os.kill(os.getpid(), signal.SIGINT)
 
 
-def test_ctrl_c_warns_and_keeps_the_partly_trained_model(data):
+@pytest.fixture
+def sigint_raises():
+    """Python's own SIGINT handler for the test: a process started in the
+    background by a non-interactive shell (nohup, ``&``) inherits SIGINT ignored,
+    and Python then never raises KeyboardInterrupt."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_warns_and_keeps_the_partly_trained_model(data, sigint_raises):
     X, y, _ = data
     clf = MultiTaskClassifier(**{**FAST, "max_epochs": 10}, callbacks=[_CtrlC()])
     with pytest.warns(FitInterruptedWarning, match="after 2 of 10 epochs"):
@@ -277,7 +287,7 @@ def test_ctrl_c_warns_and_keeps_the_partly_trained_model(data):
     assert clf.predict(X).shape == (80,)
 
 
-def test_ctrl_c_inside_a_search_stops_the_search(data):
+def test_ctrl_c_inside_a_search_stops_the_search(data, sigint_raises):
     X, y, _ = data
     clf = MultiTaskClassifier(**{**FAST, "max_epochs": 10}, callbacks=[_CtrlC()])
     with pytest.raises(KeyboardInterrupt, match="search is stopped"):

@@ -222,10 +222,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
                 tasks, targets, sample_weight, seed, self._validation_fraction()
             )
             self.batch_size_ = auto_batch_size(self.batch_size, len(rows[0]))
-            with (
-                torch_threads(self._n_threads(network.module, self.batch_size_, 3)),
-                fast_allocation(),
-            ):
+            with self._compute(network.module, self.batch_size_, 3):
                 self._train(network, X, targets, weights, rows, seed)
         return self
 
@@ -256,10 +253,15 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         ):
             yield seed
 
-    def _n_threads(self, module, batch_size, passes):
-        """torch threads for batches of ``passes`` passes (3: forward + backward)."""
+    @contextmanager
+    def _compute(self, module, batch_size, passes):
+        """Where the network computes: the torch threads for batches of
+        ``passes`` passes (3: forward + backward; 1: predict) and a fast
+        allocator (:mod:`sk_mtl._malloc`), both restored afterwards."""
         work = batch_size * work_per_row(module) * passes // 3
-        return resolve_n_threads(self.n_threads, work_per_batch=work)
+        n_threads = resolve_n_threads(self.n_threads, work_per_batch=work)
+        with torch_threads(n_threads), fast_allocation():
+            yield
 
     def _validation_fraction(self):
         return self.validation_fraction if self.early_stopping else None
@@ -376,7 +378,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         """
         X = self.input_.transform(X, self)
         rows = self._predict_rows()
-        with torch_threads(self._n_threads(self.module_, rows, 1)), fast_allocation():
+        with self._compute(self.module_, rows, 1):
             outputs = predict_outputs(
                 self.module_, self.input_.tensors(X), rows, self.device
             )

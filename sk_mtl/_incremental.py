@@ -20,9 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 from skorch.history import History
 
-from ._malloc import fast_allocation
 from ._tasks import ClassificationTask
-from ._threads import torch_threads
 from ._training_data import auto_batch_size, phase_dataset
 from .utils import TaskTargets, labelled_values, task_columns
 
@@ -156,10 +154,7 @@ class IncrementalMixin:
             "partial_fit", self.module_, lambda r: self.input_.tensors(X, r), 1
         )
         data = phase_dataset(phase, targets, weights, np.arange(len(weights)))
-        with (
-            torch_threads(self._n_threads(self.module_, self._batch_rows(), 3)),
-            fast_allocation(),
-        ):
+        with self._compute(self.module_, self._batch_rows(), 3):
             net.partial_fit(data, None, epochs=1)
         if self.history_ is not net.history:  # a two-phase fit's history
             self.history_ = History([*self.history_, dict(net.history[-1])])

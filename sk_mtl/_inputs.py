@@ -291,9 +291,9 @@ class TextInput:
     @classmethod
     def from_config(cls, config):
         """The input of :meth:`to_config`, its tokenizer from the installed package."""
-        from ._sources import _pretrained_text_encoder
+        from ._text_encoder import cached_text_encoder
 
-        encoder = _pretrained_text_encoder(config["encoder"])
+        encoder = cached_text_encoder(config["encoder"])
         return cls(
             encoder.tokenizer,
             int(config["max_length"]),

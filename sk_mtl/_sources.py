@@ -6,7 +6,6 @@ copy of those layers (``make_base``) and computes their features for validated X
 """
 
 import copy
-import functools
 import os
 
 import numpy as np
@@ -160,14 +159,6 @@ class ModuleSource:
         return int(z.shape[1])
 
 
-@functools.lru_cache(maxsize=2)
-def _pretrained_text_encoder(name):
-    """The bundled encoder, loaded once per process; fits use deep copies."""
-    from .text import load_text_encoder
-
-    return load_text_encoder(name)
-
-
 class TextBase(nn.Module):
     """A sentence encoder reading padded token ids.
 
@@ -223,10 +214,10 @@ class TextSource:
 
     def _encoder(self):
         """The encoder and whether it is shared (the cached bundled one)."""
-        from ._text_encoder import _is_bundled
+        from ._text_encoder import _is_bundled, cached_text_encoder
 
         if _is_bundled(self.model):
-            return _pretrained_text_encoder(self.model), True
+            return cached_text_encoder(self.model), True
         if self._loaded is None:
             from .text import load_text_encoder
 

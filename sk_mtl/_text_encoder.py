@@ -4,6 +4,7 @@ Private: the public names are re-exported by :mod:`sk_mtl.text`. ``transformers`
 and the package that ships the weights are imported only when an encoder is loaded.
 """
 
+import functools
 import importlib
 import json
 import numbers
@@ -361,6 +362,14 @@ def load_text_encoder(name="all-MiniLM-L6-v2", *, normalize=True):
         if os.path.isdir(name):
             return load_folder(name, normalize=normalize)
     return _load_bundled(_canonical_name(name), normalize)
+
+
+@functools.lru_cache(maxsize=2)
+def cached_text_encoder(name):
+    """The bundled encoder ``name``, read from disk once per process (so once per
+    dask or joblib worker). Shared: callers that train or change it take a deep
+    copy."""
+    return load_text_encoder(name)
 
 
 def _load_bundled(name, normalize):

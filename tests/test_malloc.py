@@ -8,12 +8,31 @@ from sk_mtl import MultiTaskClassifier, _malloc
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Record mallopt calls instead of making them."""
+    """Record mallopt and malloc_trim calls instead of making them."""
     recorded = []
     monkeypatch.setattr(
         _malloc, "_mallopt", lambda: lambda *args: recorded.append(args) or 1
     )
+    monkeypatch.setattr(
+        _malloc, "_malloc_trim", lambda: lambda pad: recorded.append(("trim", pad))
+    )
     return recorded
+
+
+RAISED = [
+    (_malloc.M_MMAP_THRESHOLD, _malloc.FIT_MMAP_THRESHOLD),
+    (_malloc.M_TRIM_THRESHOLD, _malloc.FIT_MMAP_THRESHOLD),
+]
+
+
+def restored(trim_threshold):
+    """mmap threshold back to its frozen value, the environment's trim threshold
+    back, then the heap trimmed."""
+    return [
+        (_malloc.M_MMAP_THRESHOLD, _malloc.STATIC_MMAP_THRESHOLD),
+        (_malloc.M_TRIM_THRESHOLD, trim_threshold),
+        ("trim", 0),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -32,16 +51,22 @@ def test_needs_tuning_only_where_the_trim_threshold_froze_mmap(environ, expected
 def test_raise_once_for_nested_bodies_then_restore(calls, monkeypatch):
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
-    raised = (_malloc.M_MMAP_THRESHOLD, _malloc.FIT_MMAP_THRESHOLD)
-    restored = (_malloc.M_MMAP_THRESHOLD, _malloc.STATIC_MMAP_THRESHOLD)
     with _malloc.fast_allocation():
         with _malloc.fast_allocation():
-            assert calls == [raised]
-        assert calls == [raised]
-    assert calls == [raised, restored]
+            assert calls == RAISED
+        assert calls == RAISED
+    assert calls == RAISED + restored(65536)
     with pytest.raises(RuntimeError), _malloc.fast_allocation():
         raise RuntimeError
-    assert calls == [raised, restored, raised, restored]
+    assert calls == 2 * (RAISED + restored(65536))
+
+
+def test_an_unreadable_trim_threshold_restores_glibcs_default(calls, monkeypatch):
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "lots")
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    with _malloc.fast_allocation():
+        pass
+    assert calls == RAISED + restored(_malloc.DEFAULT_TRIM_THRESHOLD)
 
 
 def test_untouched_without_the_trim_threshold_or_with_a_user_mmap_threshold(
@@ -62,9 +87,9 @@ def test_fit_and_predict_run_with_the_raised_threshold(calls, monkeypatch):
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     X = np.random.RandomState(0).normal(size=(40, 3)).astype(np.float32)
     model = MultiTaskClassifier((4,), max_epochs=1).fit(X, X[:, 0] > 0)
-    assert len(calls) == 2 and calls[0][1] == _malloc.FIT_MMAP_THRESHOLD
+    assert calls == RAISED + restored(65536)
     model.predict(X)
-    assert len(calls) == 4 and calls[-1][1] == _malloc.STATIC_MMAP_THRESHOLD
+    assert calls == 2 * (RAISED + restored(65536))
 
 
 def test_mallopt_is_found_on_glibc():
@@ -75,3 +100,4 @@ def test_mallopt_is_found_on_glibc():
     # Found, not called: a call would switch off this test process's dynamic
     # mmap threshold for the rest of the suite.
     assert callable(_malloc._mallopt())
+    assert callable(_malloc._libc().malloc_trim)

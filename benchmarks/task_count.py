@@ -3,8 +3,9 @@
 One training step (forward, the engine's ``MultiTaskLoss``, backward, Adam step)
 of the same network, with its task heads as they were built before issue 10 (one
 ``nn.Linear`` per task; for TabM one tabm ``LinearEnsemble`` per task; for MMoE one
-gate and one head per task, looped) and as sk_mtl builds them now (one
-``FusedHeads`` for all tasks). 1 thread, 1, 3, 6 and 12 binary tasks, batch 128;
+gate and one head per task, looped; one loss call per task) and as sk_mtl builds
+them now (one ``FusedHeads`` for all tasks, whose outputs the loss scores in one
+op when the tasks share a width). 1 thread, 1, 3, 6 and 12 binary tasks, batch 128;
 the two variants alternate inside one process and the table gives the median over
 repeats of the milliseconds per step. The last column is the whole
 ``MultiTaskClassifier.fit`` (validation, skorch loop, callbacks) per batch.
@@ -86,8 +87,11 @@ def make_network(kind, n_tasks):
     return MemberEnsemble(N_FEATURES, HIDDEN, [2] * n_tasks, n_members=16)
 
 
-def make_step(module, n_tasks, seed=0):
-    """A closure running one training step on a fixed random batch."""
+def make_step(module, n_tasks, seed=0, loss_per_task=False):
+    """A closure running one training step on a fixed random batch.
+
+    ``loss_per_task`` scores the tasks one loss call each, as the engine did
+    before issue 10; otherwise tasks of one width are scored in one op."""
     gen = torch.Generator().manual_seed(seed)
     X = torch.randn(BATCH, N_FEATURES, generator=gen)
     y = torch.randint(0, 2, (BATCH, n_tasks), generator=gen)
@@ -96,6 +100,8 @@ def make_step(module, n_tasks, seed=0):
         from sk_mtl.ensembles import MemberAveragedLoss
 
         criterion = MemberAveragedLoss(n_tasks)
+    if loss_per_task:
+        criterion._stackable = False
     opt = torch.optim.Adam(module.parameters(), lr=1e-3)
     module.train()
 
@@ -134,7 +140,10 @@ def measure(kind, n_tasks, n_steps, repeats):
     fused = make_network(kind, n_tasks)
     torch.manual_seed(0)
     looped = PerTaskHeads(make_network(kind, n_tasks), n_tasks)
-    steps = {"looped": make_step(looped, n_tasks), "fused": make_step(fused, n_tasks)}
+    steps = {
+        "looped": make_step(looped, n_tasks, loss_per_task=True),
+        "fused": make_step(fused, n_tasks),
+    }
     for step in steps.values():  # warm-up
         ms_per_step(step, 3)
     times = {name: [] for name in steps}
@@ -184,10 +193,12 @@ def run(data_home=None, quick=False, out_dir=None):
         "",
         "Milliseconds per training step (forward, the engine's loss, backward, Adam "
         f"step) at batch {BATCH}, 1 thread, binary tasks: the heads as one module "
-        "per task, called in a loop (how sk_mtl built them before issue 10), and as "
-        "one `FusedHeads` (one matmul for every task; MMoE: one matmul for all "
-        "gates and one batched matmul for the heads; TabM: one batched matmul for "
-        f"all tasks and members). Median of {repeats} alternating repeats; *fit* is "
+        "per task, called in a loop and each task's loss computed on its own (how "
+        "sk_mtl built them before issue 10), and as one `FusedHeads` (one matmul "
+        "for every task; MMoE: one matmul for all gates and one batched matmul for "
+        "the heads; TabM: one batched matmul for all tasks and members) whose "
+        "outputs the loss scores in one op (tasks of one width). "
+        f"Median of {repeats} alternating repeats; *fit* is "
         "a whole `MultiTaskClassifier.fit` (shared-bottom, fused heads) divided by "
         "its number of batches, median of 3 fits.",
         "",

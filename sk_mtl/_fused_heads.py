@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .losses import TaskOutputs
+
 __all__ = ["FusedHeads", "HeadSlice"]
 
 
@@ -127,6 +129,11 @@ class FusedHeads(nn.Module):
         starts = [0, *itertools.accumulate(sum(s) for s in self._block_sizes)]
         self.slices = [(starts[b] + row, n) for b, row, n in self.layout]
         self._whole = len(self.weights) == 1 and self.slices == [(0, starts[-1])]
+        # Heads of one width side by side, in task order: the fused output is
+        # also a (..., n_tasks, width) view, which the loss scores in one op.
+        widths = {n for _, n in self.slices}
+        in_order = self.slices == [(j * n, n) for j, (_, n) in enumerate(self.slices)]
+        self._stackable = len(self.slices) > 1 and len(widths) == 1 and in_order
 
     def replaced(self, n_outputs, keep=None):
         """New heads for the tasks ``n_outputs``; ``keep[j]`` reuses old head ``j``.
@@ -234,10 +241,16 @@ class FusedHeads(nn.Module):
         return out.transpose(0, 1)
 
     def split(self, out):
-        """Each task's slice (a view) of a :meth:`fused` output."""
+        """Each task's slice (a view) of a :meth:`fused` output.
+
+        Heads of one width also pass the whole output as ``(..., n_tasks,
+        width)``: a :class:`~sk_mtl.losses.TaskOutputs`."""
         if self._whole:
             return (out,)
-        return tuple(out.narrow(-1, start, n) for start, n in self.slices)
+        parts = tuple(out.narrow(-1, start, n) for start, n in self.slices)
+        if not getattr(self, "_stackable", False):  # absent in older pickles
+            return parts
+        return TaskOutputs(parts, out.unflatten(-1, (len(parts), parts[0].shape[-1])))
 
     def forward(self, z):
         return self.split(self.fused(z))

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .embeddings import import_tabular_extra
-from .losses import MultiTaskLoss
+from .losses import MultiTaskLoss, TaskOutputs
 from .modules import MLP, FusedHeads
 
 __all__ = ["MemberEnsemble", "MemberAveragedLoss"]
@@ -174,7 +174,10 @@ class MemberAveragedLoss(MultiTaskLoss):
         k = next((lg.shape[1] for lg in logits if lg.dim() == 3), None)
         if k is None:
             return super().task_losses(logits, y, w)
+        stacked = getattr(logits, "stacked", None)
         logits = [lg.flatten(0, 1) for lg in logits]
+        if stacked is not None:  # (batch, k, n_tasks, width)
+            logits = TaskOutputs(logits, stacked.flatten(0, 1))
         y = y.repeat_interleave(k, dim=0)
         w = None if w is None else w.repeat_interleave(k, dim=0)
         return super().task_losses(logits, y, w)

@@ -26,6 +26,8 @@ from .weighting import make_task_weighting
 __all__ = [
     "per_sample_loss",
     "reduce_task_loss",
+    "stacked_task_losses",
+    "TaskOutputs",
     "MultiTaskLoss",
     "LOSSES",
     "REGRESSION_LOSSES",
@@ -33,6 +35,8 @@ __all__ = [
 
 LOSSES = ("cross_entropy", "focal", "ohem")
 REGRESSION_LOSSES = ("squared_error", "absolute_error", "huber")
+# Losses that score every task of one head width in one op.
+_STACKABLE_LOSSES = {"cross_entropy", *REGRESSION_LOSSES}
 
 # Regression losses on a ``(batch, 1)`` head output; huber's delta is 1 in the
 # standardised units the network learns (one standard deviation of the target).
@@ -73,6 +77,50 @@ def _mean_loss(output, y, loss):
         pred = output[:, 0]
         return _REGRESSION[loss](pred, y.to(pred.dtype))
     return F.cross_entropy(output, _class_codes(y))
+
+
+class TaskOutputs(tuple):
+    """Each task's output, plus all of them as one ``(..., n_tasks, width)`` tensor.
+
+    Fused heads of one width return this: ``stacked`` is a view of the one
+    matmul's output, so the loss need not stack the tasks' slices again (and
+    backward need not scatter their gradients back one by one).
+
+    Examples
+    --------
+    >>> import torch
+    >>> out = torch.arange(6.0).view(1, 6)
+    >>> outputs = TaskOutputs((out[:, :2], out[:, 2:4], out[:, 4:]), out.view(1, 3, 2))
+    >>> len(outputs), outputs.stacked.shape
+    (3, torch.Size([1, 3, 2]))
+    """
+
+    def __new__(cls, outputs, stacked):
+        self = super().__new__(cls, outputs)
+        self.stacked = stacked
+        return self
+
+
+def stacked_task_losses(logits, y, w=None, loss="cross_entropy"):
+    """Every task's weighted batch loss in one op, shape ``(n_tasks,)``.
+
+    For heads of one width that share a plain loss (``"cross_entropy"`` or a
+    regression loss): the heads' outputs, as ``(batch, n_tasks, width)`` (the
+    ``stacked`` view of a :class:`TaskOutputs`, else stacked here), are scored
+    at once, so the cost of a step barely grows with the number of tasks. Equal
+    to :func:`reduce_task_loss` of :func:`per_sample_loss` task by task.
+    """
+    out = getattr(logits, "stacked", None)
+    if out is None:
+        out = torch.stack(tuple(logits), dim=1)
+    if loss in _REGRESSION:
+        sample = _REGRESSION[loss](out[..., 0], y.to(out.dtype), reduction="none")
+    else:
+        batch, n_tasks, width = out.shape
+        codes = _class_codes(y).reshape(batch * n_tasks)
+        flat = F.cross_entropy(out.reshape(-1, width), codes, reduction="none")
+        sample = flat.view(batch, n_tasks)
+    return (sample if w is None else w * sample).mean(0)
 
 
 def reduce_task_loss(sample_loss, w, loss="cross_entropy", ohem_fraction=0.25):
@@ -154,6 +202,9 @@ class MultiTaskLoss(nn.Module):
             )
         # Plain mean losses take one fused op per task when nothing is weighted.
         self._fused = all(n not in ("focal", "ohem") for n in self.task_loss_names)
+        # One loss shared by several tasks can score them all in one op.
+        names = set(self.task_loss_names)
+        self._stackable = n_tasks > 1 and len(names) == 1 and names <= _STACKABLE_LOSSES
         self.focal_gamma = focal_gamma
         self.ohem_fraction = ohem_fraction
         if isinstance(task_weighting, str):
@@ -166,6 +217,9 @@ class MultiTaskLoss(nn.Module):
         ``w=None`` means weight 1 everywhere (no missing label, no sample weight).
         """
         names = self.task_loss_names
+        stackable = getattr(self, "_stackable", False)  # absent in older pickles
+        if stackable and len({lg.shape for lg in logits}) == 1:
+            return list(stacked_task_losses(logits, y, w, names[0]).unbind())
         if w is None and self._fused:
             # One fused op per task, as in a hand-written loop.
             return [_mean_loss(lg, y[:, t], names[t]) for t, lg in enumerate(logits)]

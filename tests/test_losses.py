@@ -4,7 +4,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sk_mtl.losses import MultiTaskLoss, per_sample_loss, reduce_task_loss
+from sk_mtl.losses import (
+    MultiTaskLoss,
+    per_sample_loss,
+    reduce_task_loss,
+    stacked_task_losses,
+)
 from sk_mtl.weighting import DWA, PCGrad, UncertaintyWeighting
 
 
@@ -117,6 +122,70 @@ def test_unit_weights_fast_path_matches_weighted_path(loss, weighting):
     torch.testing.assert_close(p0, p1)
     for a, b in zip(g0, g1):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error", "huber"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_tasks_scored_in_one_op_match_task_by_task(loss, weighted):
+    # Heads of one width sharing a plain loss are stacked and scored at once;
+    # losses and gradients must be those of the per-task path, missing labels
+    # (zero weights) included.
+    gen = torch.Generator().manual_seed(0)
+    n_tasks, width = 5, 1 if loss != "cross_entropy" else 3
+    logits = [torch.randn(32, width, generator=gen) for _ in range(n_tasks)]
+    if loss == "cross_entropy":
+        y = torch.randint(0, width, (32, n_tasks), generator=gen)
+    else:
+        y = torch.randn(32, n_tasks, generator=gen)
+    w = (torch.rand(32, n_tasks, generator=gen) > 0.3).float() if weighted else None
+    results = []
+    for one_op in (True, False):
+        leaves = [lg.clone().requires_grad_(True) for lg in logits]
+        if one_op:
+            losses = list(stacked_task_losses(leaves, y, w, loss).unbind())
+            assert MultiTaskLoss(n_tasks, loss=loss)._stackable
+        else:
+            losses = [
+                reduce_task_loss(
+                    per_sample_loss(lg, y[:, t], loss), None if w is None else w[:, t]
+                )
+                for t, lg in enumerate(leaves)
+            ]
+        torch.stack(losses).sum().backward()
+        results.append((torch.stack(losses).detach(), [lg.grad for lg in leaves]))
+    (l0, g0), (l1, g1) = results
+    torch.testing.assert_close(l0, l1)
+    for a, b in zip(g0, g1):
+        torch.testing.assert_close(a, b)
+    crit_losses = MultiTaskLoss(n_tasks, loss=loss).task_losses(logits, y, w)
+    torch.testing.assert_close(torch.stack(crit_losses), l1)
+
+
+def test_fused_heads_hand_the_loss_one_view_of_every_task():
+    from sk_mtl.modules import FusedHeads
+
+    heads = FusedHeads(4, [2, 2, 2])
+    z = torch.randn(8, 4)
+    outputs = heads(z)
+    assert outputs.stacked.shape == (8, 3, 2)
+    for t, part in enumerate(outputs):
+        torch.testing.assert_close(outputs.stacked[:, t], part)
+    y = torch.randint(0, 2, (8, 3))
+    losses = MultiTaskLoss(3).task_losses(outputs, y)
+    expected = [F.cross_entropy(part, y[:, t]) for t, part in enumerate(outputs)]
+    torch.testing.assert_close(torch.stack(losses), torch.stack(expected))
+    assert not hasattr(FusedHeads(4, [2, 3])(z), "stacked")  # widths differ
+
+
+def test_heads_of_different_widths_or_losses_are_scored_one_by_one():
+    assert not MultiTaskLoss(1)._stackable
+    assert not MultiTaskLoss(2, loss=["cross_entropy", "squared_error"])._stackable
+    assert not MultiTaskLoss(2, loss="focal")._stackable
+    crit = MultiTaskLoss(2)
+    logits = (torch.zeros(3, 2), torch.zeros(3, 4))
+    y = torch.tensor([[0, 1], [1, 2], [0, 3]])
+    losses = crit.task_losses(logits, y)
+    assert [round(float(v), 4) for v in losses] == [0.6931, 1.3863]
 
 
 def test_regression_losses_per_sample_and_fused_path_agree():

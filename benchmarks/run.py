@@ -64,6 +64,7 @@ REGISTRY = (
     "tabular_study",
     "mmoe_synthetic",
     "census_mixed",
+    "census_tabular",
 )
 
 RESULTS_MD = BENCH_DIR / "RESULTS.md"

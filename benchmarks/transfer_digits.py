@@ -14,9 +14,11 @@ cold start (same architecture, random weights) with the current defaults
 (``batch_size="auto"``, ``head_warmup="auto"``) and with the previous ones
 (``batch_size=128``, no head warm-up), FineTuner with the trunk frozen,
 TransferClassifier (frozen trunk, new (32,) head), a uniform weight-space soup of
-three hot starts that differ only in learning rate (3e-3, 1e-2, 2e-2), and
-LogisticRegression on the raw pixels. A second table compares hot and cold starts
-under other batch sizes, warm-up lengths and trunk learning rates (issue 10).
+three hot starts that differ only in learning rate (3e-3, 1e-2, 2e-2), a hot
+start with shrink-and-perturb (``shrink=0.3``, chosen without the test rows by
+``benchmarks/transfer_digits_selection.py``), and LogisticRegression on the raw
+pixels. A second table compares hot and cold starts under other batch sizes,
+warm-up lengths, trunk learning rates and shrink-and-perturb settings (issue 10).
 
 Run: ``python -m benchmarks.run --only transfer_digits`` (no data needed), or
 ``python benchmarks/transfer_digits.py [--quick] [--out FILE]``.
@@ -43,6 +45,10 @@ N_LABELLED = 60
 LR = 1e-2
 SOUP_LRS = (3e-3, 2e-2)
 PREVIOUS = {"batch_size": 128, "head_warmup": 0}  # FineTuner defaults before 0.1
+# Shrink-and-perturb chosen by benchmarks/transfer_digits_selection.py
+# (cross-validation inside the labelled images only).
+SHRINK_PERTURB = {"shrink": 0.3}
+SHRINK_LABEL = "shrink 0.3"
 # Hot vs cold under other settings: (label, FineTuner parameters); a cold start
 # ignores head_warmup and reused_lr, so it only depends on the batch size.
 VARIANTS = (
@@ -55,6 +61,9 @@ VARIANTS = (
     ("batch 16, no warm-up", {"batch_size": 16, "head_warmup": 0}),
     ("batch 16, warm-up 2 epochs", {"batch_size": 16, "head_warmup": 2}),
     ("batch auto, no warm-up, trunk lr 2e-2", {"head_warmup": 0, "reused_lr": 2e-2}),
+    ("defaults, shrink 0.3 (selected)", SHRINK_PERTURB),
+    ("defaults, shrink 0.5", {"shrink": 0.5}),
+    ("defaults, shrink 0.5, perturb 0.1", {"shrink": 0.5, "perturb": 0.1}),
 )
 VARIANT_BUDGETS = (10, 20, 50)
 
@@ -106,6 +115,7 @@ def run_one(X, y, pool, source, epochs, seed):
     out["FineTuner cold, previous defaults"] = fine_tune(
         *args, start="cold", **PREVIOUS
     )[1]
+    out[f"FineTuner hot, {SHRINK_LABEL}"] = fine_tune(*args, **SHRINK_PERTURB)[1]
     out["FineTuner hot, trunk frozen"] = fine_tune(*args, freeze="trunk")[1]
     out["TransferClassifier (frozen, (32,) head)"] = (
         TransferClassifier(
@@ -149,10 +159,11 @@ def main_table(title, X, y, pool, source, budgets, seeds):
             f"{np.mean(by_epochs[e]):.3f} ± {np.std(by_epochs[e]):.3f}" for e in budgets
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    for suffix in ("", ", previous defaults"):
+    pairs = (("", ""), (", previous defaults",) * 2, (f", {SHRINK_LABEL}", ""))
+    for suffix, cold_suffix in pairs:
         hot, cold = (
             results[f"FineTuner hot{suffix}"],
-            results[f"FineTuner cold{suffix}"],
+            results[f"FineTuner cold{cold_suffix}"],
         )
         wins = [f"{_wins(hot[e], cold[e])} of {len(seeds)}" for e in budgets]
         lines.append(f"| seeds with hot ≥ cold{suffix} | " + " | ".join(wins) + " |")
@@ -219,13 +230,17 @@ def report(quick=False):
         "",
     ]
     lines += variant_table(cases, seeds)
-    lines += [
+    return "\n".join(lines + run_footer(start, load_before))
+
+
+def run_footer(start, load_before):
+    """Last lines of a report: threads, load average and wall time."""
+    return [
         f"1 torch thread per model; load average {load_before:.1f} at the start, "
         f"{os.getloadavg()[0]:.1f} at the end (2 cores shared with other jobs). "
         f"Wall time: {time.time() - start:.0f} s.",
         "",
     ]
-    return "\n".join(lines)
 
 
 def run(data_home, quick, out_dir):
@@ -234,15 +249,19 @@ def run(data_home, quick, out_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 seeds, 2 budgets")
+    script_main(argv, __doc__, "transfer_digits", report, "2 seeds, 2 budgets")
+
+
+def script_main(argv, doc, name, make_report, quick_help):
+    """Command line of ``benchmarks/<name>.py``: write ``make_report``'s text."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument(
-        "--out",
-        default=str(Path(__file__).parent / "results" / "transfer_digits.md"),
+        "--out", default=str(Path(__file__).parent / "results" / f"{name}.md")
     )
     args = parser.parse_args(argv)
-    text = report(args.quick)
-    text += f"\nCommand: `{script_command('transfer_digits.py', argv)}`.\n"
+    text = make_report(args.quick)
+    text += f"\nCommand: `{script_command(f'{name}.py', argv)}`.\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(text)

@@ -149,6 +149,20 @@ head_warmup : "auto" or int, default="auto"
     needed to move the reused layers). 0: fine-tune every layer from the start.
     Skipped when there is no new head, with ``start="cold"``,
     ``freeze="trunk"``, a new input layer or a warm start.
+shrink : float in (0, 1], default=1.0
+    Shrink-and-perturb (Ash & Adams 2020): each reused weight that is trained
+    (trunk and kept heads; not those frozen by ``freeze``, not new layers)
+    starts at ``shrink * w_source + perturb * w_fresh``, where ``w_fresh`` is
+    a fresh random initialisation of the same layer (the one a cold start with
+    the same ``random_state`` would draw when no head is kept). 1: the
+    source's weights as they are. Smaller weights keep the direction of what
+    the source learned but let training move them further. On digits,
+    ``shrink=0.3`` made a hot start from an unrelated source as good as a cold
+    start and cost part of the gain from a related one, hence the default of 1
+    (see the :ref:`User Guide <shrink_perturb>`).
+perturb : float >= 0, default=0.0
+    Scale of the fresh initialisation added by shrink-and-perturb; 0 adds
+    nothing. Ignored, like ``shrink``, with ``start="cold"``.
 """
 _BATCH_SIZE_AUTO = """\
 batch_size : int or "auto", default="auto"

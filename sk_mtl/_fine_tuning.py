@@ -3,7 +3,8 @@
 :class:`FineTuningMixin` holds what FineTuner and :class:`FineTunerRegressor`
 share: reading the source, copying its network (new heads where the tasks
 differ), freezing, and the two training phases of LP-FT (Kumar et al. 2022):
-``"head"`` (new heads on the frozen shared layers) then ``"fine_tune"`` (all).
+``"head"`` (new heads on the frozen shared layers) then ``"fine_tune"`` (all),
+and the optional shrink-and-perturb of the reused weights (Ash & Adams 2020).
 """
 
 import copy
@@ -25,6 +26,7 @@ from ._reuse import (
     reset_parameters,
     reuse_input,
     set_requires_grad,
+    shrink_perturb,
 )
 from .modules import layer_groups
 
@@ -47,6 +49,8 @@ FINE_TUNING_CONSTRAINTS = {
         StrOptions({"auto"}),
         Interval(numbers.Integral, 0, None, closed="left"),
     ],
+    "shrink": [Interval(numbers.Real, 0, 1, closed="right")],
+    "perturb": [Interval(numbers.Real, 0, None, closed="left")],
 }
 
 
@@ -141,6 +145,8 @@ class FineTuningMixin(SharedSourceMixin):
             n for n, p in module.named_parameters() if id(p) in frozen_ids
         ]
         reused = [n for n, p in module.named_parameters() if id(p) in old]
+        trained = [n for n, p in module.named_parameters() if id(p) in old - frozen_ids]
+        shrink_perturb(module, trained, self.shrink, self.perturb)
         groups = []
         if self.reused_lr is not None:
             lr = {"lr": self.reused_lr}
@@ -294,6 +300,8 @@ class FineTuner(FineTuningMixin, BaseNeuralClassifier):
         reused_lr=None,
         input_mismatch="error",
         head_warmup="auto",
+        shrink=1.0,
+        perturb=0.0,
         max_epochs=20,
         batch_size="auto",
         predict_batch_size="auto",
@@ -326,6 +334,8 @@ class FineTuner(FineTuningMixin, BaseNeuralClassifier):
         self.reused_lr = reused_lr
         self.input_mismatch = input_mismatch
         self.head_warmup = head_warmup
+        self.shrink = shrink
+        self.perturb = perturb
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.predict_batch_size = predict_batch_size

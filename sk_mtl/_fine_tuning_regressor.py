@@ -109,6 +109,8 @@ class FineTunerRegressor(FineTuningMixin, TaskRegressorMixin, BaseNeuralEstimato
         reused_lr=None,
         input_mismatch="error",
         head_warmup="auto",
+        shrink=1.0,
+        perturb=0.0,
         task_weighting="equal",
         loss="squared_error",
         max_epochs=20,
@@ -137,6 +139,8 @@ class FineTunerRegressor(FineTuningMixin, TaskRegressorMixin, BaseNeuralEstimato
         self.reused_lr = reused_lr
         self.input_mismatch = input_mismatch
         self.head_warmup = head_warmup
+        self.shrink = shrink
+        self.perturb = perturb
         self.task_weighting = task_weighting
         self.loss = loss
         self.max_epochs = max_epochs

@@ -5,7 +5,8 @@
   itself) and is never modified, not even through ``set_params``;
 - the fitted input of a source (how X is validated and turned into tensors) is
   reused, so the new estimator reads the same X;
-- freezing, re-initialising and learning-rate groups of reused parameters.
+- freezing, re-initialising, shrinking and learning-rate groups of reused
+  parameters.
 """
 
 import copy
@@ -24,6 +25,7 @@ __all__ = [
     "check_source",
     "reuse_input",
     "reset_parameters",
+    "shrink_perturb",
     "set_requires_grad",
     "name_patterns",
     "large_model_optimizer_options",
@@ -142,6 +144,30 @@ def reset_parameters(module):
         reset = getattr(m, "reset_parameters", None)
         if callable(reset):
             reset()
+    return module
+
+
+def shrink_perturb(module, names, shrink, perturb):
+    """Shrink and perturb the parameters ``names`` of ``module``, in place.
+
+    Each becomes ``shrink * w + perturb * w_fresh`` (Ash & Adams 2020), where
+    ``w_fresh`` is the parameter of a re-initialised copy of ``module``
+    (:func:`reset_parameters`, drawn from torch's global RNG; nothing is drawn
+    when ``perturb`` is 0). ``shrink=1, perturb=0`` leaves ``module`` as it is.
+    """
+    if shrink == 1 and perturb == 0:
+        return module
+    names = set(names)
+    fresh = {}
+    if perturb:
+        fresh = dict(reset_parameters(copy.deepcopy(module)).named_parameters())
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if name not in names:
+                continue
+            p.mul_(shrink)
+            if perturb:
+                p.add_(fresh[name], alpha=perturb)
     return module
 
 

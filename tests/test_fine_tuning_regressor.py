@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _initial_state import initial_state
 from sklearn.base import clone, is_classifier, is_regressor
 
 from sk_mtl import (
@@ -123,3 +124,16 @@ def test_regressor_bad_input(latent):
         FineTunerRegressor(source, max_epochs=1).fit(X[300:310], ["a", "b"] * 5)
     with pytest.raises(ValueError, match="continuous.*use FineTunerRegressor"):
         FineTuner(source, max_epochs=1).fit(X[300:], s[300:])
+
+
+def test_regressor_shrinks_the_reused_trunk(latent):
+    X, s, source = latent
+    reg = FineTunerRegressor(
+        source, shrink=0.5, head_warmup=0, max_epochs=1, random_state=0
+    )
+    start = initial_state(reg, X[300:], s[300:])
+    assert reg.get_params()["shrink"] == 0.5
+    for name, w in source.module_.trunk.named_parameters():
+        assert torch.equal(start[f"trunk.{name}"], 0.5 * w)
+    with pytest.raises(ValueError, match="'perturb' parameter of FineTunerRegressor"):
+        FineTunerRegressor(source, perturb=-1).fit(X[300:], s[300:])

@@ -206,7 +206,7 @@ def _load_line(results, curves, load):
     cpu = sum(r["cpu_s"] for r in runs) / 60
     first, last = runs[0]["load"][0], runs[-1]["load"][1]
     return (
-        f"The recipe search and the {len(results)} rows x seeds logged took "
+        f"The recipe search and the {len(results)} (row, seed) fits logged took "
         f"{wall:.0f} min of wall time and {cpu:.0f} CPU minutes. 1-minute load "
         f"average at the start of the first fit: {first:.2f}; at the end of the "
         f"last: {last:.2f}. This invocation: "

@@ -50,6 +50,7 @@ REGISTRY = (
     "census_mtl",
     "missing_labels",
     "trec_mtl",
+    "trec_finetune",
     "speed",
     "task_count",
     "hard_example_mining",

@@ -177,6 +177,24 @@ def test_fused_heads_hand_the_loss_one_view_of_every_task():
     assert not hasattr(FusedHeads(4, [2, 3])(z), "stacked")  # widths differ
 
 
+def test_member_outputs_scored_in_one_op_match_task_by_task():
+    # TabM's heads give (batch, k, width) per task and a (batch, k, tasks, width)
+    # view; the member-averaged loss must not depend on which one it reads.
+    from sk_mtl.ensembles import MemberAveragedLoss
+    from sk_mtl.losses import TaskOutputs
+
+    gen = torch.Generator().manual_seed(0)
+    out = torch.randn(6, 4, 3 * 2, generator=gen)  # batch 6, k=4, 3 tasks of 2
+    parts = tuple(out.narrow(-1, 2 * t, 2) for t in range(3))
+    y = torch.randint(0, 2, (6, 3), generator=gen)
+    w = (torch.rand(6, 3, generator=gen) > 0.3).float()
+    crit = MemberAveragedLoss(3)
+    stacked = crit.task_losses(TaskOutputs(parts, out.unflatten(-1, (3, 2))), y, w)
+    crit._stackable = False  # the per-task path
+    looped = crit.task_losses(parts, y, w)
+    torch.testing.assert_close(torch.stack(stacked), torch.stack(looped))
+
+
 def test_heads_of_different_widths_or_losses_are_scored_one_by_one():
     assert not MultiTaskLoss(1)._stackable
     assert not MultiTaskLoss(2, loss=["cross_entropy", "squared_error"])._stackable

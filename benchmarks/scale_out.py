@@ -7,12 +7,12 @@ user without a cluster gets); through ``joblib.parallel_backend("dask")`` on a
 ``LocalCluster`` of 2 worker processes x 1 thread, with sk_mtl's allocator tuning
 and without it (``MALLOC_MMAP_THRESHOLD_`` set in the workers, as before it
 existed; see ``sk_mtl/_malloc.py``), and with the scaling guide's worker
-configuration for CPU-bound fits (``CPU_BOUND_CONFIG``); with ``n_jobs=2`` on
-joblib's loky backend; and on a ``LocalCluster`` of 4 workers x 1 thread (on this
-2-core machine it shows the scheduling overhead per task, from which the speed-up
-on N machines is projected). ``refit=False``: the searches are timed, not the
-final refit, which is one serial fit in every setting. Each figure comes with the
-machine's load average, since the machine is shared.
+configuration for CPU-bound fits (``sk_mtl.scaling.training_worker_config``);
+with ``n_jobs=2`` on joblib's loky backend; and on a ``LocalCluster`` of 4 workers
+x 1 thread (on this 2-core machine it shows the scheduling overhead per task, from
+which the speed-up on N machines is projected). ``refit=False``: the searches are
+timed, not the final refit, which is one serial fit in every setting. Each figure
+comes with the machine's load average, since the machine is shared.
 
 Run alone (from the repository root)::
 
@@ -28,6 +28,8 @@ import joblib
 import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
+
+from sk_mtl.scaling import training_worker_config
 
 from ._census import load, preprocessor, split
 from ._common import md_table
@@ -143,14 +145,8 @@ def _task_bytes(model, cv, X, Y):
 # turns sk_mtl's tuning off (a user's own setting is respected).
 _TUNING_OFF = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 _DASK_2 = "dask LocalCluster 2 workers x 1 thread"
-# The scaling guide's advice for workers that run CPU-bound fits: no statistical
-# profiler (it samples the task thread's stack every 10 ms) and the event-loop
-# watchdog every second instead of every 20 ms. Each wake-up takes a core and
-# the GIL from a fit when every core is busy.
-CPU_BOUND_CONFIG = {
-    "distributed.worker.profile.enabled": False,
-    "distributed.admin.tick.interval": "1s",
-}
+# The scaling guide's advice for workers that run CPU-bound fits.
+CPU_BOUND_CONFIG = training_worker_config()
 _DASK_2_CPU = _DASK_2 + ", profiler off, tick 1 s"
 # These settings run this many times, in turn; tables give the median wall.
 ROUNDS = 3

@@ -20,18 +20,22 @@ from sk_mtl.model_selection import TaskStratifiedKFold
 
 distributed = pytest.importorskip("distributed")
 
-from sk_mtl.scaling import ship_to_workers  # noqa: E402
+import dask  # noqa: E402
+
+from sk_mtl.scaling import ship_to_workers, training_worker_config  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        timeout=120,
-    )
+    # Started as the scaling guide advises for training workers.
+    with dask.config.set(training_worker_config()):
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            timeout=120,
+        )
     client = distributed.Client(cluster, timeout=120)
     client.wait_for_workers(2, timeout=120)
     yield client
@@ -132,6 +136,17 @@ def test_hard_example_mining_out_of_fold_fits_on_dask(client):
         on_dask = clone(model).fit(X, y)
     np.testing.assert_array_equal(on_dask.sample_weight_, serial.sample_weight_)
     np.testing.assert_array_equal(on_dask.predict_proba(X), serial.predict_proba(X))
+
+
+def test_training_worker_config_reaches_the_workers(client):
+    config = training_worker_config()
+    for key in config:  # real dask settings (a misspelt key would be accepted)
+        dask.config.get(key)
+
+    def worker_settings():
+        return {key: dask.config.get(key) for key in config}
+
+    assert list(client.run(worker_settings).values()) == [config, config]
 
 
 def test_fits_on_workers_raise_the_frozen_mmap_threshold(client):

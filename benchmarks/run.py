@@ -97,6 +97,24 @@ def _machine():
     )
 
 
+def timestamp():
+    """Now, as the results files show it (``2026-12-01 14:20 UTC``)."""
+    return datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def write_section(out_dir, name, section, produced_by, machine=None):
+    """Write a benchmark's markdown ``section`` to ``out_dir/<name>.md``.
+
+    Its title comes first, then the line saying how it was produced
+    (``produced_by``) and on which machine; returns the file's path.
+    """
+    title, *body = section.strip().split("\n", 1)
+    meta = f"*{produced_by}. Machine: {machine or _machine()}.*"
+    path = out_dir / f"{name}.md"
+    path.write_text("\n\n".join([title, meta, *body]) + "\n")
+    return path
+
+
 def _load(name):
     try:
         return importlib.import_module(f"benchmarks.{name}")
@@ -194,22 +212,18 @@ def main(argv=None):
             continue
         print(f"[{name}] {getattr(module, 'TITLE', name)}")
         start = time.perf_counter()
-        section = module.run(data_home, args.quick, out_dir).strip()
+        section = module.run(data_home, args.quick, out_dir)
         wall = time.perf_counter() - start
-        stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-        lines = section.split("\n", 1)
         how = " (quick subset)" if args.quick else ""
         if args.resume:
             how += (
                 ", reusing per-model results saved by earlier runs of the same "
                 "configuration,"
             )
-        meta = (
-            f"*Produced by `{command}`{how} in {wall / 60:.1f} min on {stamp}. "
-            f"Machine: {machine}.*"
+        produced_by = (
+            f"Produced by `{command}`{how} in {wall / 60:.1f} min on {timestamp()}"
         )
-        section = "\n\n".join([lines[0], meta, *(lines[1:] if len(lines) > 1 else [])])
-        (out_dir / f"{name}.md").write_text(section + "\n")
+        write_section(out_dir, name, section, produced_by, machine)
         print(f"[{name}] done in {wall / 60:.1f} min")
 
     if args.quick:

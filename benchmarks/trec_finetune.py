@@ -31,7 +31,6 @@ or through the runner, ``python -m benchmarks.run --only trec_finetune``.
 
 import argparse
 import copy
-import datetime
 import json
 import os
 import shlex
@@ -272,14 +271,13 @@ def run(data_home, quick, out_dir):
 
 def _write(section, argv, quick, wall, report_only):
     """Write the section as ``benchmarks/run.py`` does (quick: under _cache)."""
-    from .run import QUICK_DIR, _machine
+    from .run import QUICK_DIR, timestamp, write_section
 
     out_dir = QUICK_DIR / "results" if quick else RESULTS_DIR
-    stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    stamp = timestamp()
     command = "python -m benchmarks.trec_finetune" + "".join(
         " " + shlex.quote(a) for a in argv
     )
-    head, _, body = section.strip().partition("\n")
     how = f"Produced by `{command}` in {wall / 60:.1f} min on {stamp}"
     if report_only:
         how = (
@@ -288,10 +286,7 @@ def _write(section, argv, quick, wall, report_only):
             "in `benchmarks/_cache/trec_finetune.jsonl` (per seed in "
             "`trec_finetune.csv`)"
         )
-    meta = f"*{how}. Machine: {_machine()}.*"
-    path = out_dir / f"{NAME}.md"
-    path.write_text("\n\n".join([head, meta, body.strip()]) + "\n")
-    print(f"wrote {path}")
+    print(f"wrote {write_section(out_dir, NAME, section, how)}")
 
 
 def main(argv=None):

@@ -125,9 +125,9 @@ def _describe_head(m):
 
 
 def _build_head(d):
-    from ._transfer import _Head
+    from ._transfer_parts import NewHead
 
-    return _Head(d["in_features"], tuple(d["hidden_units"]), d["dropout"])
+    return NewHead(d["in_features"], tuple(d["hidden_units"]), d["dropout"])
 
 
 def _describe_text_base(m):
@@ -143,7 +143,7 @@ def _build_text_base(d):
 
 def _codecs():
     from ._sources import TextBase
-    from ._transfer import _Head
+    from ._transfer_parts import NewHead
     from .modules import _ExpertFeatures
 
     return {
@@ -156,7 +156,7 @@ def _codecs():
             _build_expert_features,
         ),
         StackedTrunk: ("StackedTrunk", _describe_stacked, _build_stacked),
-        _Head: ("TransferHead", _describe_head, _build_head),
+        NewHead: ("TransferHead", _describe_head, _build_head),
         TextBase: ("TextEncoder", _describe_text_base, _build_text_base),
     }
 

@@ -19,7 +19,6 @@ import copy
 import numbers
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -46,6 +45,7 @@ from ._options import (
     lr_scheduler_callback,
     predict_batch_rows,
 )
+from ._phases import TrainingPhase
 from ._runtime import check_device, float32_default_dtype, handle_interrupt
 from ._tasks import fit_tasks
 from ._threads import resolve_n_threads, torch_threads, work_per_row
@@ -65,34 +65,6 @@ _OPTIMIZERS = {
     "adamw": torch.optim.AdamW,
     "sgd": torch.optim.SGD,
 }
-
-
-@dataclass
-class Network:
-    """What ``_build_network`` returns: the module and how to optimise it.
-
-    ``param_groups`` are skorch's ``(pattern, options)`` pairs (e.g. a smaller lr
-    for reused layers); ``optimizer_options`` extra optimizer keyword arguments.
-    """
-
-    module: torch.nn.Module
-    param_groups: list = field(default_factory=list)
-    optimizer_options: dict = field(default_factory=dict)
-
-
-@dataclass
-class TrainingPhase:
-    """One stage of training: a module trained for some epochs on some input.
-
-    ``model_input(rows)`` makes the module's input for those training rows.
-    """
-
-    name: str
-    module: torch.nn.Module
-    model_input: object
-    max_epochs: int
-    param_groups: list = field(default_factory=list)
-    callbacks: list = field(default_factory=list)
 
 
 class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstimator):

@@ -261,7 +261,8 @@ class Reader:
 
 def _after_load(est):
     """Rebuild what was not stored: the skorch net, a transfer source."""
-    from ._base import BaseNeuralClassifier, Network, TrainingPhase
+    from ._base import BaseNeuralClassifier
+    from ._phases import Network, TrainingPhase
     from ._sources import make_source
     from ._transfer import TransferClassifier
 

@@ -16,8 +16,9 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import Callback
 
-from ._base import BaseNeuralClassifier, BaseNeuralEstimator, Network
+from ._base import BaseNeuralClassifier, BaseNeuralEstimator
 from ._docs import fill_doc
+from ._phases import Network
 from ._reuse import (
     SharedSourceMixin,
     check_source,

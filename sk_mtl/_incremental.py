@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 from skorch.history import History
 
+from ._phases import TrainingPhase
 from ._tasks import ClassificationTask
 from ._training_data import auto_batch_size, phase_dataset
 from .utils import TaskTargets, labelled_values, task_columns
@@ -122,8 +123,6 @@ class IncrementalMixin:
 
     def _incremental_net(self, X, first, seed):
         """The net that keeps training (built for validated X on the first call)."""
-        from ._base import TrainingPhase
-
         saved = getattr(self, "_incremental_rng", None)
         if saved is not None and saved[0] is getattr(self, "net_", None):
             torch.set_rng_state(saved[1])
@@ -148,8 +147,6 @@ class IncrementalMixin:
         return net
 
     def _one_pass(self, net, X, targets, weights):
-        from ._base import TrainingPhase
-
         phase = TrainingPhase(
             "partial_fit", self.module_, lambda r: self.input_.tensors(X, r), 1
         )

@@ -9,9 +9,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 from torch import nn
 
-from ._base import BaseNeuralClassifier, Network
+from ._base import BaseNeuralClassifier
 from ._docs import fill_doc
 from ._inputs import as_dense
+from ._phases import Network
 from ._tabular_input import TabularInput, make_input
 from .embeddings import (
     NUMERIC_EMBEDDINGS,

@@ -69,11 +69,11 @@ def _activation_width(module):
     runs once per member); any other layer with parameters (a convolution,
     attention, ...) makes the width unknown.
     """
+    from .ensembles import member_ensembles
     from .modules import ExpertLayer, FusedHeads
 
     adapter = getattr(sys.modules.get("tabm"), "ElementwiseAffine", ())
-    members = [getattr(m, "n_members", None) for m in module.modules()]
-    k = max([m for m in members if isinstance(m, int)], default=1)
+    k = max((m.n_members for m in member_ensembles(module)), default=1)
     # FusedHeads keep their blocks in ParameterLists, counted with them.
     blocks = {
         id(p)

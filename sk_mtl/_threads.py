@@ -156,8 +156,8 @@ def work_per_row(module):
     """Multiply-adds of one row's forward pass through ``module``, roughly.
 
     Each parameter is used once per row, except the shared MLP of an ensemble of
-    ``k`` members (TabM, :class:`~sk_mtl.ensembles.MemberEnsemble`: a module with
-    ``n_members`` and a ``trunk``), which every member runs: ``k`` times.
+    ``k`` members (TabM, :class:`~sk_mtl.ensembles.MemberEnsemble`), which every
+    member runs: ``k`` times.
     (Per-member weights, such as the members' heads, already count ``k`` times
     in the parameter count.)
 
@@ -176,12 +176,11 @@ def work_per_row(module):
     >>> work_per_row(MLP(10, (20,)))  # 10 * 20 weights + 20 biases
     220
     """
+    from .ensembles import member_ensembles
+
     work = sum(p.numel() for p in module.parameters())
-    for m in module.modules():
-        k = getattr(m, "n_members", None)
-        trunk = getattr(m, "trunk", None)
-        if isinstance(k, int) and k > 1 and isinstance(trunk, torch.nn.Module):
-            work += (k - 1) * sum(p.numel() for p in trunk.parameters())
+    for m in member_ensembles(module):
+        work += (m.n_members - 1) * sum(p.numel() for p in m.trunk.parameters())
     return work
 
 

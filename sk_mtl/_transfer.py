@@ -17,72 +17,23 @@ import math
 import numbers
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from skorch.callbacks import Callback
-from torch import nn
 
-from ._base import BaseNeuralClassifier, Network, TrainingPhase
+from ._base import BaseNeuralClassifier
 from ._contrastive import contrastive_tune, sample_pairs
 from ._docs import fill_doc
 from ._net import predict_outputs
+from ._phases import Network, TrainingPhase
 from ._reuse import (
     SharedSourceMixin,
     large_model_optimizer_options,
     name_patterns,
-    set_requires_grad,
 )
 from ._sources import is_text_source, make_source
-from .modules import MLP, HeadView, MultiHeadNetwork, StackedTrunk, layer_groups
+from ._transfer_parts import NewHead, Unfreezer, take_rows
+from .modules import HeadView, MultiHeadNetwork, StackedTrunk
 
 __all__ = ["TransferClassifier"]
-
-
-class _Unfreezer(Callback):
-    """Unfreezes the layer groups of ``base`` at epoch starts.
-
-    After ``after`` epochs of its phase: every group (``gradual=False``), or one
-    more group per epoch, top (output side) first (``gradual=True``, as in
-    ULMFiT). Records ``unfrozen_layers`` in the history.
-    """
-
-    def __init__(self, base, after, gradual):
-        self.base = base
-        self.after = after
-        self.gradual = gradual
-
-    def on_epoch_begin(self, net, **kwargs):
-        epoch = len(net.history)  # the current epoch of the phase, 1-based
-        groups = layer_groups(self.base)
-        n = 0
-        if epoch > self.after:
-            n = min(len(groups), epoch - self.after) if self.gradual else len(groups)
-        for group in groups[len(groups) - n :]:
-            set_requires_grad(group.parameters(), True)
-        net.history.record("unfrozen_layers", n)
-
-
-def _take(inputs, rows):
-    rows = torch.as_tensor(rows)
-    if isinstance(inputs, dict):
-        return {key: value[rows] for key, value in inputs.items()}
-    return inputs[rows]
-
-
-class _Head(nn.Module):
-    """Dropout on the reused features, then the new hidden layers."""
-
-    def __init__(self, in_features, hidden_units, dropout):
-        super().__init__()
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.mlp = MLP(in_features, hidden_units, dropout)
-        self.out_features = self.mlp.out_features
-
-    def forward(self, z):
-        return self.mlp(self.dropout(z))
-
-    def layer_groups(self):
-        return self.mlp.layer_groups()
 
 
 @fill_doc
@@ -308,7 +259,7 @@ SentenceTransformer
                 f"{self.hidden_units!r}."
             )
         base, width = self._source.make_base(self.input_, X)
-        trunk = StackedTrunk(base, _Head(width, units, self.dropout))
+        trunk = StackedTrunk(base, NewHead(width, units, self.dropout))
         module = MultiHeadNetwork(trunk, [task.n_outputs for task in self.tasks_])
         module.train()
         new_layer = self._source.new_input_layer
@@ -352,7 +303,7 @@ SentenceTransformer
         inputs = self.input_.tensors(X, train)  # tokenised once
         return contrastive_tune(
             network.module.trunk.base,
-            lambda rows: _take(inputs, rows),
+            lambda rows: take_rows(inputs, rows),
             pairs,
             epochs=self.contrastive_epochs,
             batch_size=self.batch_size_,
@@ -402,7 +353,7 @@ SentenceTransformer
         if self.unfreeze is None:
             return []
         gradual = self.unfreeze == "gradual"
-        return [("unfreezer", _Unfreezer(base, after, gradual))]
+        return [("unfreezer", Unfreezer(base, after, gradual))]
 
     def _forward(self, X):
         if not self._source.text:

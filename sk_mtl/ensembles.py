@@ -31,7 +31,7 @@ from .embeddings import import_tabular_extra
 from .losses import MultiTaskLoss, TaskOutputs
 from .modules import MLP, FusedHeads
 
-__all__ = ["MemberEnsemble", "MemberAveragedLoss"]
+__all__ = ["MemberEnsemble", "MemberAveragedLoss", "member_ensembles"]
 
 
 def _tabm(purpose="architecture='tabm'"):
@@ -133,6 +133,23 @@ class MemberEnsemble(nn.Module):
         """One head per task and member (see
         :meth:`sk_mtl.modules.MultiHeadNetwork.replace_heads`)."""
         self.heads = self.heads.replaced(n_classes, keep)
+
+
+def member_ensembles(module):
+    """The :class:`MemberEnsemble` layers inside ``module`` (itself included).
+
+    Their shared MLP runs once per member, which the estimators' sizing of
+    batches and threads must count ``n_members`` times.
+
+    Examples
+    --------
+    >>> from sk_mtl.modules import MLP
+    >>> [m.n_members for m in member_ensembles(MemberEnsemble(5, (8,), [2], 4))]
+    [4]
+    >>> member_ensembles(MLP(5, (8,)))
+    []
+    """
+    return [m for m in module.modules() if isinstance(m, MemberEnsemble)]
 
 
 class _MemberFeatures(nn.Module):

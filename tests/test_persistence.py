@@ -23,7 +23,7 @@ from sk_mtl import (
     merge_models,
 )
 from sk_mtl._architecture import build, describe
-from sk_mtl._transfer import _Head
+from sk_mtl._transfer_parts import NewHead
 from sk_mtl.modules import MLP, MMoE, MultiHeadNetwork, StackedTrunk
 
 pytest.importorskip("safetensors")
@@ -291,7 +291,7 @@ def _with_replaced_heads(net):
         MultiHeadNetwork(MLP(4, (6,)), [2, 3]),
         MMoE(4, (5, 3), [2, 2], n_experts=3, dropout=0.1),
         MMoE(4, (5,), [2], n_experts=2).feature_module(),
-        StackedTrunk(MLP(4, (6,)), _Head(6, (3,), 0.2)),
+        StackedTrunk(MLP(4, (6,)), NewHead(6, (3,), 0.2)),
         _with_replaced_heads(MultiHeadNetwork(MLP(4, (6,)), [2, 3])),
         _with_replaced_heads(MMoE(4, (5,), [2, 3], n_experts=3)),
     ],

@@ -13,7 +13,13 @@ process, so a loaded machine inflates them less than wall time). Contenders:
   10 epochs, then the whole encoder for 10 (``benchmarks/transfer_text.py``'s recipe);
 - contrastive: ``TransferClassifier(contrastive=True)``: the encoder tuned on 40
   pairs per sentence (SetFit's 20 iterations), batch 16, AdamW 2e-5 (SetFit's
-  defaults), then a linear head on the tuned, frozen embeddings (20 epochs).
+  defaults), then a linear head on the tuned, frozen embeddings (20 epochs);
+- contrastive+fine-tune (``--models``, not in the default run): the contrastive
+  step at 5e-5, then the fine-tune recipe (head for 10 epochs, the whole encoder
+  for 10 at 5e-5; for 2 on the whole training part, ``--sizes all``).
+
+``--pairs N`` caps the contrastive pairs per fit (``contrastive_pairs``); at
+``--sizes all`` the default 40 per sentence would be 105,000 pairs on CR.
 
 ``--sweep`` instead scores contrastive settings on CR without the test split: for
 each seed a validation set of 500 sentences is drawn from CR's training part
@@ -22,10 +28,12 @@ setting (highest mean validation accuracy) and the default are then scored on
 the test split.
 
 Run: ``PYTHONPATH=$PWD python -m benchmarks.text_fewshot [--sets cr mr] [--seeds 5]
-[--sizes 8] [--sweep]``, or ``python -m benchmarks.run --only text_fewshot``.
+[--sizes 8 64 all] [--models contrastive ...] [--pairs N] [--sweep]``,
+or ``python -m benchmarks.run --only text_fewshot``.
 """
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -59,7 +67,16 @@ def contrastive(seed, **params):
     return TransferClassifier(ENCODER, contrastive=True, random_state=seed, **params)
 
 
-def contenders(seed):
+# Short names for ``--models``, in the order of ``contenders``; the default run
+# leaves out the last (contrastive tuning, then the fine-tune recipe).
+MODEL_KEYS = ("tfidf", "frozen", "fine-tune", "contrastive", "contrastive+fine-tune")
+DEFAULT_MODELS = MODEL_KEYS[:4]
+
+
+def contenders(seed, pairs=None, n_per_class=8):
+    # contrastive+fine-tune on the whole training part: 2 encoder epochs, as in
+    # transfer_text's recipe for "all" (10 would cost 19 CPU min per fit on CR).
+    epochs = 12 if n_per_class is None else 20
     return {
         "TF-IDF (1-2 grams) + LogisticRegression": lambda: make_pipeline(
             TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(max_iter=2000)
@@ -76,8 +93,24 @@ def contenders(seed):
             batch_size=16,
             random_state=seed,
         ),
-        "TransferClassifier, contrastive=True (ours)": lambda: contrastive(seed),
+        "TransferClassifier, contrastive=True (ours)": lambda: contrastive(
+            seed, contrastive_pairs=pairs
+        ),
+        "TransferClassifier, contrastive=True, then fine-tuned": lambda: contrastive(
+            seed,
+            contrastive_pairs=pairs,
+            unfreeze="all",
+            unfreeze_after=10,
+            max_epochs=epochs,
+            reused_lr=5e-5,  # the fine-tune recipe's; the sweep's best contrastive
+        ),
     }
+
+
+def selected(seed, models=DEFAULT_MODELS, pairs=None, n_per_class=8):
+    """The contenders named by their ``MODEL_KEYS`` in ``models``."""
+    named = dict(zip(MODEL_KEYS, contenders(seed, pairs, n_per_class).items()))
+    return dict(named[key] for key in models)
 
 
 def _timed(fn, *args):
@@ -99,13 +132,13 @@ def _log(tag, name, acc, minutes):
     )
 
 
-def measure(texts, y, n_per_class, seeds, tag=""):
-    """{contender: [(accuracy, CPU minutes) per seed]}."""
+def measure(texts, y, n_per_class, seeds, tag="", models=DEFAULT_MODELS, pairs=None):
+    """{contender: [(accuracy, CPU minutes) per seed]}; ``n_per_class=None``: all."""
     results = {}
     for seed in seeds:
         train, test = few_shot_split(y, n_per_class, seed)
         X_train, X_test = [texts[i] for i in train], [texts[i] for i in test]
-        for name, make in contenders(seed).items():
+        for name, make in selected(seed, models, pairs, n_per_class).items():
             acc, minutes = _timed(
                 _fit_score, make(), X_train, y[train], X_test, y[test]
             )
@@ -116,8 +149,8 @@ def measure(texts, y, n_per_class, seeds, tag=""):
 
 def _table(results):
     """Markdown rows ``| model | N=..: accuracy | CPU min | ...`` of ``{n: {..}}``."""
-    sizes = sorted(results)
-    head = " | ".join(f"N={n}: accuracy | CPU min" for n in sizes)
+    sizes = sorted(results, key=lambda n: math.inf if n is None else n)
+    head = " | ".join(f"N={n or 'all'}: accuracy | CPU min" for n in sizes)
     lines = [f"| model | {head} |", "|---|" + "---:|---:|" * len(sizes)]
     for name in results[sizes[0]]:
         cells = []
@@ -154,12 +187,24 @@ def _load(name, data_home):
     return data.data, np.asarray(data.target)
 
 
-def run(data_home, quick, out_dir, sizes=(8,), n_seeds=5, sets=("cr", "mr")):
-    seeds = range(1 if quick else n_seeds)
+def run(
+    data_home,
+    quick,
+    out_dir,
+    sizes=(8,),
+    n_seeds=5,
+    sets=("cr", "mr"),
+    models=DEFAULT_MODELS,
+    pairs=None,
+    first_seed=0,
+):
+    seeds = range(first_seed, first_seed + (1 if quick else n_seeds))
     loads, results = [os.getloadavg()[0]], {}
     for name in sets:
         texts, y = _load(name, data_home)
-        results[name] = {n: measure(texts, y, n, seeds, name.upper()) for n in sizes}
+        results[name] = {
+            n: measure(texts, y, n, seeds, name.upper(), models, pairs) for n in sizes
+        }
         loads.append(os.getloadavg()[0])
     return report(results, seeds, loads)
 
@@ -256,11 +301,30 @@ def sweep_test(data_home, names, n_per_class=8, seeds=range(5), settings=SWEEP):
     return out
 
 
+def _size(text):
+    """``--sizes`` values: a count per class, or ``all`` (None)."""
+    return None if text == "all" else int(text)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None)
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[8])
+    parser.add_argument("--seeds", type=int, default=5, help="how many seeds")
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="seeds first-seed, first-seed + 1, ...",
+    )
+    parser.add_argument(
+        "--sizes", type=_size, nargs="+", default=[8], help="per class, or 'all'"
+    )
+    parser.add_argument(
+        "--models", nargs="+", default=list(DEFAULT_MODELS), choices=MODEL_KEYS
+    )
+    parser.add_argument(
+        "--pairs", type=int, default=None, help="contrastive_pairs (None: 40/row)"
+    )
     parser.add_argument("--sets", nargs="+", default=["cr", "mr"], choices=["cr", "mr"])
     parser.add_argument(
         "--sweep", nargs="*", default=None, help="sweep these settings (none: all)"
@@ -290,7 +354,17 @@ def main(argv=None):
                 f"{np.mean(minutes[name]):.1f} |"
             )
         return
-    text = run(data_home, False, None, args.sizes, args.seeds, args.sets)
+    text = run(
+        data_home,
+        False,
+        None,
+        args.sizes,
+        args.seeds,
+        args.sets,
+        args.models,
+        args.pairs,
+        args.first_seed,
+    )
     print(text + f"\n*Produced by `{cmd}`.*")
 
 

@@ -33,6 +33,7 @@ or ``python -m benchmarks.run --only text_fewshot``.
 """
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -133,7 +134,11 @@ def _log(tag, name, acc, minutes):
 
 
 def measure(texts, y, n_per_class, seeds, tag="", models=DEFAULT_MODELS, pairs=None):
-    """{contender: [(accuracy, CPU minutes) per seed]}; ``n_per_class=None``: all."""
+    """{contender: [(accuracy, CPU minutes) per seed]}; ``n_per_class=None``: all.
+
+    With ``SK_MTL_FEWSHOT_RUNS`` set (``--runs PATH``), each fit is also appended
+    to that JSON-lines file, which ``benchmarks._text_fewshot_report`` reads.
+    """
     results = {}
     for seed in seeds:
         train, test = few_shot_split(y, n_per_class, seed)
@@ -144,7 +149,17 @@ def measure(texts, y, n_per_class, seeds, tag="", models=DEFAULT_MODELS, pairs=N
             )
             results.setdefault(name, []).append((acc, minutes))
             _log(f"{tag} N={n_per_class} seed={seed}", name, acc, minutes)
+            _save_run(tag, n_per_class, seed, name, acc, minutes)
     return results
+
+
+def _save_run(tag, n_per_class, seed, name, acc, minutes):
+    path = os.environ.get("SK_MTL_FEWSHOT_RUNS")
+    if path:
+        record = {"set": tag.lower(), "n_per_class": n_per_class, "seed": seed}
+        record |= {"model": name, "accuracy": acc, "cpu_min": minutes}
+        with open(path, "a") as f:
+            f.write(json.dumps({**record, "load": os.getloadavg()[0]}) + "\n")
 
 
 def _table(results):
@@ -325,6 +340,9 @@ def main(argv=None):
     parser.add_argument(
         "--pairs", type=int, default=None, help="contrastive_pairs (None: 40/row)"
     )
+    parser.add_argument(
+        "--runs", default=None, help="append each fit to this JSON-lines file"
+    )
     parser.add_argument("--sets", nargs="+", default=["cr", "mr"], choices=["cr", "mr"])
     parser.add_argument(
         "--sweep", nargs="*", default=None, help="sweep these settings (none: all)"
@@ -333,6 +351,8 @@ def main(argv=None):
         "--test", nargs="+", default=None, help="sweep settings to test"
     )
     args = parser.parse_args(argv)
+    if args.runs:
+        os.environ["SK_MTL_FEWSHOT_RUNS"] = args.runs
     from benchmarks._common import limit_threads
 
     limit_threads()

@@ -23,6 +23,7 @@ glibc, only while ``MALLOC_TRIM_THRESHOLD_`` is set and only when
 """
 
 import ctypes
+import functools
 import os
 import platform
 import threading
@@ -44,8 +45,10 @@ _lock = threading.Lock()
 _active = 0
 
 
+@functools.cache
 def _libc():
-    """glibc, or None on another C library or platform."""
+    """glibc, or None on another C library or platform (looked up once: the
+    check reads the interpreter's binary)."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return None
     try:

@@ -31,6 +31,7 @@ from ._callbacks import TaskLossRecorder, WeightingEpochEnd
 
 __all__ = [
     "TensorBatchDataset",
+    "take_rows",
     "BatchIterator",
     "BatchedDataPathMixin",
     "MultiTaskNet",
@@ -42,6 +43,14 @@ _SAME_AS_MODULE = "<module_>"
 
 # Hooks skorch calls on every batch; most callbacks leave them as no-ops.
 _PER_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+def take_rows(X, idx):
+    """Rows ``idx`` of a model input: a tensor, or a dict of them (tokenised text,
+    tabular parts)."""
+    if isinstance(X, dict):
+        return {key: value[idx] for key, value in X.items()}
+    return X[idx]
 
 
 class TensorBatchDataset(Dataset):
@@ -65,13 +74,8 @@ class TensorBatchDataset(Dataset):
         first = next(iter(self.X.values())) if isinstance(self.X, dict) else self.X
         return len(first)
 
-    def _take(self, idx):
-        if isinstance(self.X, dict):
-            return {k: v[idx] for k, v in self.X.items()}
-        return self.X[idx]
-
     def __getitem__(self, idx):
-        Xb = self._take(idx)
+        Xb = take_rows(self.X, idx)
         if self.y is None:
             return Xb, None
         return Xb, (self.y[idx], None if self.w is None else self.w[idx])

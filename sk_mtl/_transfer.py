@@ -17,12 +17,13 @@ import math
 import numbers
 
 import numpy as np
+import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseNeuralClassifier
 from ._contrastive import contrastive_tune, sample_pairs
 from ._docs import fill_doc
-from ._net import predict_outputs
+from ._net import predict_outputs, take_rows
 from ._phases import Network, TrainingPhase
 from ._reuse import (
     SharedSourceMixin,
@@ -30,7 +31,7 @@ from ._reuse import (
     name_patterns,
 )
 from ._sources import is_text_source, make_source
-from ._transfer_parts import NewHead, Unfreezer, take_rows
+from ._transfer_parts import NewHead, Unfreezer
 from .modules import HeadView, MultiHeadNetwork, StackedTrunk
 
 __all__ = ["TransferClassifier"]
@@ -307,7 +308,7 @@ SentenceTransformer
         inputs = self.input_.tensors(X, train)  # tokenised once
         return contrastive_tune(
             network.module.trunk.base,
-            lambda rows: take_rows(inputs, rows),
+            lambda rows: take_rows(inputs, torch.as_tensor(rows)),
             pairs,
             epochs=self.contrastive_epochs,
             batch_size=self.batch_size_,

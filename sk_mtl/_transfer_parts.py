@@ -2,18 +2,16 @@
 
 - :class:`NewHead`: dropout on the reused features, then the new hidden layers;
 - :class:`Unfreezer`: a skorch callback that unfreezes the reused layers, all at
-  once or gradually (ULMFiT);
-- :func:`take_rows`: training rows of the tokenised inputs.
+  once or gradually (ULMFiT).
 """
 
-import torch
 from skorch.callbacks import Callback
 from torch import nn
 
 from ._reuse import set_requires_grad
 from .modules import MLP, layer_groups
 
-__all__ = ["NewHead", "Unfreezer", "take_rows"]
+__all__ = ["NewHead", "Unfreezer"]
 
 
 class Unfreezer(Callback):
@@ -38,14 +36,6 @@ class Unfreezer(Callback):
         for group in groups[len(groups) - n :]:
             set_requires_grad(group.parameters(), True)
         net.history.record("unfrozen_layers", n)
-
-
-def take_rows(inputs, rows):
-    """The training ``rows`` of a tensor or of a dict of tensors (tokenised text)."""
-    rows = torch.as_tensor(rows)
-    if isinstance(inputs, dict):
-        return {key: value[rows] for key, value in inputs.items()}
-    return inputs[rows]
 
 
 class NewHead(nn.Module):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._common import md_table, mean_std
+
 RESULTS = Path(__file__).parent / "results"
 FINE_TUNED = "TransferClassifier, fine-tuned encoder (ours)"
 FROZEN = "frozen MiniLM + LogisticRegression (C=1)"
@@ -43,47 +45,35 @@ def load_runs(*paths):
     for path in paths:
         for line in Path(path).read_text().splitlines():
             r = json.loads(line)
-            if "accuracy" in r and r["n_per_class"] != "embed":
+            if "accuracy" in r:
                 runs[(r["set"], r["n_per_class"], r["model"])][r["seed"]] = r
     return runs
 
 
-def _accuracy_cell(by_seed):
-    acc = np.array([r["accuracy"] for r in by_seed.values()])
-    seeds = "" if len(acc) == 5 else f" ({len(acc)} seeds)"
-    return f"{acc.mean():.3f} ± {acc.std():.3f}{seeds}"
+def _accuracy(records):
+    seeds = "" if len(records) == 5 else f" ({len(records)} seeds)"
+    return mean_std([r["accuracy"] for r in records], 3) + seeds
 
 
-def _header(first):
-    names = " | ".join(f"{s.upper()} {n or 'all'}" for s, n in COLUMNS)
-    return [f"| {first} | {names} |", "|---|" + "---:|" * len(COLUMNS)]
+def _cpu_minutes(records):
+    return f"{np.mean([r['cpu_min'] for r in records]):.1f}"
 
 
-def tables(runs):
-    """Markdown lines: accuracy table, CPU minutes, paired differences."""
-    lines = _header("model")
-    for label, model in ROWS:
-        cells = []
-        for s, n in COLUMNS:
-            quoted = QUOTED.get((s, n, model))
-            by_seed = runs.get((s, n, model))
-            cells.append(
-                quoted[0] if quoted else _accuracy_cell(by_seed) if by_seed else "—"
-            )
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += ["", *_header("CPU minutes per fit + predict (mean over the seeds)")]
-    for label, model in ROWS[2:]:
-        cells = []
-        for s, n in COLUMNS:
-            quoted = QUOTED.get((s, n, model))
-            by_seed = runs.get((s, n, model))
-            minutes = [r["cpu_min"] for r in (by_seed or {}).values()]
-            cells.append(
-                quoted[1] if quoted else f"{np.mean(minutes):.1f}" if minutes else "—"
-            )
-        short = label.split(", ", 1)[1].removesuffix(" (new)")
-        lines.append(f"| {short} | " + " | ".join(cells) + " |")
-    lines.append("")
+def _cells(runs, model, quoted_part, measured):
+    """One row's cells: quoted, else ``measured(records)``, else a dash."""
+    cells = []
+    for s, n in COLUMNS:
+        quoted = QUOTED.get((s, n, model))
+        by_seed = runs.get((s, n, model))
+        if quoted:
+            cells.append(quoted[quoted_part])
+        else:
+            cells.append(measured(list(by_seed.values())) if by_seed else "—")
+    return cells
+
+
+def _paired_lines(runs):
+    lines = []
     for s, n in COLUMNS:
         for model, short in (
             (CONTRASTIVE, "contrastive"),
@@ -101,6 +91,24 @@ def tables(runs):
                 f"{sum(d > 0 for d in diff)} (per seed {per_seed})"
             )
     return lines
+
+
+def tables(runs):
+    """Markdown lines: accuracy table, CPU minutes, paired differences."""
+    names = [f"{s.upper()} {n or 'all'}" for s, n in COLUMNS]
+    accuracy = md_table(
+        ["model", *names],
+        [[label, *_cells(runs, model, 0, _accuracy)] for label, model in ROWS],
+    )
+    cpu = md_table(
+        ["CPU minutes per fit + predict (mean over the seeds)", *names],
+        [
+            [label.split(", ", 1)[1].removesuffix(" (new)")]
+            + _cells(runs, model, 1, _cpu_minutes)
+            for label, model in ROWS[2:]
+        ],
+    )
+    return [accuracy, "", cpu, "", *_paired_lines(runs)]
 
 
 def main():

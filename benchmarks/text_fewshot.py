@@ -133,11 +133,13 @@ def _log(tag, name, acc, minutes):
     )
 
 
-def measure(texts, y, n_per_class, seeds, tag="", models=DEFAULT_MODELS, pairs=None):
+def measure(
+    texts, y, n_per_class, seeds, tag="", models=DEFAULT_MODELS, pairs=None, runs=None
+):
     """{contender: [(accuracy, CPU minutes) per seed]}; ``n_per_class=None``: all.
 
-    With ``SK_MTL_FEWSHOT_RUNS`` set (``--runs PATH``), each fit is also appended
-    to that JSON-lines file, which ``benchmarks._text_fewshot_report`` reads.
+    With ``runs`` (a path), each fit is also appended to that JSON-lines file,
+    which ``benchmarks._text_fewshot_report`` reads.
     """
     results = {}
     for seed in seeds:
@@ -149,17 +151,16 @@ def measure(texts, y, n_per_class, seeds, tag="", models=DEFAULT_MODELS, pairs=N
             )
             results.setdefault(name, []).append((acc, minutes))
             _log(f"{tag} N={n_per_class} seed={seed}", name, acc, minutes)
-            _save_run(tag, n_per_class, seed, name, acc, minutes)
+            if runs:
+                _save_run(runs, tag, n_per_class, seed, name, acc, minutes)
     return results
 
 
-def _save_run(tag, n_per_class, seed, name, acc, minutes):
-    path = os.environ.get("SK_MTL_FEWSHOT_RUNS")
-    if path:
-        record = {"set": tag.lower(), "n_per_class": n_per_class, "seed": seed}
-        record |= {"model": name, "accuracy": acc, "cpu_min": minutes}
-        with open(path, "a") as f:
-            f.write(json.dumps({**record, "load": os.getloadavg()[0]}) + "\n")
+def _save_run(path, tag, n_per_class, seed, name, acc, minutes):
+    record = {"set": tag.lower(), "n_per_class": n_per_class, "seed": seed}
+    record |= {"model": name, "accuracy": acc, "cpu_min": minutes}
+    with open(path, "a") as f:
+        f.write(json.dumps({**record, "load": os.getloadavg()[0]}) + "\n")
 
 
 def _table(results):
@@ -212,13 +213,15 @@ def run(
     models=DEFAULT_MODELS,
     pairs=None,
     first_seed=0,
+    runs=None,
 ):
     seeds = range(first_seed, first_seed + (1 if quick else n_seeds))
     loads, results = [os.getloadavg()[0]], {}
     for name in sets:
         texts, y = _load(name, data_home)
         results[name] = {
-            n: measure(texts, y, n, seeds, name.upper(), models, pairs) for n in sizes
+            n: measure(texts, y, n, seeds, name.upper(), models, pairs, runs)
+            for n in sizes
         }
         loads.append(os.getloadavg()[0])
     return report(results, seeds, loads)
@@ -351,8 +354,6 @@ def main(argv=None):
         "--test", nargs="+", default=None, help="sweep settings to test"
     )
     args = parser.parse_args(argv)
-    if args.runs:
-        os.environ["SK_MTL_FEWSHOT_RUNS"] = args.runs
     from benchmarks._common import limit_threads
 
     limit_threads()
@@ -384,6 +385,7 @@ def main(argv=None):
         args.models,
         args.pairs,
         args.first_seed,
+        args.runs,
     )
     print(text + f"\n*Produced by `{cmd}`.*")
 

@@ -21,6 +21,8 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check sk_mtl tests benchmarks examples docs conftest.py
 	$(PY) -m ruff format --check sk_mtl tests benchmarks examples docs conftest.py
+	# The layer map: import contracts in pyproject.toml ([tool.importlinter]).
+	$(VENV)/bin/lint-imports --no-cache
 
 test: lint
 	$(PY) -m pytest

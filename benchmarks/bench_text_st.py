@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sk_mtl import _sources
-from sk_mtl._contrastive import contrastive_tune, sample_pairs
-from sk_mtl._sources import TextBase
 from sk_mtl.text import embed_texts, load_text_encoder
+from sk_mtl.transfer import _sources
+from sk_mtl.transfer._contrastive import contrastive_tune, sample_pairs
+from sk_mtl.transfer._sources import TextBase
 
 LOADERS = {
     "sk_mtl (transformers)": "from sk_mtl.text import load_text_encoder as f; f()",

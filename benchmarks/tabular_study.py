@@ -51,7 +51,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import sk_mtl
 from sk_mtl import MultiTaskClassifier
-from sk_mtl._multitask import EARLY_STOPPING_AUTO_SAMPLES
+from sk_mtl.multitask._shared_network import EARLY_STOPPING_AUTO_SAMPLES
 
 from . import tabular_sets as sets
 from ._common import Records

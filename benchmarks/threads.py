@@ -2,8 +2,8 @@
 
 The study behind ``n_threads="auto"`` (issues 13 and 14). Each workload is fitted
 with ``sk_mtl.MultiTaskClassifier`` (``fit``, then ``predict_proba`` on the
-training rows) inside :func:`sk_mtl._threads.torch_threads`, at 1 thread, 2
-threads and the number :func:`sk_mtl._threads.resolve_n_threads` picks for
+training rows) inside :func:`sk_mtl._runtime._threads.torch_threads`, at 1 thread, 2
+threads and the number :func:`sk_mtl._runtime._threads.resolve_n_threads` picks for
 ``"auto"`` at that moment, with ``work_per_batch = batch_size * n_parameters``
 (a third of that for predict: forward only).
 
@@ -43,7 +43,7 @@ from benchmarks._common import (  # noqa: E402
     script_command,
 )
 from sk_mtl import MultiTaskClassifier  # noqa: E402
-from sk_mtl._threads import (  # noqa: E402
+from sk_mtl._runtime._threads import (  # noqa: E402
     MIN_WORK_PER_THREAD,
     available_cores,
     resolve_n_threads,

@@ -1,19 +1,22 @@
 """sk_mtl: multi-task learning (classification, regression and mixed tasks),
 fine-tuning, transfer learning and hard example mining as scikit-learn estimators."""
 
-from ._fine_tuning import FineTuner
-from ._fine_tuning_regressor import FineTunerRegressor
-from ._hard_example_mining import HardExampleMiningClassifier
-from ._merge import MergedClassifier, merge_models
-from ._mixed import MixedTaskEstimator
-from ._multitask import MultiTaskClassifier
+from ._moved_modules import install_aliases as _install_aliases
 from ._persistence import load, register_savable, save
-from ._regressor import MultiTaskRegressor
-from ._transfer import TransferClassifier
+from ._version import __version__
 from .metrics import make_task_scorer
+from .mining import HardExampleMiningClassifier
+from .multitask import MixedTaskEstimator, MultiTaskClassifier, MultiTaskRegressor
 from .text import SentenceEncoder
+from .transfer import (
+    FineTuner,
+    FineTunerRegressor,
+    MergedClassifier,
+    TransferClassifier,
+    merge_models,
+)
 
-__version__ = "0.1.0.dev0"
+_install_aliases()
 
 __all__ = [
     "FineTuner",

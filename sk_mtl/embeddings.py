@@ -1,7 +1,7 @@
 """Embeddings front-end for tabular input (plain PyTorch).
 
 A tabular row reaches the network as a dict of tensors (see
-:class:`sk_mtl._tabular_input.TabularInput`):
+:class:`sk_mtl._data._tabular.TabularInput`):
 
 - ``"numeric"``: ``(batch, n_numeric)`` floats (already scaled);
 - ``"missing"``: ``(batch, n_missing)`` 0/1 missing indicators;

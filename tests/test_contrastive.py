@@ -1,4 +1,4 @@
-"""SetFit-style contrastive phase of TransferClassifier (sk_mtl._contrastive)."""
+"""SetFit-style contrastive phase of TransferClassifier (transfer._contrastive)."""
 
 import numpy as np
 import pytest
@@ -6,9 +6,9 @@ import torch
 from _review_sentences import EXTRA_REASON, NEGATIVE, POSITIVE
 
 from sk_mtl import TransferClassifier
-from sk_mtl._contrastive import sample_pairs
-from sk_mtl._sources import TextBase
-from sk_mtl._text_batching import length_buckets
+from sk_mtl.text._batching import length_buckets
+from sk_mtl.transfer._contrastive import sample_pairs
+from sk_mtl.transfer._sources import TextBase
 
 
 # ------------------------------------------------------------------ pairs

@@ -86,7 +86,7 @@ def test_workers_fit_with_one_torch_thread(client):
     assert threads == [1] * len(threads)
 
     def limits():
-        from sk_mtl._threads import resolve_n_threads
+        from sk_mtl._runtime._threads import resolve_n_threads
 
         # A network big enough for several threads on an idle machine still
         # gets one per task slot: 2 workers x 1 thread on this host.
@@ -151,7 +151,7 @@ def test_training_worker_config_reaches_the_workers(client):
 
 def test_fits_on_workers_raise_the_frozen_mmap_threshold(client):
     def fit_and_record():
-        from sk_mtl import _malloc
+        from sk_mtl._runtime import _malloc
 
         calls, real = [], _malloc._mallopt
         _malloc._mallopt = lambda: lambda *args: calls.append(args) or 1
@@ -162,7 +162,7 @@ def test_fits_on_workers_raise_the_frozen_mmap_threshold(client):
             _malloc._mallopt = real
         return _malloc.needs_tuning(), calls
 
-    from sk_mtl._malloc import (
+    from sk_mtl._runtime._malloc import (
         FIT_MMAP_THRESHOLD,
         M_MMAP_THRESHOLD,
         M_TRIM_THRESHOLD,
@@ -198,7 +198,7 @@ def test_bundled_text_encoder_is_read_once_per_worker(client, sentences):
         ).fit(texts, y)
 
     def loads():
-        from sk_mtl._text_encoder import cached_text_encoder
+        from sk_mtl.text._loading import cached_text_encoder
 
         info = cached_text_encoder.cache_info()
         return info.misses, info.hits

@@ -137,7 +137,7 @@ def test_mmoe_fused_forward_matches_task_by_task(replace):
 
 
 def test_auto_predict_batch_knows_fused_heads():
-    from sk_mtl._options import AUTO_PREDICT_ROWS, predict_batch_rows
+    from sk_mtl._engine._options import AUTO_PREDICT_ROWS, predict_batch_rows
 
     net = MultiHeadNetwork(MLP(5, (8,)), [2, 3])
     assert predict_batch_rows("auto", 16, net) == AUTO_PREDICT_ROWS
@@ -146,7 +146,7 @@ def test_auto_predict_batch_knows_fused_heads():
 
 def test_auto_predict_batch_counts_tabm_members():
     pytest.importorskip("tabm")
-    from sk_mtl._options import predict_batch_rows
+    from sk_mtl._engine._options import predict_batch_rows
     from sk_mtl.ensembles import MemberEnsemble
 
     # 64 members x 2048 units: 2**17 floats per row, 2**24 at most per batch.

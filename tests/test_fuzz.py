@@ -3,6 +3,7 @@
 Never a traceback from inside torch or numpy, never a NaN in the output.
 """
 
+import functools
 import os
 import traceback
 
@@ -22,16 +23,21 @@ RNG = np.random.RandomState(0)
 X = RNG.normal(size=(N, D))
 Y = (X[:, 0] > 0).astype(int)
 FAST = dict(hidden_units=(4,), max_epochs=1, random_state=0)
-SOURCE = MultiTaskClassifier(**FAST).fit(X, Y)
+
+
+@functools.cache
+def _source():
+    """The fitted source of the transfer estimators (fitted on first use, once)."""
+    return MultiTaskClassifier(**FAST).fit(X, Y)
 
 
 def _factories():
     return {
         "MultiTaskClassifier": lambda: MultiTaskClassifier(**FAST),
-        "FineTuner": lambda: FineTuner(SOURCE, max_epochs=1, random_state=0),
-        "TransferClassifier": lambda: TransferClassifier(SOURCE, max_epochs=1),
+        "FineTuner": lambda: FineTuner(_source(), max_epochs=1, random_state=0),
+        "TransferClassifier": lambda: TransferClassifier(_source(), max_epochs=1),
         "MergedClassifier": lambda: MergedClassifier(
-            [SOURCE, SOURCE], weights="fit", space="weights"
+            [_source(), _source()], weights="fit", space="weights"
         ),
         "HardExampleMiningClassifier": lambda: HardExampleMiningClassifier(
             MultiTaskClassifier(**FAST), n_rounds=1, cv=2, random_state=0

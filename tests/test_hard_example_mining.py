@@ -15,7 +15,7 @@ from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import validate_data
 
-from sk_mtl._hard_example_mining import HardExampleMiningClassifier
+from sk_mtl.mining._hard_example_mining import HardExampleMiningClassifier
 
 
 def _data(n_samples=200, seed=0, flip=0.0, class_sep=1.5):

@@ -1,9 +1,10 @@
-"""sk_mtl._malloc: when the allocator tuning acts, what it sets, what it restores."""
+"""_runtime._malloc: when the allocator tuning acts, what it sets, what it restores."""
 
 import numpy as np
 import pytest
 
-from sk_mtl import MultiTaskClassifier, _malloc
+from sk_mtl import MultiTaskClassifier
+from sk_mtl._runtime import _malloc
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""Unit tests of the pure functions of hard example mining (sk_mtl._mining)."""
+"""Unit tests of the pure functions of hard example mining (sk_mtl.mining._hardness)."""
 
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from sk_mtl._mining import (
+from sk_mtl.mining._hardness import (
     EPS,
     align_classes,
     class_thresholds,
@@ -19,7 +19,7 @@ from sk_mtl._mining import (
     rank_multipliers,
     task_hardness,
 )
-from sk_mtl._out_of_fold import assemble_out_of_fold
+from sk_mtl.mining._out_of_fold import assemble_out_of_fold
 
 
 def test_decision_to_proba_binary_and_multiclass():

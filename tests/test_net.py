@@ -3,7 +3,7 @@ import copy
 import numpy as np
 import torch
 
-from sk_mtl._net import BatchIterator, TensorBatchDataset
+from sk_mtl._engine._net import BatchIterator, TensorBatchDataset
 
 
 def test_batches_cover_every_row_once_per_epoch():
@@ -61,7 +61,7 @@ def test_batched_data_path_matches_plain_skorch():
     from skorch import NeuralNet
     from skorch.dataset import Dataset
 
-    from sk_mtl._net import MultiTaskNet
+    from sk_mtl._engine._net import MultiTaskNet
     from sk_mtl.losses import MultiTaskLoss
     from sk_mtl.modules import MLP, MultiHeadNetwork
 

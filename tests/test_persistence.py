@@ -22,9 +22,9 @@ from sk_mtl import (
     TransferClassifier,
     merge_models,
 )
-from sk_mtl._architecture import build, describe
-from sk_mtl._transfer_parts import NewHead
+from sk_mtl._persistence._architecture import build, describe
 from sk_mtl.modules import MLP, MMoE, MultiHeadNetwork, StackedTrunk
+from sk_mtl.transfer._transfer_parts import NewHead
 
 pytest.importorskip("safetensors")
 FAST = dict(hidden_units=(8,), max_epochs=2, random_state=0)

@@ -17,9 +17,9 @@ from sk_mtl import (
     TransferClassifier,
     merge_models,
 )
-from sk_mtl._callbacks import DivergenceError, DivergenceWarning
-from sk_mtl._inputs import RowBatches
-from sk_mtl._runtime import FitInterruptedWarning
+from sk_mtl._data._inputs import RowBatches
+from sk_mtl._engine._callbacks import DivergenceError, DivergenceWarning
+from sk_mtl._runtime._device import FitInterruptedWarning
 
 FAST = dict(hidden_units=(8,), max_epochs=3, random_state=0)
 

@@ -315,7 +315,7 @@ def test_epoch_table_is_plain_off_a_terminal_and_progress_bar_at_verbose_2(
 
 
 def test_progress_helper_wraps_only_when_verbose(capsys):
-    from sk_mtl._monitoring import progress
+    from sk_mtl._engine._monitoring import progress
 
     assert list(progress(range(3), verbose=1, desc="folds")) == [0, 1, 2]
     assert capsys.readouterr().err == ""

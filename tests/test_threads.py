@@ -1,4 +1,4 @@
-"""Tests of sk_mtl._threads: resolving ``n_threads`` and applying it to torch."""
+"""sk_mtl._runtime._threads: resolving ``n_threads`` and applying it to torch."""
 
 import os
 import sys
@@ -9,8 +9,8 @@ import pytest
 import torch
 from joblib import Parallel, delayed
 
-from sk_mtl import _threads
-from sk_mtl._threads import (
+from sk_mtl._runtime import _threads
+from sk_mtl._runtime._threads import (
     MIN_WORK_PER_THREAD,
     available_cores,
     resolve_n_threads,
@@ -230,7 +230,7 @@ def test_auto_threads_see_tabm_members(eight_idle_cores, monkeypatch):
         seen.append(work_per_batch)
         return resolve(n_threads, work_per_batch=work_per_batch)
 
-    monkeypatch.setattr("sk_mtl._base.resolve_n_threads", spy)
+    monkeypatch.setattr("sk_mtl._engine._base.resolve_n_threads", spy)
     X = np.random.RandomState(0).normal(size=(40, 6))
     y = (X[:, 0] > 0).astype(int)
     work = {}

@@ -265,7 +265,7 @@ def test_text_gradual_unfreezing_top_layer_first(sentences):
 def test_text_input_errors(sentences, monkeypatch):
     import sys
 
-    from sk_mtl import _text_encoder
+    from sk_mtl.text import _loading as _text_encoder
 
     texts, y = sentences
     with pytest.raises(TypeError, match="element at position 0 is a float"):

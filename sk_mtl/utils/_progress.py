@@ -14,7 +14,7 @@ def progress(iterable, verbose, desc, total=None):
 
     Examples
     --------
-    >>> from sk_mtl._monitoring import progress
+    >>> from sk_mtl.utils._progress import progress
     >>> sum(progress(range(4), verbose=0, desc="folds"))
     6
     """

@@ -1,0 +1,250 @@
+"""The input seam: what X is, fitted once and handed to whatever reuses the network.
+
+An input object validates X, remembers what it was fitted on (number and names of
+features, a tokenizer, ...) and turns validated X into the tensors the network
+reads, for all rows or a subset. Estimators own theirs as ``input_``; a model that
+reuses another's network (FineTuner, TransferClassifier, a weight-space merge)
+takes the source's ``input_`` and so reads X exactly as the source did.
+
+Validation runs *for* an estimator (``owner``): sklearn's checks and messages of
+``n_features_in_`` and ``feature_names_in_`` apply to the estimator the user
+called, never to a source behind it.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils.validation import validate_data
+
+__all__ = ["NumericInput", "RowBatches", "as_dense", "reject_text"]
+
+
+def _holds_text(X):
+    if isinstance(X, str):
+        return True
+    if hasattr(X, "iloc") and getattr(X, "ndim", 2) == 1:  # pandas Series
+        X = X.to_numpy()
+    if isinstance(X, np.ndarray):
+        return (
+            X.dtype.kind in "USO"
+            and X.ndim == 1
+            and len(X) > 0
+            and isinstance(X.flat[0], str)
+        )
+    if isinstance(X, list | tuple) and len(X) > 0:
+        return isinstance(X[0], str)
+    return False
+
+
+def reject_text(X, reader):
+    """TypeError when X is a sequence of strings but ``reader`` reads numbers."""
+    if _holds_text(X):
+        raise TypeError(
+            f"X is a sequence of strings, but {reader} reads numeric features "
+            "(n_samples, n_features). For text, use "
+            "TransferClassifier('all-MiniLM-L6-v2'), or put a "
+            "sk_mtl.text.SentenceEncoder in front of the model in a pipeline."
+        )
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class RowBatches:
+    """Rows of a float32 tensor or sparse matrix, made dense a batch at a time.
+
+    What :meth:`NumericInput.tensors` returns for sparse X, or for a subset of
+    rows (e.g. the training part of an early-stopping split): indexing it with a
+    batch of positions gives a dense float32 tensor of those rows, so neither a
+    densified sparse matrix nor a copy of the subset is ever held whole.
+
+    Parameters
+    ----------
+    data : torch.Tensor or scipy.sparse.csr_matrix
+        All rows (float32).
+    rows : ndarray of int, optional
+        The rows this object stands for, in order (default: all).
+    """
+
+    def __init__(self, data, rows=None):
+        self.data = data
+        self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
+
+    def __len__(self):
+        return self.data.shape[0] if self.rows is None else len(self.rows)
+
+    @property
+    def shape(self):
+        return (len(self), self.data.shape[1])
+
+    def __getitem__(self, index):
+        if isinstance(index, torch.Tensor):
+            index = index.numpy()
+        rows = index if self.rows is None else self.rows[index]
+        if sp.issparse(self.data):
+            return torch.from_numpy(self.data[rows].toarray())
+        if isinstance(rows, slice):
+            return self.data[rows]
+        return self.data[torch.from_numpy(np.asarray(rows, dtype=np.int64))]
+
+    def dense(self):
+        """All the rows as one dense tensor."""
+        return self[slice(None)]
+
+
+def as_dense(tensors):
+    """A model input with any :class:`RowBatches` made dense."""
+    return tensors.dense() if isinstance(tensors, RowBatches) else tensors
+
+
+def _take_rows(data, rows):
+    whole = rows is None or (
+        len(rows) == data.shape[0] and (rows == np.arange(data.shape[0])).all()
+    )
+    if whole:
+        return data if isinstance(data, torch.Tensor) else RowBatches(data)
+    return RowBatches(data, rows)
+
+
+def _reject_strings(X, owner):
+    """sklearn's ``dtype="numeric"`` rule: arrays of strings are not numbers."""
+    if sp.issparse(X) or hasattr(X, "iloc"):
+        return
+    kind = getattr(X, "dtype", None)
+    if kind is None and isinstance(X, list | tuple):
+        kind = np.asarray(X).dtype
+    if kind is not None and kind.kind in "USa":
+        raise ValueError(
+            f"X holds strings (dtype {kind}), but {type(owner).__name__} reads "
+            "numeric features: convert your data to numbers explicitly (e.g. "
+            "np.asarray(X, dtype=float)) or encode the text columns first."
+        )
+
+
+def _check_float32_range(values, X, owner):
+    """ValueError naming the column of a finite value that float32 cannot hold."""
+    if values.size == 0 or values.dtype.kind != "f" or values.dtype.itemsize <= 4:
+        return
+    # Reductions only: no temporary as large as X.
+    if values.max() <= _FLOAT32_MAX and values.min() >= -_FLOAT32_MAX:
+        return
+    if sp.issparse(X):
+        col = int(X.tocsc().indices[np.abs(X.tocsc().data) > _FLOAT32_MAX][0])
+    else:
+        over = (X.max(axis=0) > _FLOAT32_MAX) | (X.min(axis=0) < -_FLOAT32_MAX)
+        col = int(np.flatnonzero(over)[0])
+    names = getattr(owner, "feature_names_in_", None)
+    name = f"column {col}" if names is None else f"column {names[col]!r}"
+    raise ValueError(
+        f"X has a value outside the float32 range (|x| > 3.4e38) in {name}; "
+        f"{type(owner).__name__} computes in float32. Scale X first."
+    )
+
+
+class NumericInput:
+    """Numeric features, dense or sparse, read as float32 rows.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of str or None
+        Their names, when X had string column names.
+    """
+
+    kind = "numeric"
+
+    def fit(self, X, owner, reader=None):
+        """Validate training X for ``owner`` and remember its features."""
+        reject_text(X, reader or type(owner).__name__)
+        X = self._validate(X, owner, reset=True)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = getattr(owner, "feature_names_in_", None)
+        return X
+
+    def transform(self, X, owner, *, reset=False, reader=None):
+        """Validate X for ``owner``; it must have the features seen in fit.
+
+        ``reset=True`` is for an estimator that reuses this input in its own fit:
+        the estimator gets its own ``n_features_in_`` and feature names, which must
+        match this input's (``reader`` names what was fitted on them in errors).
+        """
+        if reset:
+            reject_text(X, f"the {reader}")
+            X = self._validate(X, owner, reset=True)
+            self._check_reuse(X, owner, reader)
+            return X
+        return self._validate(X, owner, reset=False)
+
+    @property
+    def width(self):
+        """Width of the tensors made by :meth:`tensors`."""
+        return self.n_features_in_
+
+    def tensors(self, X, rows=None):
+        """Model input for validated X (all rows, or ``rows``).
+
+        A tensor for all rows of dense X; otherwise a :class:`RowBatches` that
+        makes each batch dense when it is read.
+        """
+        return _take_rows(X if sp.issparse(X) else torch.from_numpy(X), rows)
+
+    @staticmethod
+    def _validate(X, owner, *, reset):
+        _reject_strings(X, owner)
+        X = validate_data(
+            owner,
+            X,
+            reset=reset,
+            dtype="numeric",
+            accept_sparse=("csr", "csc", "coo"),
+        )
+        if sp.issparse(X):
+            # Stays sparse: batches are made dense one at a time.
+            _check_float32_range(X.data, X, owner)
+            X = X.tocsr()
+            return X if X.dtype == np.float32 else X.astype(np.float32)
+        _check_float32_range(X, X, owner)
+        # The one float32 copy of float64 X (none for float32 X).
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+        if not X32.flags.writeable:  # torch cannot wrap read-only memory
+            X32 = X32.copy()
+        return X32
+
+    def to_config(self):
+        """What the input was fitted on, as JSON-able values (for saving)."""
+        names = self.feature_names_in_
+        return {
+            "kind": self.kind,
+            "n_features_in_": int(self.n_features_in_),
+            "feature_names_in_": None if names is None else [str(n) for n in names],
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """The fitted input that :meth:`to_config` describes."""
+        new = cls()
+        new.n_features_in_ = int(config["n_features_in_"])
+        names = config["feature_names_in_"]
+        new.feature_names_in_ = None if names is None else np.asarray(names, object)
+        return new
+
+    def _check_reuse(self, X, owner, reader):
+        names = self.feature_names_in_
+        own = getattr(owner, "feature_names_in_", None)
+        if names is not None and own is not None:
+            if len(names) == len(own) and not np.array_equal(names, own):
+                diff = [f"{a!r} vs {b!r}" for a, b in zip(own, names) if a != b][:3]
+                raise ValueError(
+                    f"The feature names of X differ from those the {reader} was "
+                    f"fitted with ({', '.join(diff)}); reorder or rename the columns "
+                    "to match the source."
+                )
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the {reader} was fitted on "
+                f"{self.n_features_in_}: {type(owner).__name__} reuses its network, "
+                f"which reads {self.n_features_in_} features. Give X the source's "
+                "features in the same order (or set input_mismatch='reinit' to "
+                "train a new input layer)."
+            )

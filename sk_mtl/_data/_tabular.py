@@ -1,0 +1,368 @@
+"""Tabular X: a DataFrame or array of numeric and categorical columns, as given.
+
+:class:`TabularInput` is an input object (see :mod:`sk_mtl._data._inputs`) that does, in
+``fit``, what a user would otherwise hand-build with a ColumnTransformer:
+
+- categorical columns found from the dtype (``category``, ``object``, ``string``)
+  or given as names, indices or a boolean mask, as HistGradientBoosting does;
+- each categorical column is encoded to integer codes fitted on the training rows:
+  code 0 is "missing" (NaN, None, ``pd.NA``), code 1 is "other": the categories
+  seen fewer than ``min_category_count`` times in fit, those past the
+  ``max_categories`` most frequent, and, at predict time, categories never seen in
+  fit; codes 2, 3, ... are the kept categories, most frequent first. Rare and unseen
+  categories thus share one trained slot instead of each getting an embedding
+  learned from a handful of rows (or never trained at all);
+- numeric columns are quantile-transformed to a normal distribution
+  (:class:`sklearn.preprocessing.QuantileTransformer`, fitted in ``fit``): every
+  column, whatever its unit, skew or outliers (incomes, capital gains that are
+  mostly zero with a heavy tail), reaches the network on the same bounded scale,
+  and the order of its values (what a tree would split on) is kept. Robust scaling
+  would leave the outliers large and need a clipping step on top;
+- NaN in a numeric column becomes 0 (the median after the transform) plus a 0/1
+  missing indicator, for each column that had a missing value in fit. A column
+  that had none in fit gets no indicator: a NaN there at predict time is read as
+  the median.
+
+``tensors`` returns ``{"numeric", "missing", "categorical"}`` tensors; the
+network's front-end (:mod:`sk_mtl.embeddings`) embeds them.
+"""
+
+import numbers
+from collections import Counter
+
+import numpy as np
+import torch
+from sklearn.preprocessing import QuantileTransformer
+from sklearn.utils.validation import check_array, validate_data
+
+from ._inputs import NumericInput, _take_rows
+
+__all__ = ["TabularInput", "TabularData", "make_input"]
+
+
+def _is_frame(X):
+    return hasattr(X, "iloc") and hasattr(X, "dtypes") and getattr(X, "ndim", 0) == 2
+
+
+def _categorical_dtype(dtype):
+    name = type(dtype).__name__
+    return name in ("CategoricalDtype", "StringDtype") or getattr(
+        dtype, "kind", None
+    ) in ("O", "U", "S")
+
+
+def _from_dtype(X):
+    """Indices of the DataFrame columns that are categorical by their dtype.
+
+    An array has none (as for HistGradientBoosting): name its categorical columns.
+    """
+    if _is_frame(X):
+        return [j for j, dt in enumerate(X.dtypes) if _categorical_dtype(dt)]
+    return []
+
+
+def _has_missing(X):
+    if _is_frame(X):
+        return bool(X.isna().to_numpy().any())
+    if isinstance(X, np.ndarray) and X.dtype.kind not in "fO":
+        return False  # ints, bools cannot hold NaN; complex is rejected later
+    try:
+        values = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return bool(np.isnan(values).any())
+
+
+def make_input(X, categorical_features="from_dtype", *, tabular=False):
+    """The input object for training X: a :class:`TabularInput` or a NumericInput.
+
+    X is read as tabular (scaled numerics, encoded categories, missing values
+    allowed) when it has a categorical column, a missing value, or when
+    ``tabular`` is True (the network needs the tabular front-end); otherwise as
+    plain numbers, exactly as given (sparse X always is).
+    """
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):  # sparse
+        return NumericInput()
+    if tabular or _has_missing(X):
+        return TabularInput(categorical_features)
+    if categorical_features is None:
+        return NumericInput()
+    if isinstance(categorical_features, str) and categorical_features == "from_dtype":
+        if not (_is_frame(X) or isinstance(X, np.ndarray)):
+            X = np.asarray(X, dtype=object)
+        if X.ndim == 2 and _from_dtype(X):
+            return TabularInput(categorical_features)
+        return NumericInput()
+    mask = np.asarray(categorical_features)
+    if mask.size == 0 or (mask.dtype == bool and not mask.any()):
+        return NumericInput()
+    return TabularInput(categorical_features)
+
+
+class TabularData:
+    """Validated tabular X: the arrays :meth:`TabularInput.tensors` reads.
+
+    ``numeric`` (float32, scaled, NaN as 0), ``missing`` (float32 0/1 indicators),
+    ``categorical`` (int64 codes); ``shape`` is ``(n_samples, n_features_in)``.
+    """
+
+    def __init__(self, numeric, missing, categorical, n_features):
+        self.numeric = numeric
+        self.missing = missing
+        self.categorical = categorical
+        self.shape = (len(numeric), n_features)
+
+    def __len__(self):
+        return self.shape[0]
+
+
+MISSING, OTHER = 0, 1
+
+
+class TabularInput:
+    """Numeric and categorical columns of a DataFrame or array, encoded in fit.
+
+    Parameters
+    ----------
+    categorical_features : "from_dtype", list of str or int, bool mask or None
+        Which columns are categorical (see the module docstring).
+    min_category_count : int, default=5
+        Categories seen fewer times in fit share the "other" slot.
+    max_categories : int, default=255
+        At most this many categories per column get their own slot (the most
+        frequent ones); the rest share the "other" slot.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of columns seen in fit.
+    feature_names_in_ : ndarray of str or None
+        Their names, when X was a DataFrame with string column names.
+    numeric_columns_, categorical_columns_ : list of int
+        Positions of the numeric and categorical columns.
+    categories_ : list of ndarray
+        Kept categories of each categorical column (code ``2 + i`` for entry i).
+    cardinalities_ : list of int
+        Number of codes of each categorical column (kept categories + 2).
+    missing_columns_ : list of int
+        Positions, among the numeric columns, of those with a missing indicator.
+    scaler_ : QuantileTransformer or None
+        The numeric scaling fitted in fit.
+    """
+
+    kind = "tabular"
+    width = None
+
+    def __init__(
+        self,
+        categorical_features="from_dtype",
+        min_category_count=5,
+        max_categories=255,
+    ):
+        self.categorical_features = categorical_features
+        self.min_category_count = min_category_count
+        self.max_categories = max_categories
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, X, owner, reader=None):
+        """Validate training X for ``owner``, fit the encodings, return TabularData."""
+        X = self._validate(X, owner, reset=True)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = getattr(owner, "feature_names_in_", None)
+        cat = self._categorical_columns(X)
+        self.categorical_columns_ = cat
+        self.numeric_columns_ = [j for j in range(X.shape[1]) if j not in set(cat)]
+        self.categories_ = [self._fit_categories(_column(X, j)) for j in cat]
+        self.cardinalities_ = [len(c) + 2 for c in self.categories_]
+        numeric = self._numeric(X)
+        missing = np.isnan(numeric)
+        self.missing_columns_ = [int(j) for j in np.flatnonzero(missing.any(axis=0))]
+        self.scaler_ = None
+        if numeric.shape[1]:
+            # An all-NaN column would give NaN quantiles: fit it on zeros.
+            filled = np.where(missing.all(axis=0), 0.0, numeric)
+            self.scaler_ = QuantileTransformer(
+                output_distribution="normal",
+                n_quantiles=max(1, min(1000, len(X))),
+                random_state=0,
+            ).fit(filled)
+        return self._encode(X, numeric)
+
+    def transform(self, X, owner, *, reset=False, reader=None):
+        """Validate X for ``owner`` (same columns as in fit) and encode it.
+
+        ``reset=True`` is for an estimator that reuses this input in its own fit
+        (see :meth:`sk_mtl._data._inputs.NumericInput.transform`).
+        """
+        X = self._validate(X, owner, reset=reset)
+        if reset:
+            NumericInput._check_reuse(self, X, owner, reader)
+        return self._encode(X, self._numeric(X))
+
+    def tensors(self, X, rows=None):
+        """``{"numeric", "missing", "categorical"}`` tensors for TabularData X."""
+        return {
+            "numeric": _take_rows(torch.from_numpy(X.numeric), rows),
+            "missing": _take_rows(torch.from_numpy(X.missing), rows),
+            "categorical": _take_rows(torch.from_numpy(X.categorical), rows),
+        }
+
+    @property
+    def n_numeric(self):
+        """Number of numeric columns (the width of ``tensors()["numeric"]``)."""
+        return len(self.numeric_columns_)
+
+    # --------------------------------------------------------------- helpers
+    @staticmethod
+    def _validate(X, owner, *, reset):
+        if not _is_frame(X):
+            if not isinstance(X, np.ndarray):  # a list: keep numbers and strings
+                X = np.asarray(X, dtype=object)
+            X = check_array(
+                X,
+                dtype=None,
+                ensure_all_finite=False,
+                input_name="X",
+                estimator=owner,
+            )
+        elif X.shape[0] < 1:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
+                f"1 is required by {type(owner).__name__}."
+            )
+        validate_data(owner, X, reset=reset, skip_check_array=True)
+        return X
+
+    def _name(self, j):
+        names = self.feature_names_in_
+        return f"column {j}" if names is None else f"column {names[j]!r}"
+
+    def _categorical_columns(self, X):
+        spec = self.categorical_features
+        n = X.shape[1]
+        if spec is None:
+            return []
+        if isinstance(spec, str):
+            if spec != "from_dtype":
+                raise ValueError(
+                    "categorical_features must be 'from_dtype', None, a list of "
+                    f"column names or indices, or a boolean mask; got {spec!r}."
+                )
+            return _from_dtype(X)
+        spec = list(spec)
+        if spec and all(isinstance(s, bool | np.bool_) for s in spec):
+            if len(spec) != n:
+                raise ValueError(
+                    f"categorical_features is a boolean mask of length {len(spec)}, "
+                    f"but X has {n} columns."
+                )
+            return [j for j, s in enumerate(spec) if s]
+        return sorted({self._column_index(s, n) for s in spec})
+
+    def _column_index(self, s, n):
+        if isinstance(s, str):
+            names = self.feature_names_in_
+            if names is None:
+                raise ValueError(
+                    f"categorical_features names column {s!r}, but X has no column "
+                    "names (pass a DataFrame, or give column indices)."
+                )
+            found = np.flatnonzero(np.asarray(names) == s)
+            if len(found) == 0:
+                raise ValueError(
+                    f"categorical_features names column {s!r}, which is not a column "
+                    f"of X; the columns are {list(names)[:10]}..."
+                )
+            return int(found[0])
+        if isinstance(s, numbers.Integral) and -n <= s < n:
+            return int(s) % n
+        raise ValueError(
+            f"categorical_features has {s!r}, which is neither a column name nor an "
+            f"index in [0, {n}) of X's columns."
+        )
+
+    def _fit_categories(self, values):
+        present = values[~_missing(values)]
+        counts = Counter(present.tolist())
+        kept = [
+            (c, v) for v, c in counts.items() if c >= max(1, self.min_category_count)
+        ]
+        kept.sort(key=lambda cv: (-cv[0], str(cv[1])))
+        categories = np.empty(min(len(kept), self.max_categories), dtype=object)
+        categories[:] = [v for _, v in kept[: len(categories)]]
+        return categories
+
+    def _numeric(self, X):
+        out = np.empty((X.shape[0], len(self.numeric_columns_)), dtype=np.float64)
+        for i, j in enumerate(self.numeric_columns_):
+            col = _column(X, j)
+            try:
+                if hasattr(col, "to_numpy"):
+                    out[:, i] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+                else:
+                    out[:, i] = np.asarray(col, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                # A TypeError (e.g. a dict in the column) stays one.
+                raise type(exc)(
+                    f"X's {self._name(j)} is not numeric (e.g. {_first_bad(col)!r}: "
+                    f"{exc}) but was not declared categorical; list it in "
+                    "categorical_features, or give it a category/object dtype."
+                ) from None
+        if np.isinf(out).any():
+            j = self.numeric_columns_[int(np.flatnonzero(np.isinf(out).any(0))[0])]
+            raise ValueError(
+                f"X's {self._name(j)} has an infinite value; use NaN for a missing "
+                "value."
+            )
+        return out
+
+    def _encode(self, X, numeric):
+        missing = np.isnan(numeric)
+        scaled = numeric
+        if self.scaler_ is not None:
+            scaled = self.scaler_.transform(np.where(np.isnan(numeric), 0.0, numeric))
+            scaled[missing] = 0.0
+        codes = np.empty((X.shape[0], len(self.categorical_columns_)), dtype=np.int64)
+        for i, (j, cats) in enumerate(zip(self.categorical_columns_, self.categories_)):
+            codes[:, i] = _codes(_column(X, j), cats)
+        return TabularData(
+            np.ascontiguousarray(scaled, dtype=np.float32),
+            np.ascontiguousarray(missing[:, self.missing_columns_], dtype=np.float32),
+            codes,
+            self.n_features_in_,
+        )
+
+
+def _column(X, j):
+    if _is_frame(X):
+        return X.iloc[:, j]
+    return X[:, j]
+
+
+def _missing(values):
+    values = np.asarray(values, dtype=object)
+    try:
+        import pandas as pd
+
+        return np.asarray(pd.isna(values), dtype=bool)
+    except ImportError:  # pragma: no cover - pandas is optional
+        return np.array(
+            [v is None or (isinstance(v, float) and v != v) for v in values]
+        )
+
+
+def _codes(values, categories):
+    values = np.asarray(values, dtype=object)
+    lookup = {v: i + 2 for i, v in enumerate(categories.tolist())}
+    codes = np.fromiter((lookup.get(v, OTHER) for v in values.tolist()), np.int64)
+    codes[_missing(values)] = MISSING
+    return codes
+
+
+def _first_bad(col):
+    for v in np.asarray(col, dtype=object).tolist():
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            return v
+    return None

@@ -1,0 +1,254 @@
+"""How many torch intra-op threads a fit or predict should use (issues 13 and 14).
+
+Idle-spinning intra-op threads fight for cores: on a shared 2-core machine a tiny
+network fitted 27x slower with torch's default 2 threads than with 1. The
+estimators' ``n_threads`` parameter is resolved here (:func:`resolve_n_threads`)
+and applied for the duration of one call only (:func:`torch_threads`). The
+``"auto"`` rule and its threshold come from ``benchmarks/threads.py``; the
+figures are in ``benchmarks/results/threads.md``.
+"""
+
+import numbers
+import os
+import statistics
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+import torch
+
+# "auto" gives each intra-op thread at least this much work per batch, in
+# multiply-adds of one forward+backward batch (batch_size * n_parameters). Below
+# it one thread wins or ties; chosen in benchmarks/results/threads.md.
+MIN_WORK_PER_THREAD = 8_000_000
+
+# The thread-count variables torch honours (OpenMP for its own kernels, MKL for
+# BLAS); joblib's loky backend sets both in its workers.
+_THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def available_cores():
+    """The number of CPUs this process may run on.
+
+    Returns
+    -------
+    int
+        ``len(os.sched_getaffinity(0))`` where the platform has it, else
+        ``os.cpu_count()``; at least 1.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def _env_limit():
+    """The smallest positive ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``, or None."""
+    limits = []
+    for var in _THREAD_ENV_VARS:
+        # OpenMP accepts a nesting list such as "4,2"; the first level is ours.
+        value = os.environ.get(var, "").split(",")[0].strip()
+        if value.isdigit() and int(value) > 0:
+            limits.append(int(value))
+    return min(limits) if limits else None
+
+
+def _dask_limit():
+    """Cores per task slot inside a dask.distributed worker, else None.
+
+    A worker runs ``nthreads`` tasks at once in one process, so each task gets
+    ``available_cores() // nthreads``. ``distributed`` is only consulted when
+    already imported (a worker always has it).
+    """
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    try:
+        worker = distributed.get_worker()
+    except (ValueError, AttributeError):  # not in a worker / no get_worker
+        return None
+    state = getattr(worker, "state", worker)
+    nthreads = getattr(state, "nthreads", None) or getattr(worker, "nthreads", None)
+    if not nthreads:
+        return None
+    return max(1, available_cores() // int(nthreads))
+
+
+def _joblib_thread_limit():
+    """1 inside a thread of a joblib thread-based worker pool, else None.
+
+    joblib runs every task under a nested backend (``nesting_level >= 1``). Its
+    process workers (loky) run tasks in their main thread and get their limit from
+    the ``OMP_NUM_THREADS`` joblib sets; a task in a worker *thread* shares the
+    process's cores with its sibling tasks, whose number is not recorded.
+    """
+    parallel = sys.modules.get("joblib.parallel")
+    if parallel is None or threading.current_thread() is threading.main_thread():
+        return None
+    try:
+        backend, _ = parallel.get_active_backend()
+    except Exception:  # pragma: no cover - defensive against joblib changes
+        return None
+    return 1 if (getattr(backend, "nesting_level", 0) or 0) > 0 else None
+
+
+def worker_thread_limit():
+    """The thread limit of the parallel worker this code runs in, else None.
+
+    Takes the smallest of: ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` (set by the
+    user, or by joblib's loky backend in its workers: ``inner_max_num_threads``,
+    else ``cpu_count() // n_jobs``), the per-task share of a dask.distributed
+    worker, and 1 in a joblib worker thread.
+
+    Returns
+    -------
+    int or None
+        None when no limit applies.
+    """
+    limits = [f() for f in (_env_limit, _dask_limit, _joblib_thread_limit)]
+    limits = [n for n in limits if n is not None]
+    return min(limits) if limits else None
+
+
+def _running_elsewhere():
+    """Runnable threads on the machine now, less this process's own (Linux).
+
+    ``/proc/loadavg`` counts the threads runnable at this instant; this process's
+    (the caller, torch threads still spinning after the last op) are taken off.
+    None where ``/proc`` is missing.
+    """
+    try:
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        own = 0
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                own += f.read().rpartition(")")[2].split()[0] == "R"
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - own)
+
+
+def _busy_cores(samples=5, interval=0.002):
+    """Cores that other processes keep busy now.
+
+    The median of ``samples`` counts of :func:`_running_elsewhere`, ``interval``
+    seconds apart; without ``/proc``, the 1-minute load average less one (this
+    process); 0 when the platform reports neither.
+    """
+    counts = []
+    for i in range(samples):
+        if i:
+            time.sleep(interval)
+        count = _running_elsewhere()
+        if count is None:
+            break
+        counts.append(count)
+    if counts:
+        return float(statistics.median(counts))
+    try:
+        return max(0.0, os.getloadavg()[0] - 1)
+    except (OSError, AttributeError):
+        return 0.0
+
+
+def work_per_row(module):
+    """Multiply-adds of one row's forward pass through ``module``, roughly.
+
+    Each parameter is used once per row, except the shared MLP of an ensemble of
+    ``k`` members (TabM, :class:`~sk_mtl.ensembles.MemberEnsemble`), which every
+    member runs: ``k`` times.
+    (Per-member weights, such as the members' heads, already count ``k`` times
+    in the parameter count.)
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from sk_mtl.modules import MLP
+    >>> work_per_row(MLP(10, (20,)))  # 10 * 20 weights + 20 biases
+    220
+    """
+    from ..ensembles import member_ensembles
+
+    work = sum(p.numel() for p in module.parameters())
+    for m in member_ensembles(module):
+        work += (m.n_members - 1) * sum(p.numel() for p in m.trunk.parameters())
+    return work
+
+
+def resolve_n_threads(n_threads, *, work_per_batch=None):
+    """The number of torch intra-op threads for one fit or predict call.
+
+    Parameters
+    ----------
+    n_threads : "auto", int >= 1 or -1
+        An int is used as given; -1 means :func:`available_cores`. ``"auto"``
+        starts from :func:`available_cores`, is capped by
+        :func:`worker_thread_limit`, gives each thread at least
+        :data:`MIN_WORK_PER_THREAD` of ``work_per_batch`` and leaves the cores
+        that other processes keep busy at that moment to them.
+    work_per_batch : float, optional
+        Multiply-adds of one forward+backward batch, e.g. ``batch_size *
+        work_per_row(module)`` (about a third of that for a forward-only
+        batch). None skips the work rule.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    if n_threads == -1:
+        return available_cores()
+    if n_threads != "auto":
+        if (
+            isinstance(n_threads, numbers.Integral)
+            and not isinstance(n_threads, bool)
+            and n_threads >= 1
+        ):
+            return int(n_threads)
+        raise ValueError(
+            f"n_threads must be 'auto', a positive int or -1; got {n_threads!r}."
+        )
+    n = available_cores()
+    limit = worker_thread_limit()
+    if limit is not None:
+        n = min(n, limit)
+    if work_per_batch is not None:
+        n = min(n, int(work_per_batch // MIN_WORK_PER_THREAD))
+    if n > 1:
+        n = min(n, round(available_cores() - _busy_cores()))
+    return max(1, n)
+
+
+@contextmanager
+def torch_threads(n):
+    """Run the body with ``torch.set_num_threads(n)``, then restore the setting.
+
+    The previous value comes back also when the body raises. Nothing is changed
+    when ``n`` is None or already the current value. Inter-op threads are left
+    alone (torch refuses to change them once used). Torch's setting is
+    process-wide, so threads that overlap their ``torch_threads`` blocks restore
+    each other's values.
+
+    Parameters
+    ----------
+    n : int or None
+        Intra-op threads for the body, e.g. from :func:`resolve_n_threads`.
+    """
+    previous = torch.get_num_threads()
+    if n is None or n == previous:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -1,0 +1,179 @@
+"""The input and network that the shared-trunk estimators build (a mixin)."""
+
+import copy
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _num_samples
+from torch import nn
+
+from .._data._inputs import as_dense
+from .._data._tabular import TabularInput, make_input
+from .._engine._phases import Network
+from ..embeddings import (
+    NUMERIC_EMBEDDINGS,
+    TabularFrontEnd,
+    TabularNetwork,
+    piecewise_linear_bins,
+)
+from ..ensembles import MemberEnsemble
+from ..modules import MLP, MMoE, MultiHeadNetwork
+
+__all__ = ["EARLY_STOPPING_AUTO_SAMPLES", "NETWORK_CONSTRAINTS", "SharedNetworkMixin"]
+
+# Parameters of the shared-trunk / MMoE network that MultiTaskRegressor and
+# MixedTaskEstimator share with MultiTaskClassifier (which adds "tabm").
+NETWORK_CONSTRAINTS: dict = {
+    "hidden_units": [tuple, list],
+    "architecture": [StrOptions({"shared_bottom", "mmoe"})],
+    "categorical_features": [str, list, tuple, "array-like", None],
+    "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
+    "n_experts": [Interval(numbers.Integral, 1, None, closed="left")],
+    "module": [nn.Module, type, None],
+    "module_options": [dict, None],
+}
+
+# early_stopping="auto" turns early stopping on above this many training rows
+# (HistGradientBoosting's rule).
+EARLY_STOPPING_AUTO_SAMPLES = 10_000
+
+
+class SharedNetworkMixin:
+    """Input and network of the shared-trunk estimators (not for direct use).
+
+    X is read as given, or by the tabular front-end (categorical columns, NaN);
+    the network is a shared MLP (or the user's ``module``) with one head per task,
+    an MMoE, or (MultiTaskClassifier) a TabM-mini ensemble; each head is as wide
+    as its task's ``n_outputs``, so regression tasks get one output.
+    """
+
+    def _fit_input(self, X):
+        tabular = self.numeric_embedding is not None or self.architecture == "tabm"
+        input_ = make_input(X, self.categorical_features, tabular=tabular)
+        X = input_.fit(X, self)
+        self._n_fit_samples = _num_samples(X)
+        return input_, X
+
+    def _validation_fraction(self):
+        on = self.early_stopping
+        if isinstance(on, str):  # "auto"
+            on = self._n_fit_samples > EARLY_STOPPING_AUTO_SAMPLES
+        return self.validation_fraction if on else None
+
+    def _build_network(self, X):
+        if self.module is not None:
+            return self._user_trunk_network(X)
+        units = tuple(self.hidden_units)
+        if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
+            raise ValueError(
+                "hidden_units must be a tuple of positive ints, got "
+                f"{self.hidden_units!r}."
+            )
+        if self.architecture == "mmoe" and not units:
+            raise ValueError("architecture='mmoe' needs at least one hidden layer.")
+        front = None
+        n_features = self.input_.width
+        if isinstance(self.input_, TabularInput):
+            front = self._front_end(X)
+            n_features = front.out_features
+        network = self._multitask_network(n_features, units, front)
+        return Network(network if front is None else TabularNetwork(front, network))
+
+    def _front_end(self, X):
+        bins = None
+        if self.numeric_embedding == "piecewise_linear" and self.input_.n_numeric:
+            bins = piecewise_linear_bins(torch.from_numpy(X.numeric))
+        return TabularFrontEnd(
+            self.input_.n_numeric,
+            len(self.input_.missing_columns_),
+            self.input_.cardinalities_,
+            numeric_embedding=self.numeric_embedding,
+            bins=bins,
+        )
+
+    def _multitask_network(self, n_features, units, front):
+        n_outputs = [task.n_outputs for task in self.tasks_]
+        if self.architecture == "mmoe":
+            return MMoE(n_features, units, n_outputs, self.n_experts, self.dropout)
+        if self.architecture == "tabm":
+            return MemberEnsemble(
+                n_features,
+                units,
+                n_outputs,
+                self.n_members,
+                self.dropout,
+                scaling_chunks=None if front is None else front.chunks,
+                scaling_init="random-signs"
+                if self.numeric_embedding is None
+                else "normal",
+            )
+        return MultiHeadNetwork(MLP(n_features, units, self.dropout), n_outputs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _user_trunk_network(self, X):
+        if isinstance(self.input_, TabularInput):
+            raise ValueError(
+                "module= reads a float tensor (n_samples, n_features), but X has "
+                "categorical columns or missing values (or numeric_embedding / "
+                "architecture='tabm' was set), which the built-in tabular front-end "
+                "reads. Encode X in a pipeline first, or leave module=None."
+            )
+        if self.architecture != "shared_bottom":
+            raise ValueError(
+                f"module= replaces the shared trunk; architecture="
+                f"{self.architecture!r} builds its own network. Use "
+                "architecture='shared_bottom' with a module."
+            )
+        if isinstance(self.module, nn.Module):
+            if self.module_options:
+                raise ValueError(
+                    "module_options are for a module class; module is already an "
+                    f"instance of {type(self.module).__name__}."
+                )
+            trunk = copy.deepcopy(self.module).cpu()
+        else:
+            trunk = self.module(**(self.module_options or {}))
+            if not isinstance(trunk, nn.Module):
+                raise TypeError(
+                    f"module={self.module.__name__} made a "
+                    f"{type(trunk).__name__}, not a torch.nn.Module."
+                )
+        trunk.eval()
+        rows = np.arange(min(2, X.shape[0]))
+        width = _trunk_width(trunk, as_dense(self.input_.tensors(X, rows)))
+        trunk.train()
+        n_outputs = [task.n_outputs for task in self.tasks_]
+        return Network(MultiHeadNetwork(trunk, n_outputs, trunk_out_features=width))
+
+
+def _trunk_width(trunk, sample):
+    """Width of the trunk's output on two sample rows, checked."""
+    name = type(trunk).__name__
+    try:
+        with torch.no_grad():
+            z = trunk(sample)
+    except Exception as exc:  # any failure of the user's module on this X
+        raise ValueError(
+            f"The module ({name}) failed on a float tensor of shape "
+            f"{tuple(sample.shape)}: {type(exc).__name__}: {exc}. It must map "
+            "(n_samples, n_features) to (n_samples, d)."
+        ) from None
+    if not isinstance(z, torch.Tensor) or z.dim() != 2 or len(z) != len(sample):
+        got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        raise ValueError(
+            f"The module ({name}) must return a 2-D tensor (n_samples, d); for "
+            f"{len(sample)} rows it returned {got}."
+        )
+    width = getattr(trunk, "out_features", None)
+    if width is not None and int(width) != z.shape[1]:
+        raise ValueError(
+            f"The module ({name}) says out_features={width} but returned "
+            f"{z.shape[1]} features."
+        )
+    return int(z.shape[1])

@@ -67,7 +67,9 @@ def _registry():
         from ._inputs import NumericInput, TextInput
         from ._mixed import MixedTaskEstimator
         from ._regressor import MultiTaskRegressor
+        from ._tabular_input import TabularInput
         from ._tasks import ClassificationTask, RegressionTask
+        from .text import SentenceEncoder
 
         _DEFAULTS.append(True)
         for cls in (
@@ -79,7 +81,9 @@ def _registry():
             _transfer.TransferClassifier,
             _merge.MergedClassifier,
             _hard_example_mining.HardExampleMiningClassifier,
+            SentenceEncoder,
             Pipeline,
+            TabularInput,
             NumericInput,
             TextInput,
             ClassificationTask,
@@ -146,47 +150,11 @@ def save(estimator, path):
 
 
 # --------------------------------------------------------------------- load
-def _read_members(path):
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return {info.filename: zf.read(info) for info in zf.infolist()}
-    except zipfile.BadZipFile as exc:
-        raise ValueError(
-            f"{path} is not an sk_mtl model file, or it is truncated or corrupted "
-            f"({exc}). sk_mtl.load reads only files written by sk_mtl.save; it "
-            "never unpickles."
-        ) from None
-
-
-def _check_manifest(path, members):
-    try:
-        manifest = json.loads(members["sk_mtl.json"])
-        if manifest["format"] != FORMAT:
-            raise ValueError
-        version = int(manifest["format_version"])
-    except (KeyError, ValueError, TypeError):
-        raise ValueError(
-            f"{path} is not an sk_mtl model file (no valid sk_mtl.json manifest)."
-        ) from None
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{path} was written in format version {version} by sk_mtl "
-            f"{manifest.get('sk_mtl_version')}; this sk_mtl reads versions up to "
-            f"{FORMAT_VERSION}. Upgrade sk_mtl to load it."
-        )
-    for name, digest in manifest.get("sha256", {}).items():
-        data = members.get(name)
-        if data is None or hashlib.sha256(data).hexdigest() != digest:
-            what = "is missing" if data is None else "does not match its checksum"
-            raise ValueError(
-                f"{path}: {name} {what}: the file was modified or damaged after "
-                "it was saved."
-            )
-    return manifest
-
-
 def load(path, *, device=None, trusted=None):
-    """Load a model saved by :func:`save`. Never unpickles.
+    """Load a model saved by :func:`save`, treating the file as untrusted.
+
+    Nothing is unpickled; the file is checked before anything it describes is
+    allocated or built (see "What load promises" in the persistence guide).
 
     Parameters
     ----------
@@ -196,8 +164,14 @@ def load(path, *, device=None, trusted=None):
         Override the ``device`` of the loaded networks (e.g. ``"cpu"`` for a
         model trained on a GPU). None keeps the saved one.
     trusted : list of str, default=None
-        Extra types skops may load for scikit-learn parts (see
-        :func:`skops.io.loads`); by default only the types skops trusts.
+        What you trust this file with, beyond what loading always allows: type
+        names skops may load for scikit-learn parts (see
+        :func:`skops.io.loads`), and ``"<Class>.<parameter>"`` entries for
+        parameters that make the model read this machine's files
+        (``"Pipeline.memory"``, ``"SentenceEncoder.model_name"``,
+        ``"TransferClassifier.pretrained"``, ``"TextInput.encoder"``,
+        ``"TextEncoder.encoder"`` for a text encoder that is a folder rather
+        than a bundled one). The error refusing a file names the entry it needs.
 
     Returns
     -------
@@ -208,19 +182,12 @@ def load(path, *, device=None, trusted=None):
     ------
     ValueError
         If the file is not an sk_mtl model, is truncated, was modified after it
-        was saved, or was written by a newer format version.
+        was saved, was written by a newer format version, exceeds a size bound,
+        or names something not trusted; the message names the part.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load as load_tensors
+    from ._archive import read_model
 
-    members = _read_members(path)
-    _check_manifest(path, members)
-    try:
-        tensors = load_tensors(members["weights.safetensors"])
-        root = json.loads(members["content.json"])
-    except (KeyError, SafetensorError, ValueError) as exc:
-        raise ValueError(f"{path}: unreadable model content ({exc}).") from None
-    blobs = {k: v for k, v in members.items() if k.startswith("skops/")}
+    tensors, root, blobs = read_model(path, trusted)
     reader = Reader(_registry(), _PARTS, tensors, blobs, trusted, device)
     try:
         return reader.decode(root)

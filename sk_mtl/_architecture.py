@@ -71,10 +71,17 @@ def _fused_heads(d, key, in_features, default):
     return FusedHeads.from_layout(in_features, d[key])
 
 
+def _check_heads(net, d):
+    """The heads built from a layout must have the widths ``n_classes`` says."""
+    if [h.out_features for h in net.heads] != list(d["n_classes"]):
+        raise ValueError("the heads layout does not give n_classes")
+    return net
+
+
 def _build_multihead(d):
     net = MultiHeadNetwork(build(d["trunk"]), d["n_classes"], d["trunk_out_features"])
     net.heads = _fused_heads(d, "heads", net.out_features, net.heads)
-    return net
+    return _check_heads(net, d)
 
 
 def _expert_config(experts, n_experts, in_features):
@@ -105,7 +112,7 @@ def _build_mmoe(d):
     )
     net.heads = _fused_heads(d, "heads", net.expert_units, net.heads)
     net.gates = _fused_heads(d, "gates", d["in_features"], net.gates)
-    return net
+    return _check_heads(net, d)
 
 
 def _describe_expert_features(m):
@@ -230,7 +237,7 @@ def _build_members(d):
         d["dropout"],
     )
     net.heads = FusedHeads.from_layout(net.out_features, d["heads"], net.n_members)
-    return net
+    return _check_heads(net, d)
 
 
 def _describe_member_features(m):

@@ -185,6 +185,10 @@ class TabularFrontEnd(nn.Module):
         bins=None,
     ):
         super().__init__()
+        # The shape of the front-end, as given (what saving describes).
+        self.n_numeric = int(n_numeric)
+        self.n_missing = int(n_missing)
+        self.d_embedding = int(d_embedding)
         self.numeric = None
         d_numeric = 1
         if numeric_embedding is not None and n_numeric > 0:

@@ -283,6 +283,23 @@ def _with_replaced_heads(net):
     return net
 
 
+def _tabular_modules():
+    from sk_mtl.embeddings import TabularFrontEnd, TabularNetwork
+    from sk_mtl.ensembles import MemberEnsemble
+
+    bins = [torch.tensor([0.0, 1.0, 2.0]), torch.tensor([0.0, 1.0, 2.0, 3.0])]
+    pwl = TabularFrontEnd(2, 1, [3, 4], "piecewise_linear", 5, bins)
+    periodic = TabularFrontEnd(2, 0, [], "periodic", 3)
+    tabm = MemberEnsemble(pwl.out_features, (6,), [2, 3], n_members=3)
+    return [
+        TabularNetwork(pwl, tabm),
+        TabularNetwork(pwl, tabm).feature_module(),
+        TabularNetwork(periodic, MultiHeadNetwork(MLP(6, (4,)), [2])),
+        TabularNetwork(TabularFrontEnd(1, 2, [5]), MMoE(19, (4,), [2], 2)),
+        tabm.feature_module(),
+    ]
+
+
 @pytest.mark.parametrize(
     "module",
     [
@@ -294,6 +311,7 @@ def _with_replaced_heads(net):
         StackedTrunk(MLP(4, (6,)), NewHead(6, (3,), 0.2)),
         _with_replaced_heads(MultiHeadNetwork(MLP(4, (6,)), [2, 3])),
         _with_replaced_heads(MMoE(4, (5,), [2, 3], n_experts=3)),
+        *_tabular_modules(),
     ],
     ids=lambda m: type(m).__name__,
 )

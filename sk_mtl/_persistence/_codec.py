@@ -7,6 +7,9 @@ Objects met twice (a source shared by several FineTuners, a network that is both
 ``merged_.module_`` and ``module_``) are stored once and referenced.
 """
 
+import inspect
+import math
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
@@ -14,11 +17,28 @@ from skorch.history import History
 from torch import nn
 
 from ._architecture import build, describe
+from ._load_checks import (
+    MAX_NESTING,
+    MAX_STRING_BYTES,
+    NUMERIC_DTYPES,
+    array_dtype,
+    array_shape,
+    check_reach,
+)
 
 __all__ = ["Writer", "Reader"]
 
-# Rebuilt after loading rather than stored.
-_SKIPPED = {"net_", "_source", "_metadata_request"}
+# Rebuilt after loading rather than stored (a SentenceEncoder's encoder is
+# reloaded from its package on first use).
+_SKIPPED = {"net_", "_source", "_metadata_request", "_encoder", "_device"}
+
+
+def _params(obj):
+    """The constructor parameters of an estimator or a plain registered class."""
+    if isinstance(obj, BaseEstimator):
+        return obj.get_params(deep=False)
+    names = inspect.signature(type(obj)).parameters
+    return {name: getattr(obj, name) for name in names}
 
 
 class Writer:
@@ -40,6 +60,8 @@ class Writer:
             return self._array(value, where)
         if isinstance(value, History):
             return {"__history__": self.encode(list(value), where)}
+        if isinstance(value, torch.device):
+            return {"__device__": str(value)}
         if isinstance(value, tuple):
             return {"__tuple__": [self.encode(v, where) for v in value]}
         if isinstance(value, list):
@@ -84,7 +106,7 @@ class Writer:
         if callable(config) and hasattr(value, "kind"):
             category = "task" if hasattr(value, "n_outputs") else "input"
             return {"__part__": category, "config": self.encode(config(), where)}
-        if type(value).__name__ in self.registry and isinstance(value, BaseEstimator):
+        if self.registry.get(type(value).__name__) is type(value):
             return self._estimator(value, where)
         if isinstance(value, BaseEstimator) or type(value).__module__.startswith(
             "sklearn."
@@ -109,7 +131,7 @@ class Writer:
 
     def _estimator(self, est, where):
         name = type(est).__name__
-        params = est.get_params(deep=False)
+        params = _params(est)
         if params.get("callbacks"):
             raise TypeError(
                 f"{where} ({name}) has callbacks={params['callbacks']!r}: skorch "
@@ -139,7 +161,12 @@ class Writer:
 
 
 class Reader:
-    """Decodes nodes, building only the classes of ``registry`` and ``parts``."""
+    """Decodes nodes, building only the classes of ``registry`` and ``parts``.
+
+    The tree was checked against the weights first (:func:`check_tree`); here
+    each value is checked as it is built: dtypes from a fixed list, shapes
+    against the data, estimator parameters with the estimator's own rules.
+    """
 
     def __init__(self, registry, parts, tensors, blobs, trusted, device):
         self.registry = registry
@@ -149,12 +176,22 @@ class Reader:
         self.trusted = trusted
         self.device = device
         self.objects = {}
+        self.depth = 0
 
     def decode(self, node):
         if node is None or isinstance(node, bool | int | float | str):
             return node
-        if isinstance(node, list):
-            return [self.decode(v) for v in node]
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise ValueError(f"the object tree nests deeper than {MAX_NESTING}")
+            if isinstance(node, list):
+                return [self.decode(v) for v in node]
+            return self._node(node)
+        finally:
+            self.depth -= 1
+
+    def _node(self, node):
         if not isinstance(node, dict):
             raise ValueError(f"unexpected value {node!r}")
         if "__ref__" in node:
@@ -165,10 +202,17 @@ class Reader:
                 if "__id__" in node:
                     self.objects[node["__id__"]] = value
                 return value
-        raise ValueError(f"unknown entry {sorted(node)}")
+        raise ValueError(f"unknown entry {sorted(node)[:5]}")
 
     def _scalar(self, node):
-        return np.dtype(node["__scalar__"]).type(node["v"])
+        name, value = node["__scalar__"], node["v"]
+        if name not in NUMERIC_DTYPES or not isinstance(value, bool | int | float):
+            raise ValueError(f"scalar {value!r} of dtype {name!r} is invalid")
+        try:
+            with np.errstate(over="raise"):
+                return np.dtype(name).type(value)
+        except (OverflowError, FloatingPointError):
+            raise ValueError(f"scalar {value!r} does not fit dtype {name}") from None
 
     def _tuple(self, node):
         return tuple(self.decode(v) for v in node["__tuple__"])
@@ -179,25 +223,39 @@ class Reader:
     def _history(self, node):
         return History(self.decode(node["__history__"]))
 
+    def _device(self, node):
+        try:
+            return torch.device(str(node["__device__"]))
+        except RuntimeError:
+            raise ValueError(f"invalid device {node['__device__']!r}") from None
+
     def _ndarray(self, node):
-        dtype = np.dtype(node["__ndarray__"])
-        shape = tuple(int(n) for n in node["shape"])
-        if dtype.kind in "biuf":
-            array = self.tensors[node["key"]].numpy().astype(dtype, copy=False)
-        elif dtype.kind in "UO":
-            values = [self.decode(v) for v in node["values"]]
+        dtype = array_dtype(node)
+        shape = array_shape(node)
+        if dtype.kind in "UO":
+            values = node["values"]
+            if not isinstance(values, list) or len(values) != math.prod(shape):
+                raise ValueError(f"array of shape {shape}: wrong number of values")
+            if dtype.itemsize * len(values) > MAX_STRING_BYTES:
+                raise ValueError(f"array of {dtype} x {len(values)} is too large")
             array = np.empty(len(values), dtype=dtype)
-            array[:] = values
+            array[:] = [self.decode(v) for v in values]
         else:
-            raise ValueError(f"arrays of dtype {dtype} are not stored by sk_mtl")
+            array = self.tensors[node["key"]].numpy()
+            if array.dtype != dtype or array.size != math.prod(shape):
+                raise ValueError(f"array {node['key']!r} does not match its tensor")
         array = array.reshape(shape)
         return torch.from_numpy(array) if node.get("torch") else array
 
     def _part(self, node):
         config = self.decode(node["config"])
+        if not isinstance(config, dict):
+            raise ValueError("an input or task without its configuration")
         cls = self.parts.get((node["__part__"], config.get("kind")))
         if cls is None:
             raise ValueError(f"unknown {node['__part__']} kind {config.get('kind')!r}")
+        if config.get("kind") == "text":
+            check_reach("TextInput", "encoder", config.get("encoder"), self.trusted)
         return cls.from_config(config)
 
     def _module(self, node):
@@ -228,7 +286,14 @@ class Reader:
         params = {str(k): self.decode(v) for k, v in node["params"].items()}
         if self.device is not None and "device" in params:
             params["device"] = self.device
+        for key, value in params.items():
+            check_reach(name, key, value, self.trusted)
         est = cls(**params)
+        if hasattr(cls, "_parameter_constraints"):
+            try:
+                est._validate_params()
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name}: {exc}") from None
         for key, value in node["state"].items():
             if not key.isidentifier() or key.startswith("__") or hasattr(cls, key):
                 raise ValueError(f"{name} has no fitted attribute {key!r}")
@@ -251,6 +316,7 @@ class Reader:
         "__tuple__": _tuple,
         "__dict__": _dict,
         "__history__": _history,
+        "__device__": _device,
         "__ndarray__": _ndarray,
         "__part__": _part,
         "__module__": _module,

@@ -6,7 +6,7 @@ A saved model is a zip file holding
   scikit-learn versions that wrote it, a SHA-256 of every other member);
 - ``content.json``: the object tree: each estimator's class (from a fixed
   registry of savable classes), parameters and fitted attributes, each network's
-  architecture (:mod:`sk_mtl._persistence._architecture`), inputs and tasks;
+  architecture (:mod:`sk_mtl._architecture`), inputs and tasks;
 - ``weights.safetensors``: every tensor and numeric array (network weights,
   ``sample_weight_``, ...), in the safetensors format;
 - ``skops/<n>.skops``: plain scikit-learn estimators (inside
@@ -25,12 +25,11 @@ import torch
 from sklearn.pipeline import Pipeline
 
 from .._version import __version__
+from ._archive import FORMAT, FORMAT_VERSION, read_model
 from ._codec import Reader, Writer
 
 __all__ = ["save", "load", "register_savable"]
 
-FORMAT = "sk_mtl-model"
-FORMAT_VERSION = 1
 
 _SAVABLE = {}  # class name -> class
 _PARTS = {}  # ("input" | "task", kind) -> class with to_config / from_config
@@ -64,12 +63,14 @@ def register_savable(cls):
 def _registry():
     if not _DEFAULTS:
         from .._data._inputs import NumericInput
+        from .._data._tabular import TabularInput
         from .._data._tasks import ClassificationTask, RegressionTask
         from ..mining import _hard_example_mining
         from ..multitask import _classifier as _multitask
         from ..multitask._mixed import MixedTaskEstimator
         from ..multitask._regressor import MultiTaskRegressor
         from ..text._input import TextInput
+        from ..text._sentence_encoder import SentenceEncoder
         from ..transfer import _fine_tuning, _merge, _transfer
         from ..transfer._fine_tuning_regressor import FineTunerRegressor
 
@@ -83,7 +84,9 @@ def _registry():
             _transfer.TransferClassifier,
             _merge.MergedClassifier,
             _hard_example_mining.HardExampleMiningClassifier,
+            SentenceEncoder,
             Pipeline,
+            TabularInput,
             NumericInput,
             TextInput,
             ClassificationTask,
@@ -148,47 +151,11 @@ def save(estimator, path):
 
 
 # --------------------------------------------------------------------- load
-def _read_members(path):
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return {info.filename: zf.read(info) for info in zf.infolist()}
-    except zipfile.BadZipFile as exc:
-        raise ValueError(
-            f"{path} is not an sk_mtl model file, or it is truncated or corrupted "
-            f"({exc}). sk_mtl.load reads only files written by sk_mtl.save; it "
-            "never unpickles."
-        ) from None
-
-
-def _check_manifest(path, members):
-    try:
-        manifest = json.loads(members["sk_mtl.json"])
-        if manifest["format"] != FORMAT:
-            raise ValueError
-        version = int(manifest["format_version"])
-    except (KeyError, ValueError, TypeError):
-        raise ValueError(
-            f"{path} is not an sk_mtl model file (no valid sk_mtl.json manifest)."
-        ) from None
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{path} was written in format version {version} by sk_mtl "
-            f"{manifest.get('sk_mtl_version')}; this sk_mtl reads versions up to "
-            f"{FORMAT_VERSION}. Upgrade sk_mtl to load it."
-        )
-    for name, digest in manifest.get("sha256", {}).items():
-        data = members.get(name)
-        if data is None or hashlib.sha256(data).hexdigest() != digest:
-            what = "is missing" if data is None else "does not match its checksum"
-            raise ValueError(
-                f"{path}: {name} {what}: the file was modified or damaged after "
-                "it was saved."
-            )
-    return manifest
-
-
 def load(path, *, device=None, trusted=None):
-    """Load a model saved by :func:`save`. Never unpickles.
+    """Load a model saved by :func:`save`, treating the file as untrusted.
+
+    Nothing is unpickled; the file is checked before anything it describes is
+    allocated or built (see "What load promises" in the persistence guide).
 
     Parameters
     ----------
@@ -198,8 +165,14 @@ def load(path, *, device=None, trusted=None):
         Override the ``device`` of the loaded networks (e.g. ``"cpu"`` for a
         model trained on a GPU). None keeps the saved one.
     trusted : list of str, default=None
-        Extra types skops may load for scikit-learn parts (see
-        :func:`skops.io.loads`); by default only the types skops trusts.
+        What you trust this file with, beyond what loading always allows: type
+        names skops may load for scikit-learn parts (see
+        :func:`skops.io.loads`), and ``"<Class>.<parameter>"`` entries for
+        parameters that make the model read this machine's files
+        (``"Pipeline.memory"``, ``"SentenceEncoder.model_name"``,
+        ``"TransferClassifier.pretrained"``, ``"TextInput.encoder"``,
+        ``"TextEncoder.encoder"`` for a text encoder that is a folder rather
+        than a bundled one). The error refusing a file names the entry it needs.
 
     Returns
     -------
@@ -210,19 +183,11 @@ def load(path, *, device=None, trusted=None):
     ------
     ValueError
         If the file is not an sk_mtl model, is truncated, was modified after it
-        was saved, or was written by a newer format version.
+        was saved, was written by a newer format version, exceeds a size bound,
+        or names something not trusted; the message names the part.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load as load_tensors
 
-    members = _read_members(path)
-    _check_manifest(path, members)
-    try:
-        tensors = load_tensors(members["weights.safetensors"])
-        root = json.loads(members["content.json"])
-    except (KeyError, SafetensorError, ValueError) as exc:
-        raise ValueError(f"{path}: unreadable model content ({exc}).") from None
-    blobs = {k: v for k, v in members.items() if k.startswith("skops/")}
+    tensors, root, blobs = read_model(path, trusted)
     reader = Reader(_registry(), _PARTS, tensors, blobs, trusted, device)
     try:
         return reader.decode(root)

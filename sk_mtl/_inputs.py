@@ -318,15 +318,18 @@ class TextInput:
         texts = texts if rows is None else [texts[i] for i in rows]
         if getattr(self, "lowercase", False):  # absent from older pickles
             texts = [text.lower() for text in texts]
-        tokens = self.tokenizer(
-            texts,
-            truncation=True,
-            max_length=self.max_length,
-            padding=True,
-            return_tensors="pt",
-            return_attention_mask=True,
-            return_token_type_ids=False,
-        )
+        from ._text_batching import TOKENIZER_LOCK
+
+        with TOKENIZER_LOCK:
+            tokens = self.tokenizer(
+                texts,
+                truncation=True,
+                max_length=self.max_length,
+                padding=True,
+                return_tensors="pt",
+                return_attention_mask=True,
+                return_token_type_ids=False,
+            )
         return {
             "input_ids": tokens["input_ids"],
             "attention_mask": tokens["attention_mask"],

@@ -294,6 +294,20 @@ def test_ctrl_c_inside_a_search_stops_the_search(data, sigint_raises):
         cross_validate(clf, X, y, cv=3, error_score="raise")
 
 
+def test_ctrl_c_stops_a_partial_fit_loop(data, sigint_raises):
+    X, y, _ = data
+    clf = MultiTaskClassifier(**FAST, callbacks=[_CtrlC()])
+    calls = 0
+    with pytest.raises(KeyboardInterrupt, match="partial_fit interrupted"):
+        for _ in range(5):
+            calls += 1
+            clf.partial_fit(X, y, classes=[0, 1])
+    assert calls == 2 and clf.n_iter_ == 2
+    assert not clf.module_.training
+    clf.partial_fit(X, y)  # the model trains on when called again
+    assert clf.n_iter_ == 3 and clf.predict(X).shape == (80,)
+
+
 def test_early_stopping_is_not_an_interrupt(data, recwarn):
     X, y, _ = data
     clf = MultiTaskClassifier(
@@ -309,3 +323,39 @@ def test_merged_fit_errors_name_merged_classifier(data):
         merge_models([source, source], weights="fit", X=X[:0], y=y[:0])
     with pytest.raises(ValueError, match="NaN.*MergedClassifier|MergedClassifier.*NaN"):
         merge_models([source, source], weights="fit", X=np.full_like(X, np.nan), y=y)
+
+
+# ------------------------------------------------- pickling after early stopping
+def _early_stopping_inputs():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 6)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(6)])
+    frame["colour"] = pd.Categorical(rng.choice(["red", "green", "blue"], 2000))
+    frame.loc[::7, "x2"] = np.nan
+    return {"numpy": (X, y), "frame": (frame, y)}
+
+
+@pytest.mark.parametrize("kind", ["numpy", "frame"])
+def test_early_stopped_model_pickles_without_its_validation_set(kind, tmp_path):
+    import pickle
+
+    import joblib
+
+    X, y = _early_stopping_inputs()[kind]
+    params = dict(hidden_units=(16,), max_epochs=4, random_state=0)
+    stopped = MultiTaskClassifier(early_stopping=True, **params).fit(X, y)
+    plain = MultiTaskClassifier(early_stopping=False, **params).fit(X, y)
+    blob = pickle.dumps(stopped)
+    # Not the 400 validation rows (and no copy of the best weights): about the
+    # size of a model fitted without early stopping.
+    assert len(blob) < 1.1 * len(pickle.dumps(plain)) + 2000
+    joblib.dump(stopped, tmp_path / "model.joblib")
+    expected = stopped.predict_proba(X)
+    for loaded in (pickle.loads(blob), joblib.load(tmp_path / "model.joblib")):
+        np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+        loaded.partial_fit(X, y)
+        assert loaded.n_iter_ == stopped.n_iter_ + 1
+    warm = pickle.loads(blob).set_params(warm_start=True, max_epochs=1).fit(X, y)
+    assert warm.n_iter_ == 1 and warm.predict(X).shape == (2000,)

@@ -44,7 +44,7 @@ from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier_mixin import TaskClassifierMixin
 from ._incremental import IncrementalMixin
 from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
-from ._net import MultiTaskNet, predict_outputs
+from ._net import HeldOut, MultiTaskNet, eval_mode, predict_outputs
 from ._options import (
     NestedOptionsMixin,
     class_weight_matrix,
@@ -252,12 +252,14 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
                 # Our optimizer is built from the module we pass in: nothing to re-init.
                 warnings.filterwarnings("ignore", message=".*re-initializ.*")
                 net.fit(data[0], None)
+            net.drop_validation()
             histories.append(net.history)
             if net.interrupted_:
                 handle_interrupt(self, sum(len(h) for h in histories))
                 break
-        # The whole network predicts, whichever part the last phase trained.
-        net.module = net.module_ = network.module
+        # The whole network predicts, whichever part the last phase trained; it is
+        # left in eval mode, which inference never switches.
+        net.module = net.module_ = eval_mode(network.module)
         self.net_, self.module_ = net, network.module
         self.history_ = concat_histories(histories)
         self.n_iter_ = len(self.history_)
@@ -310,7 +312,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             lr=self.lr,
             max_epochs=phase.max_epochs,
             batch_size=self._batch_rows(),
-            train_split=None if valid is None else (lambda ds, y=None: (ds, valid)),
+            train_split=None if valid is None else HeldOut(valid),
             callbacks=callbacks,
             device=self.device,
             verbose=int(self.verbose),

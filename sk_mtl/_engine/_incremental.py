@@ -21,6 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_consistent_leng
 from skorch.history import History
 
 from .._data._tasks import ClassificationTask
+from .._runtime._device import handle_interrupt
 from ..utils import TaskTargets, labelled_values, task_columns
 from ._phases import TrainingPhase
 from ._training_data import auto_batch_size, phase_dataset
@@ -95,6 +96,12 @@ class IncrementalMixin:
         -------
         self : object
             The estimator, trained on one more chunk.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C, so that the caller's loop over chunks stops; the model
+            keeps the steps trained until then.
         """
         first = not hasattr(self, "net_")
         if first:
@@ -119,6 +126,8 @@ class IncrementalMixin:
             net = self._incremental_net(X, first, seed)
             self._one_pass(net, X, targets, weights)
             self._incremental_rng = (net, torch.get_rng_state())
+        if net.interrupted_:
+            handle_interrupt(self, self.n_iter_, method="partial_fit")
         return self
 
     def _incremental_net(self, X, first, seed):
@@ -139,8 +148,7 @@ class IncrementalMixin:
             self.net_, self.module_ = net, network.module
             self.history_ = net.history
         net = self.net_
-        if net.train_split is not None:  # from a fit with early stopping
-            net.set_params(train_split=None, callbacks__early_stopping=None)
+        net.drop_validation()  # partial_fit neither validates nor stops early
         # The optimizer state goes into the pickle too, so that training goes on
         # identically after a model was sent between processes (dask tasks).
         net.pickle_optimizer = True

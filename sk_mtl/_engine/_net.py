@@ -35,6 +35,8 @@ __all__ = [
     "BatchIterator",
     "BatchedDataPathMixin",
     "MultiTaskNet",
+    "HeldOut",
+    "eval_mode",
     "predict_outputs",
 ]
 
@@ -278,13 +280,40 @@ class MultiTaskNet(BatchedDataPathMixin, NeuralNet):
                 warnings.simplefilter("ignore")
                 self.initialize_optimizer()
 
+    def drop_validation(self):
+        """Forget the validation set and the early stopping of a finished fit.
+
+        A fitted model does not need them, and pickling them would store the
+        validation rows (and early stopping's copy of the best weights) with the
+        model; ``partial_fit`` trains on without them.
+        """
+        if self.train_split is None:
+            return
+        self.train_split = None
+        self.callbacks = [
+            cb for cb in self.callbacks if _callback_name(cb) != "early_stopping"
+        ]
+        self.callbacks_ = [
+            (name, cb) for name, cb in self.callbacks_ if name != "early_stopping"
+        ]
+        kept = {id(cb) for _, cb in self.callbacks_}
+        listeners = self.__dict__.get("_batch_listeners", {})
+        for hook, callbacks in listeners.items():
+            listeners[hook] = [cb for cb in callbacks if id(cb) in kept]
+
     def fit_loop(self, X, y=None, **fit_params):
         # skorch's partial_fit swallows KeyboardInterrupt, which is also how
         # callbacks (early stopping) end training: a SIGINT handler tells a real
         # Ctrl-C apart, and ``interrupted_`` lets the estimator act on it.
         self.interrupted_ = False
-        with _record_sigint(self):
-            return super().fit_loop(X, y, **fit_params)
+        # The loop sets train mode itself; the fitted module is left in eval mode,
+        # so that inference never switches it (see eval_mode).
+        self.module_.train()
+        try:
+            with _record_sigint(self):
+                return super().fit_loop(X, y, **fit_params)
+        finally:
+            eval_mode(self.module_)
 
     def get_default_callbacks(self):
         callbacks = list(super().get_default_callbacks())
@@ -331,6 +360,21 @@ class MultiTaskNet(BatchedDataPathMixin, NeuralNet):
             return {"loss": loss, "y_pred": y_pred, "task_losses": torch.stack(losses)}
 
 
+class HeldOut:
+    """A skorch ``train_split`` that trains on the whole dataset it is given and
+    validates on a fixed one (picklable, unlike a closure)."""
+
+    def __init__(self, valid):
+        self.valid = valid
+
+    def __call__(self, dataset, y=None):
+        return dataset, self.valid
+
+
+def _callback_name(cb):
+    return cb[0] if isinstance(cb, tuple) else None
+
+
 @contextlib.contextmanager
 def _record_sigint(net):
     if threading.current_thread() is not threading.main_thread():
@@ -353,11 +397,32 @@ def _record_sigint(net):
         signal.signal(signal.SIGINT, previous)
 
 
+_MODE_LOCK = threading.Lock()
+
+
+def eval_mode(module):
+    """Put ``module`` (and every submodule) in eval mode, once and for good.
+
+    Fitted models are left in eval mode by fit and partial_fit, and the training
+    loop puts a module in train mode itself, so inference never switches a mode
+    back and forth: calls from many threads on one fitted model all run in eval
+    mode. A module found in train mode here (an older pickle, a user's
+    ``.train()``) is switched under a lock; the switch only ever goes to eval, so
+    no thread can see another thread's batches run with dropout on.
+    """
+    if any(m.training for m in module.modules()):
+        with _MODE_LOCK:
+            module.eval()
+    return module
+
+
 def predict_outputs(module, X, batch_size, device="cpu"):
     """Per-task outputs of ``module`` for every row of X, on the CPU.
 
-    The one inference loop of the estimators: eval mode (restored afterwards),
-    inference mode, batches of ``batch_size`` rows moved to ``device`` once.
+    The one inference loop of the estimators: eval mode (:func:`eval_mode`; the
+    mode is not restored, so concurrent calls never see train mode), inference
+    mode, batches of ``batch_size`` rows moved to ``device`` once. It only reads
+    ``module``: calls from several threads give the results of serial calls.
 
     Parameters
     ----------
@@ -378,15 +443,11 @@ def predict_outputs(module, X, batch_size, device="cpu"):
     dataset = TensorBatchDataset(X)
     if str(device) != "cpu":
         dataset = dataset.to(device)
-    was_training = module.training
-    module.eval()
+    eval_mode(module)
     chunks = []
-    try:
-        with torch.inference_mode():
-            for Xb, _ in BatchIterator(dataset, batch_size):
-                Xb = to_tensor(Xb, device=device)
-                out = module(**Xb) if isinstance(Xb, dict) else module(Xb)
-                chunks.append(out if isinstance(out, tuple | list) else (out,))
-    finally:
-        module.train(was_training)
+    with torch.inference_mode():
+        for Xb, _ in BatchIterator(dataset, batch_size):
+            Xb = to_tensor(Xb, device=device)
+            out = module(**Xb) if isinstance(Xb, dict) else module(Xb)
+            chunks.append(out if isinstance(out, tuple | list) else (out,))
     return [torch.cat([c[t] for c in chunks]).cpu() for t in range(len(chunks[0]))]

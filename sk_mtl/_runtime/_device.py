@@ -10,7 +10,8 @@
   partly trained net; sk_mtl keeps that convention for a fit called directly (the
   model is kept as it was when interrupted, with a warning that says how many
   epochs ran), but re-raises it inside a model-selection loop (``GridSearchCV``,
-  ``cross_validate``, joblib workers), so one Ctrl-C stops the whole search.
+  ``cross_validate``, joblib workers), so one Ctrl-C stops the whole search, and
+  in ``partial_fit``, so that it stops the caller's loop over chunks.
 """
 
 import contextlib
@@ -86,9 +87,20 @@ def _inside_search():
     return False
 
 
-def handle_interrupt(estimator, epochs_done):
-    """After Ctrl-C: re-raise inside a search, otherwise warn and keep the model."""
+def handle_interrupt(estimator, epochs_done, method="fit"):
+    """After Ctrl-C in ``method``: re-raise inside a search or a partial_fit
+    loop, otherwise warn and keep the model.
+
+    ``partial_fit`` is called in a loop of the caller's (one call per chunk), so
+    Ctrl-C always stops it with a KeyboardInterrupt: a warning would let the loop
+    go on with the next chunk. The model keeps the steps trained so far.
+    """
     name = type(estimator).__name__
+    if method == "partial_fit":
+        raise KeyboardInterrupt(
+            f"{name}.partial_fit interrupted (Ctrl-C) after {epochs_done} "
+            "passes in all; the model keeps the steps trained so far."
+        )
     if _inside_search():
         raise KeyboardInterrupt(
             f"{name}.fit interrupted after {epochs_done} of {estimator.max_epochs} "

@@ -234,9 +234,11 @@ def torch_threads(n):
 
     The previous value comes back also when the body raises. Nothing is changed
     when ``n`` is None or already the current value. Inter-op threads are left
-    alone (torch refuses to change them once used). Torch's setting is
-    process-wide, so threads that overlap their ``torch_threads`` blocks restore
-    each other's values.
+    alone (torch refuses to change them once used). The setting belongs to the
+    calling thread (OpenMP's per-thread thread count): a block in one thread
+    changes neither the caller's nor other threads' count, so concurrent fits and
+    predictions in threads do not undo each other's settings
+    (``tests/test_concurrency.py``).
 
     Parameters
     ----------

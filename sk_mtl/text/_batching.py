@@ -8,13 +8,19 @@
 """
 
 import numbers
+import threading
 
 import numpy as np
 import torch
 
 from ..utils._progress import progress
 
-__all__ = ["pad_batch", "length_buckets", "embed"]
+__all__ = ["pad_batch", "length_buckets", "embed", "TOKENIZER_LOCK"]
+
+# Hugging Face's fast tokenizers set truncation and padding on their Rust object
+# at every call, which fails ("Already borrowed") or mixes settings when two
+# threads tokenize with one tokenizer: tokenizer calls hold this lock.
+TOKENIZER_LOCK = threading.Lock()
 
 
 def pad_batch(token_ids, pad_id):
@@ -75,7 +81,8 @@ def embed(texts, encoder, *, batch_size, max_length, sort_by_length=True, verbos
         count=len(texts),
     )
     unique = list(first_seen)
-    token_ids = encoder._token_ids(unique, max_length)
+    with TOKENIZER_LOCK:
+        token_ids = encoder._token_ids(unique, max_length)
     lengths = np.fromiter((len(ids) for ids in token_ids), dtype=np.int64)
     if sort_by_length:
         order = np.argsort(-lengths, kind="stable")

@@ -4,6 +4,7 @@ The text counterpart of :class:`sk_mtl._data._inputs.NumericInput` (same methods
 ``fit``, ``transform``, ``tensors``, ``to_config`` / ``from_config``).
 """
 
+from ._batching import TOKENIZER_LOCK
 from ._loading import cached_text_encoder
 from ._sentence_encoder import _check_texts
 
@@ -74,15 +75,16 @@ class TextInput:
         texts = texts if rows is None else [texts[i] for i in rows]
         if getattr(self, "lowercase", False):  # absent from older pickles
             texts = [text.lower() for text in texts]
-        tokens = self.tokenizer(
-            texts,
-            truncation=True,
-            max_length=self.max_length,
-            padding=True,
-            return_tensors="pt",
-            return_attention_mask=True,
-            return_token_type_ids=False,
-        )
+        with TOKENIZER_LOCK:
+            tokens = self.tokenizer(
+                texts,
+                truncation=True,
+                max_length=self.max_length,
+                padding=True,
+                return_tensors="pt",
+                return_attention_mask=True,
+                return_token_type_ids=False,
+            )
         return {
             "input_ids": tokens["input_ids"],
             "attention_mask": tokens["attention_mask"],

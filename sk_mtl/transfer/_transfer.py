@@ -369,7 +369,8 @@ SentenceTransformer
         z = self._source.features(
             self.module_.trunk.base, self.input_, texts, self._batch_rows(), verbose=0
         )
-        return predict_outputs(HeadView(self.module_), z, max(len(z), 1), self.device)
+        head = HeadView(self.module_).eval()  # its parts are in eval mode already
+        return predict_outputs(head, z, max(len(z), 1), self.device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

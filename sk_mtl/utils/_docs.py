@@ -31,7 +31,7 @@ _OPTIMIZER = """\
 predict_batch_size : int or "auto", default="auto"
     Rows per forward pass in ``predict`` / ``predict_proba``. ``"auto"``: 4096
     rows (at least ``batch_size``; fewer for very wide layers) for sk_mtl's
-    MLPs, whose inference is 1.2-3x faster in such batches than in training
+    MLPs, whose inference is faster in such batches than in training
     mini-batches on CPU; ``4 * batch_size`` for networks with other layers (a
     user's module). The bundled text encoder embeds 32 texts at a time whatever
     this value.
@@ -143,10 +143,9 @@ head_warmup : "auto" or int, default="auto"
     (phase ``"fine_tune"``, a fresh optimizer); ``history_`` records the
     ``phase`` of each epoch. A new head then starts fine-tuning from a useful
     guess instead of sending random gradients into the reused layers.
-    ``"auto"``: a tenth of ``max_epochs`` (1 of 10, 2 of 20; none below 10):
-    on digits a longer warm-up helped little where the source fits the new task
-    and cost accuracy where it does not (the fine-tuning epochs it takes are
-    needed to move the reused layers). 0: fine-tune every layer from the start.
+    ``"auto"``: a tenth of ``max_epochs`` (1 of 10, 2 of 20; none below 10),
+    so that most epochs move the reused layers (the User Guide gives the
+    measurements). 0: fine-tune every layer from the start.
     Skipped when there is no new head, with ``start="cold"``,
     ``freeze="trunk"``, a new input layer or a warm start.
 shrink : float in (0, 1], default=1.0
@@ -156,10 +155,9 @@ shrink : float in (0, 1], default=1.0
     a fresh random initialisation of the same layer (the one a cold start with
     the same ``random_state`` would draw when no head is kept). 1: the
     source's weights as they are. Smaller weights keep the direction of what
-    the source learned but let training move them further. On digits,
-    ``shrink=0.3`` made a hot start from an unrelated source as good as a cold
-    start and cost part of the gain from a related one, hence the default of 1
-    (see the :ref:`User Guide <shrink_perturb>`).
+    the source learned but let training move them further; they help most
+    when the source is unrelated to the new task (see the
+    :ref:`User Guide <shrink_perturb>`).
 perturb : float >= 0, default=0.0
     Scale of the fresh initialisation added by shrink-and-perturb; 0 adds
     nothing. Ignored, like ``shrink``, with ``start="cold"``.

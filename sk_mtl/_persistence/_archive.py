@@ -11,7 +11,7 @@ Order of the checks (nothing is read whole before its bound is known):
 4. ``content.json``, streamed up to its bound, hashed and parsed;
 5. the safetensors header of ``weights.safetensors`` (at most ``MAX_JSON``
    bytes): dtypes from a fixed list, offsets that tile the data exactly, and
-   :func:`sk_mtl._codec.check_tree`: every array and network of the object tree
+   :func:`._load_checks.check_tree`: every array and network of the object tree
    matches the tensors, and every network's architecture (bounded, sized on the
    "meta" device) holds exactly the values stored under it;
 6. then only the tensors and skops members are read, streamed up to the

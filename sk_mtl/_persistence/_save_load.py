@@ -6,7 +6,7 @@ A saved model is a zip file holding
   scikit-learn versions that wrote it, a SHA-256 of every other member);
 - ``content.json``: the object tree: each estimator's class (from a fixed
   registry of savable classes), parameters and fitted attributes, each network's
-  architecture (:mod:`sk_mtl._architecture`), inputs and tasks;
+  architecture (:mod:`sk_mtl._persistence._architecture`), inputs and tasks;
 - ``weights.safetensors``: every tensor and numeric array (network weights,
   ``sample_weight_``, ...), in the safetensors format;
 - ``skops/<n>.skops``: plain scikit-learn estimators (inside

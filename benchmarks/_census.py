@@ -1,6 +1,6 @@
 """Census-income (KDD) pieces shared by the census benchmarks.
 
-Data, split and preprocessing follow ``shared/anchors/README.md``: the 99,762 rows
+Data, split and preprocessing follow ``benchmarks/PROTOCOL.md``: the 99,762 rows
 of the UCI test file, split 60/20/20 per seed with
 :func:`benchmarks.datasets.census_income_split`; categoricals one-hot
 (``handle_unknown="ignore"``), numerics standardised, in a Pipeline.

@@ -34,7 +34,7 @@ PUBLISHED = {
     "Shared-bottom": (0.9361, 0.9915),
     "MMoE": (0.9410, 0.9926),
 }
-# shared/anchors/README.md (same data, same split protocol, seeds 0-4).
+# benchmarks/PROTOCOL.md, section 3 (same data, same split protocol, seeds 0-4).
 ANCHORS = {
     "HistGradientBoosting, one per task": ("0.9487 ± 0.0030", "0.9944 ± 0.0002"),
     "LogisticRegression, one per task": ("0.9415 ± 0.0033", "0.9939 ± 0.0003"),

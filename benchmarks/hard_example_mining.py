@@ -1,6 +1,6 @@
 """Hard example mining on imbalanced sets with label noise.
 
-Protocol of ``shared/anchors/README.md`` and ``shared/anchors/imbalanced_results.md``:
+Protocol of ``benchmarks/PROTOCOL.md`` (sections 2 and 3, imbalanced sets):
 datasets mammography, letter_img, satimage, abalone_19 and ozone_level
 (``<data>/imbalanced/<name>.csv.gz``; label = last column, minority class -> 1,
 abalone_19's ``Sex`` one-hot); for seed s in 0..4,
@@ -69,7 +69,7 @@ DATASETS = ["mammography", "letter_img", "satimage", "abalone_19", "ozone_level"
 SEEDS = [0, 1, 2, 3, 4]
 RATES = [0.0, 0.1, 0.2]
 
-# Anchors (shared/anchors/imbalanced_results.md): mean AP over the datasets.
+# Anchors (benchmarks/PROTOCOL.md, section 3): mean AP over the datasets.
 ANCHOR_MEAN_AP = {
     "LR": (0.433, 0.349, 0.319),
     "LR balanced": (0.403, 0.329, 0.310),

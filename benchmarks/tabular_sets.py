@@ -5,7 +5,7 @@
   ``category`` dtype, ``?`` as missing). Two tasks: ``income`` (>50K) and
   ``never_married`` (marital-status == Never-married); ``marital-status`` is dropped
   from the inputs, as the census benchmarks drop ``marital_stat``.
-- **Imbalanced** sets of the anchors (``shared/anchors/README.md``), noise rate 0:
+- **Imbalanced** sets of the anchors (``benchmarks/PROTOCOL.md``), noise rate 0:
   70/30 stratified split per seed, minority = 1.
 - scikit-learn's bundled **small** sets: breast cancer, digits (digit + parity),
   wine, with a 30 % test split per seed.

@@ -5,7 +5,7 @@ from scipy.stats import rankdata
 
 from ._common import md_table, mean_std
 
-# shared/anchors/imbalanced_results.md, noise rate 0: (mean AP, mean BA).
+# benchmarks/PROTOCOL.md, section 3, noise rate 0: (mean AP, mean BA).
 ANCHORS = {"HistGradientBoosting": (0.611, 0.732), "LogisticRegression": (0.433, 0.636)}
 
 

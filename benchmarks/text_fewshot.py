@@ -1,7 +1,7 @@
 """Few-shot text: SetFit-style contrastive tuning vs fine-tuning vs frozen features.
 
 CR and MR sentence polarity at N labelled sentences per class (default 8),
-protocol of ``../shared/anchors/README.md`` (test split ``random_state=0``, few-shot
+protocol of ``benchmarks/PROTOCOL.md`` (test split ``random_state=0``, few-shot
 draw of seed s with ``benchmarks.datasets.few_shot_split``, models seeded with s,
 seeds 0-4); accuracy on the test split (CR 1,132 sentences, MR 3,199), mean ± std
 over the seeds, and the CPU minutes of one fit + predict (all threads of this

@@ -16,7 +16,7 @@ training part:
   network (MiniLM architecture + head) from random weights, trained as long as the
   fine-tuned one.
 
-Protocol (``../shared/anchors/README.md``): CR = custrev.pos then custrev.neg,
+Protocol (``benchmarks/PROTOCOL.md``): CR = custrev.pos then custrev.neg,
 MR = rt-polarity.pos then .neg (latin-1, blank lines dropped); test split
 ``train_test_split(arange(n), test_size=0.3, stratify=y, random_state=0)``;
 few-shot sample of seed s: ``rng = np.random.default_rng(s)``, then

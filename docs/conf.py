@@ -9,6 +9,9 @@ import os
 import sys
 from pathlib import Path
 
+from docutils.parsers.rst import Directive
+from docutils.parsers.rst.directives import flag
+
 # The gallery's examples run inside this process. One OpenMP thread: on a small
 # or shared machine, spinning OpenMP threads (HistGradientBoosting in the tabular
 # example) made one 2,000-row fit take 10 s instead of 0.3 s under load. It must be
@@ -129,5 +132,23 @@ def skip_sklearn_members(app, what, name, obj, skip, options):
     return skip
 
 
+# -- Page contents ----------------------------------------------------------
+class NoLocalContents(Directive):
+    """``.. contents::`` that renders nothing.
+
+    The theme's right sidebar ("On this page") is already the page's table of
+    contents; docutils' directive would repeat it at the top of the page and turn
+    every section title into a link back to it.
+    """
+
+    optional_arguments = 1
+    final_argument_whitespace = True
+    option_spec = {"local": flag, "depth": int, "backlinks": str, "class": str}
+
+    def run(self):
+        return []
+
+
 def setup(app):
     app.connect("autodoc-skip-member", skip_sklearn_members)
+    app.add_directive("contents", NoLocalContents, override=True)

@@ -4,8 +4,8 @@ Benchmark infrastructure of the repository, not part of the installed ``sk_mtl``
 package: import it as ``benchmarks.datasets`` from the repository root. The files
 are not shipped and nothing is downloaded. Every loader takes the folder that holds
 them (``data_home``) as an argument; see :func:`get_data_home` for how it is found
-when the argument is left out. The folder layout is the one of the team's shared
-data folder::
+when the argument is left out. ``benchmarks/PROTOCOL.md`` says where to get each
+data set. The folder layout is the one of the team's shared data folder::
 
     census_income_kdd/census-income.test.gz
     trec/train_5500.label.gz, trec/TREC_10.label.gz
@@ -15,7 +15,8 @@ data folder::
 
 The split helpers (:func:`census_income_split`, :func:`few_shot_split`,
 :func:`imbalanced_split`) reproduce the protocols of the reference baselines
-exactly, so results can be compared row for row with them.
+(``benchmarks/PROTOCOL.md``) exactly, so results can be compared row for row with
+them.
 
 pandas is needed by the census-income, TREC and imbalanced loaders; it is imported
 when they are called.

@@ -9,10 +9,28 @@ import numpy as np
 
 DATA_HOME_ENV_VAR = "SK_MTL_DATA"
 
+_PROTOCOL = "benchmarks/PROTOCOL.md"
+
 _POINT_AT_DATA = (
     f"Pass data_home='/path/to/data' or set {DATA_HOME_ENV_VAR}=/path/to/data, the "
-    "folder that holds census_income_kdd/, trec/, sentence_polarity/, imbalanced/, ..."
+    "folder that holds census_income_kdd/, trec/, sentence_polarity/, imbalanced/, "
+    f"...; {_PROTOCOL} says where to get each data set."
 )
+
+# What the files of each data folder are, for the message when one is missing
+# (the sources in full: benchmarks/PROTOCOL.md, section 1).
+_SOURCES = {
+    "census_income_kdd": "the UCI Census-Income (KDD) test file, census-income.test "
+    "from the UCI Machine Learning Repository, gzipped",
+    "trec": "the TREC question classification files of Li & Roth (train_5500.label, "
+    "TREC_10.label, from the Cognitive Computation Group, University of Illinois), "
+    "gzipped",
+    "sentence_polarity": "the CR (Hu & Liu 2004) and MR / Subj (Pang & Lee 2004-2005, "
+    "Cornell's movie-review data page) sentence files, one sentence per line, "
+    "gzipped",
+    "imbalanced": "a set of imbalanced-learn's fetch_datasets (Zenodo record 61452) "
+    "as a CSV with a header and the label in the last column, gzipped",
+}
 
 
 def get_data_home(data_home=None):
@@ -69,8 +87,10 @@ def get_data_home(data_home=None):
 def _data_file(data_home, *parts):
     path = get_data_home(data_home).joinpath(*parts)
     if not path.is_file():
+        source = _SOURCES.get(parts[0], "a benchmark data file")
         raise FileNotFoundError(
-            f"Data file {path} not found. Point data_home (or the "
+            f"Data file {path} not found. It is {source}; {_PROTOCOL} (section 1) "
+            "says where to get it. Point data_home (or the "
             f"{DATA_HOME_ENV_VAR} environment variable) at the folder that holds "
             f"'{'/'.join(parts)}'."
         )

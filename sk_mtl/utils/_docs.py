@@ -7,13 +7,16 @@ is replaced by the fragment ``name`` by :func:`fill_doc`, as imbalanced-learn's
 
 import re
 import textwrap
+from pathlib import Path
 
 __all__ = ["DocLinkMixin", "fill_doc"]
 
-# The API reference page of an estimator (docs/api.rst builds generated/).
+# The API reference page of an estimator in the HTML build of the checkout sk_mtl
+# is installed from (``make docs`` writes docs/_build/html; docs/api.rst builds
+# generated/): there is no hosted documentation site.
 DOC_LINK_TEMPLATE = (
-    "https://sk-mtl.readthedocs.io/en/latest/generated/sk_mtl.{estimator_name}.html"
-)
+    Path(__file__).resolve().parents[1] / "docs" / "_build" / "html"
+).as_uri() + "/generated/sk_mtl.{estimator_name}.html"
 
 
 class DocLinkMixin:

@@ -2,7 +2,6 @@
 
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,8 +16,6 @@ from torch import nn
 
 from sk_mtl import FineTuner, MultiTaskClassifier, TransferClassifier, make_task_scorer
 from sk_mtl.model_selection import TaskStratifiedKFold, cross_val_predict
-
-README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +269,7 @@ def test_float_labels_without_missing_values_stay_floats(data):
     assert clf.classes_.dtype.kind == "f"
 
 
-# ----------------------------------------------------------- docs link, README
+# ------------------------------------------------------------------- docs link
 def test_html_repr_links_to_our_api_page():
     html = MultiTaskClassifier()._repr_html_()
     links = set(re.findall(r'href="([^"#]+)', html))
@@ -285,16 +282,6 @@ def test_html_repr_links_to_our_api_page():
         ._get_doc_link()
         .endswith("sk_mtl.TransferClassifier.html")
     )
-
-
-def test_readme_first_python_block_runs_as_written():
-    text = README.read_text()
-    assert text.splitlines()[3].startswith("make demo")
-    block = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    namespace = {}
-    exec(compile(block, "README.md", "exec"), namespace)
-    clf = namespace["clf"]
-    assert clf.score(namespace["X"], namespace["Y"]) > 0.7
 
 
 # ---------------------------------------------------------------- verbose output

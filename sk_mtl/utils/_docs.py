@@ -15,7 +15,7 @@ __all__ = ["DocLinkMixin", "fill_doc"]
 # is installed from (``make docs`` writes docs/_build/html; docs/api.rst builds
 # generated/): there is no hosted documentation site.
 DOC_LINK_TEMPLATE = (
-    Path(__file__).resolve().parents[1] / "docs" / "_build" / "html"
+    Path(__file__).resolve().parents[2] / "docs" / "_build" / "html"
 ).as_uri() + "/generated/sk_mtl.{estimator_name}.html"
 
 

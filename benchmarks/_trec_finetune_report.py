@@ -176,7 +176,7 @@ def _intro(recipe, results):
         "embeddings read by networks and logistic regression), not re-run; their "
         "time is training only. For scale, published fine-tuned encoders reach "
         "0.974 (bert-base-cased) and 0.970 (distilbert) on the coarse labels "
-        "(`../shared/anchors/README.md`; larger models, not run here)."
+        "(`benchmarks/PROTOCOL.md`; larger models, not run here)."
     )
 
 

@@ -360,7 +360,7 @@ def report(records, X, Y, n_train, n_test, quick):
         [
             f"## {TITLE}",
             f"Data: the {len(X):,} rows of the census-income file, the anchors' "
-            f"split (`shared/anchors/README.md`), seeds {', '.join(map(str, seeds))}; "
+            f"split (`benchmarks/PROTOCOL.md`), seeds {', '.join(map(str, seeds))}; "
             f"every model is fitted on {sub} and scored on {n_test:,} test rows"
             + (
                 f" (the anchors use seeds 0-4; {len(seeds)} were run to fit the time "

@@ -385,7 +385,7 @@ def _report(records, models, seeds3, quick, out_dir, data_home):
         f"## {TITLE}",
         f"Data: the {len(X):,} rows of the UCI census-income *test* file (the only "
         "one "
-        f"available offline), split 60/20/20 as in `shared/anchors/README.md` "
+        f"available offline), split 60/20/20 as in `benchmarks/PROTOCOL.md` "
         f"(seeds {', '.join(map(str, core))}): **{n_train:,} training rows**, "
         f"{n_train / PAPER_TRAIN_ROWS:.0%} of the {PAPER_TRAIN_ROWS:,} the MMoE "
         "paper trained on, so our numbers and "

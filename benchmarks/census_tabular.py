@@ -197,7 +197,7 @@ def _report(records, seeds, quick):
     rows_note = "the first 5,000 training rows (quick run)" if quick else "59,856"
     return f"""## {TITLE}
 
-Anchors' splits (`../shared/anchors/README.md`), seeds {", ".join(map(str, seeds))},
+Anchors' splits (`benchmarks/PROTOCOL.md`), seeds {", ".join(map(str, seeds))},
 training rows: {rows_note}; test ROC AUC (mean ± std over seeds). The networks
 read the raw DataFrame (no preprocessing), 1 torch thread; boosting fits one model
 per task and its seconds are the sum. 1-min load average after each fit

@@ -150,15 +150,40 @@ def test_warm_start_continues_from_previous_weights(data):
     Y_other = Y.copy()
     Y_other[Y_other == 1.0] = 2.0
     before = model.predict_proba(X[:5])
+    state = dict(vars(model))
+    weights = _params(model)
     with pytest.raises(ValueError, match="task 'task_0' has classes"):
         model.fit(X, Y_other)
-    with pytest.raises(ValueError, match="network of this fit differs"):
+    with pytest.raises(ValueError, match="X has 5 features, but .* expecting 8"):
         model.fit(X[:, :5], Y)
-    # A failed warm-start fit leaves the previous model as it was.
+    model.set_params(hidden_units=(8,))
+    with pytest.raises(
+        ValueError, match="network of this fit differs.*'trunk.0.weight'"
+    ):
+        model.fit(X, Y)
+    # A failed warm-start fit leaves the previous model as it was: the same
+    # attributes, holding the same objects, and the same weights.
+    assert vars(model).keys() - {"hidden_units"} == state.keys() - {"hidden_units"}
+    assert all(vars(model)[k] is v for k, v in state.items() if k != "hidden_units")
+    assert all(torch.equal(a, b) for a, b in zip(_params(model), weights))
     assert model.n_features_in_ == 8
     np.testing.assert_array_equal(model.classes_[0], [0.0, 1.0])
     for a, b in zip(model.predict_proba(X[:5]), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_warm_start_fine_tuner_continues_without_head_warmup(small):
+    X, y, source = small
+    y_new = np.where(y[120:] == 0, "no", "yes")
+    ft = FineTuner(source, max_epochs=10, warm_start=True, random_state=0)
+    first = ft.fit(X[120:], y_new).history_[:, "phase"]
+    again = ft.fit(X[120:], y_new).history_[:, "phase"]
+    # New classes: new head, trained alone first; the second fit continues.
+    assert first == ["head"] + ["fine_tune"] * 9 and ft.reused_heads_ == [False]
+    assert again == ["fine_tune"] * 10
+    with pytest.raises(ValueError, match="X has 3 features"):
+        ft.fit(X[120:, :3], y_new)
+    assert ft.history_[:, "phase"] == again
 
 
 def test_partial_fit_from_dask_chunks(data):

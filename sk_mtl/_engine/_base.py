@@ -1,18 +1,59 @@
 """Shared fit/predict of the neural estimators (the sklearn side of the engine).
 
-An estimator composes the engine's seams:
+``fit`` runs the hooks below in this order, with one :class:`~sk_mtl._engine.
+_fit_context.FitContext` (``ctx``) created per call: what one hook computes for
+another travels in it, never in attributes of the estimator. The fitted
+attributes (``input_``, ``tasks_``, ``classes_``, ``ctx.attributes``) are assigned
+by ``_set_fitted`` once the network is built and warm-started, so a fit that
+fails before leaves the previous model as it was. The hooks an estimator may
+implement (default here unless said otherwise; who overrides it):
 
-- an input (:mod:`sk_mtl._data._inputs`): ``_fit_input`` returns the fitted input and
-  the validated training X;
-- the tasks (:mod:`sk_mtl._data._tasks`), one per column of ``y``: ``_fit_tasks``
-  makes them (classification tasks by default);
-- a network: ``_build_network`` returns the torch module (plain torch,
-  :mod:`sk_mtl.modules`) and its optimizer settings;
-- training phases: ``_training_phases`` (one by default; transfer learning trains
-  a head on frozen features first, then fine-tunes).
+``_warm_start_state(X)`` -> PreviousFit or None
+    What a warm start continues from. Default None. ``IncrementalMixin``: the
+    previous fit's tasks and network under ``warm_start=True``, after checking
+    that X reads as before.
+``_fit_input(X, ctx)`` -> (input, validated X)
+    Fit the input on training X. Default :class:`NumericInput`.
+    ``SharedNetworkMixin`` (tabular input), ``FineTuningMixin`` and
+    ``TransferClassifier`` (the source's input; they set ``ctx.source`` and
+    ``ctx.new_input_layer``).
+``_fit_tasks(y, ctx)`` -> (tasks, TaskTargets)
+    The tasks of ``y`` and its encoding. Default classification tasks.
+    ``MultiTaskRegressor`` and ``FineTunerRegressor`` (regression),
+    ``MixedTaskEstimator`` (kinds per column), ``FineTuner`` (a clearer message).
+``_build_network(ctx)`` -> Network
+    The module and its optimizer settings for ``ctx.X`` and ``ctx.tasks``. No
+    default. ``SharedNetworkMixin``, ``FineTuningMixin`` (records
+    ``reused_heads_`` and ``frozen_parameters_`` in ``ctx.attributes``),
+    ``TransferClassifier``.
+``_warm_started(network, ctx)`` -> Network
+    ``network``, with the previous weights for a warm start. Default: unchanged.
+    ``IncrementalMixin``: checks the tasks and the parameters' names and shapes
+    against ``ctx.previous``, then loads its weights.
+``_set_tasks(tasks, multitask)`` -> None
+    Store ``tasks_``, ``n_tasks_``, ``task_names_``. ``IncrementalMixin`` adds
+    ``classes_``.
+``_validation_fraction(ctx)`` -> float or None
+    Share of rows held out for early stopping. Default ``validation_fraction``
+    when ``early_stopping``. ``SharedNetworkMixin``: ``early_stopping="auto"``.
+``_training_phases(network, ctx)`` -> list of TrainingPhase
+    Default one phase on the whole network. ``FineTuningMixin`` (new heads
+    first, then everything: LP-FT), ``TransferClassifier`` (a head on frozen
+    features, then fine-tuning).
+``_train(network, ctx, targets, weights, rows, seed)`` -> None
+    One skorch net per phase; sets ``net_``, ``module_``, ``history_``,
+    ``n_iter_``. ``TransferClassifier``: its contrastive step first.
+``_task_losses()`` -> str or list of str
+    The criterion's loss, read from the fitted ``tasks_`` when the net is made.
+    Default ``loss``. ``MixedTaskEstimator``: one per task kind.
+``_forward(X)`` -> list of tensors
+    Per-task outputs for prediction through the one inference loop.
+    ``TransferClassifier``: text embedded sorted by length first.
 
-Everything else (sample weights, seeding, the validation split, the skorch net,
-the one inference loop, scoring, tags) lives here once.
+``partial_fit`` (:mod:`sk_mtl._engine._incremental`) runs ``_fit_input``,
+``_build_network`` and ``_set_fitted`` on its first call. Everything else (sample
+weights, seeding, the validation split, the skorch net, the one inference loop,
+scoring, tags) lives here once.
 """
 
 import copy
@@ -42,6 +83,7 @@ from ..losses import LOSSES
 from ..weighting import TASK_WEIGHTINGS
 from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier_mixin import TaskClassifierMixin
+from ._fit_context import FitContext
 from ._incremental import IncrementalMixin
 from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
 from ._net import HeldOut, MultiTaskNet, eval_mode, predict_outputs
@@ -105,13 +147,13 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         "random_state": ["random_state"],
     }
 
-    # ----------------------------------------------------------------- seams
-    def _fit_input(self, X):
+    # ----------------------------------------------------------------- hooks
+    def _fit_input(self, X, ctx):
         """Fit the input on training X: ``(input_, validated X)``."""
         input_ = NumericInput()
         return input_, input_.fit(X, self)
 
-    def _fit_tasks(self, y):
+    def _fit_tasks(self, y, ctx):
         """The tasks of training ``y`` and its encoding (``fit_tasks``)."""
         return fit_tasks(y)
 
@@ -126,25 +168,32 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         self.n_tasks_ = len(tasks)
         self.task_names_ = [t.name for t in tasks]
 
-    def _warm_start_state(self):
-        """The fitted state ``fit`` starts from; None (no ``warm_start`` here)."""
+    def _set_fitted(self, ctx):
+        """Assign the fitted attributes that the hooks computed in ``ctx``."""
+        self.input_ = ctx.input
+        self._set_tasks(ctx.tasks, ctx.multitask)
+        for name, value in ctx.attributes.items():
+            setattr(self, name, value)
+
+    def _warm_start_state(self, X):
+        """The fitted model ``fit`` continues from; None (no ``warm_start`` here)."""
         return None
 
-    def _warm_started(self, network, previous):
+    def _warm_started(self, network, ctx):
         """``network`` itself (the classifiers' ``warm_start`` overrides this)."""
         return network
 
-    def _build_network(self, X):
-        """Return the :class:`Network` for validated training X and ``tasks_``."""
+    def _build_network(self, ctx):
+        """Return the :class:`Network` for ``ctx.X`` and ``ctx.tasks``."""
         raise NotImplementedError
 
-    def _training_phases(self, network, X):
+    def _training_phases(self, network, ctx):
         """The phases of training; by default one, on the whole network."""
         return [
             TrainingPhase(
                 "train",
                 network.module,
-                lambda rows: self.input_.tensors(X, rows),
+                lambda rows: ctx.input.tensors(ctx.X, rows),
                 self.max_epochs,
                 network.param_groups,
             )
@@ -176,26 +225,27 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None."
             )
-        previous = self._warm_start_state()
-        self.input_, X = self._fit_input(X)
-        tasks, targets = self._fit_tasks(y)
-        check_consistent_length(X, targets.codes)
+        ctx = FitContext(previous=self._warm_start_state(X))
+        ctx.input, ctx.X = self._fit_input(X, ctx)
+        tasks, targets = self._fit_tasks(y, ctx)
+        ctx.tasks, ctx.multitask = tasks, targets.multitask
+        check_consistent_length(ctx.X, targets.codes)
         sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            sample_weight, ctx.X, dtype=np.float64, ensure_non_negative=True
         )
         check_weighted_classes(tasks, targets, sample_weight)
         weights = self._entry_weights(sample_weight, tasks, targets)
-        self._set_tasks(tasks, targets.multitask)
 
         with self._training_context() as seed:
             torch.manual_seed(seed)
-            network = self._warm_started(self._build_network(X), previous)
+            network = self._warm_started(self._build_network(ctx), ctx)
             rows = split_rows(
-                tasks, targets, sample_weight, seed, self._validation_fraction()
+                tasks, targets, sample_weight, seed, self._validation_fraction(ctx)
             )
+            self._set_fitted(ctx)
             self.batch_size_ = auto_batch_size(self.batch_size, len(rows[0]))
             with self._compute(network.module, self.batch_size_, 3):
-                self._train(network, X, targets, weights, rows, seed)
+                self._train(network, ctx, targets, weights, rows, seed)
         return self
 
     def _entry_weights(self, sample_weight, tasks, targets):
@@ -235,12 +285,12 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         with torch_threads(n_threads), fast_allocation():
             yield
 
-    def _validation_fraction(self):
+    def _validation_fraction(self, ctx):
         return self.validation_fraction if self.early_stopping else None
 
-    def _train(self, network, X, targets, weights, rows, seed):
+    def _train(self, network, ctx, targets, weights, rows, seed):
         histories = []
-        for phase in self._training_phases(network, X):
+        for phase in self._training_phases(network, ctx):
             if phase.max_epochs < 1:
                 continue
             data = [

@@ -23,6 +23,7 @@ from skorch.history import History
 from .._data._tasks import ClassificationTask
 from .._runtime._device import handle_interrupt
 from ..utils import TaskTargets, labelled_values, task_columns
+from ._fit_context import FitContext, PreviousFit
 from ._phases import TrainingPhase
 from ._training_data import auto_batch_size, phase_dataset
 
@@ -38,35 +39,37 @@ class IncrementalMixin:
         self.classes_ = [t.classes for t in tasks] if multitask else tasks[0].classes
 
     # ------------------------------------------------------------ warm start
-    def _warm_start_state(self):
-        """The fitted state ``fit`` starts from (a dict of attributes), or None."""
+    def _warm_start_state(self, X):
+        """The fitted model ``fit`` continues from, or None.
+
+        X must read as in the previous fit (same features): checked here, before
+        the fit validates X for itself and records its features.
+        """
         if not (getattr(self, "warm_start", False) and hasattr(self, "module_")):
             return None
-        return dict(vars(self))
+        try:
+            self.input_.transform(X, self)
+        except ValueError as exc:
+            raise ValueError(
+                f"warm_start=True but X does not read as in the previous fit: {exc} "
+                "Fit with warm_start=False."
+            ) from None
+        return PreviousFit(self.tasks_, self.module_)
 
-    def _warm_started(self, network, previous):
+    def _warm_started(self, network, ctx):
         """``network`` with the weights of the previous fit when warm-starting.
 
-        On a mismatch the previous fitted state is restored before raising, so a
-        failed fit leaves the model as it was.
+        The tasks and the network's parameters (names and shapes) are checked
+        against the previous fit before anything is copied; the estimator's
+        fitted attributes are only replaced after this, so a failed fit leaves
+        the model as it was.
         """
-        if previous is None:
+        if ctx.previous is None:
             return network
-        try:
-            _check_same_tasks(previous["tasks_"], self.tasks_)
-            try:
-                network.module.load_state_dict(previous["module_"].state_dict())
-            except RuntimeError as exc:
-                first = str(exc).strip().splitlines()[-1].strip()
-                raise ValueError(
-                    "warm_start=True but the network of this fit differs from the "
-                    "previous one (number of features or architecture changed: "
-                    f"{first}); fit with warm_start=False."
-                ) from None
-        except ValueError:
-            vars(self).clear()
-            vars(self).update(previous)
-            raise
+        _check_same_tasks(ctx.previous.tasks, ctx.tasks)
+        state = ctx.previous.module.state_dict()
+        _check_same_parameters(state, network.module.state_dict())
+        network.module.load_state_dict(state)
         return network
 
     # ----------------------------------------------------------- partial_fit
@@ -111,35 +114,39 @@ class IncrementalMixin:
                     f"unfreeze={self.unfreeze!r} is only applied by fit."
                 )
             tasks, multitask = _tasks_from_classes(classes, y)
-            self.input_, X = self._fit_input(X)
-            self._set_tasks(tasks, multitask)
+            ctx = FitContext(tasks=tasks, multitask=multitask)
+            ctx.input, ctx.X = self._fit_input(X, ctx)
+            X = ctx.X
         else:
+            ctx = None
+            tasks, multitask = self.tasks_, self._multitask
             _check_same_classes(self, classes)
             X = self.input_.transform(X, self)
-        targets = _encode_chunk(self.tasks_, y, self._multitask)
+        targets = _encode_chunk(tasks, y, multitask)
         check_consistent_length(X, targets.codes)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        weights = self._entry_weights(sample_weight, self.tasks_, targets)
+        weights = self._entry_weights(sample_weight, tasks, targets)
         with self._training_context() as seed:
-            net = self._incremental_net(X, first, seed)
+            net = self._incremental_net(ctx, seed)
             self._one_pass(net, X, targets, weights)
             self._incremental_rng = (net, torch.get_rng_state())
         if net.interrupted_:
             handle_interrupt(self, self.n_iter_, method="partial_fit")
         return self
 
-    def _incremental_net(self, X, first, seed):
-        """The net that keeps training (built for validated X on the first call)."""
+    def _incremental_net(self, ctx, seed):
+        """The net that keeps training (built from ``ctx`` on the first call)."""
         saved = getattr(self, "_incremental_rng", None)
         if saved is not None and saved[0] is getattr(self, "net_", None):
             torch.set_rng_state(saved[1])
         else:
             torch.manual_seed(seed)
-        if first:
-            network = self._build_network(X)
-            self.batch_size_ = auto_batch_size(self.batch_size, len(X))
+        if ctx is not None:
+            network = self._build_network(ctx)
+            self._set_fitted(ctx)
+            self.batch_size_ = auto_batch_size(self.batch_size, len(ctx.X))
             phase = TrainingPhase(
                 "partial_fit", network.module, None, 1, network.param_groups
             )
@@ -219,6 +226,21 @@ def _check_same_tasks(old_tasks, tasks):
                 f"warm_start=True but task {new.name!r} has classes {new.classes} "
                 f"and the previous fit had {old.classes}; fit with warm_start=False."
             )
+
+
+def _check_same_parameters(old, new):
+    """The new network's state has the previous one's names and shapes."""
+    old = {name: tuple(value.shape) for name, value in old.items()}
+    new = {name: tuple(value.shape) for name, value in new.items()}
+    differ = [n for n in [*old, *new] if old.get(n) != new.get(n)]
+    if differ:
+        name = differ[0]
+        raise ValueError(
+            "warm_start=True but the network of this fit differs from the previous "
+            f"one (number of features or architecture changed: {name!r} has shape "
+            f"{new.get(name, 'none')} here and {old.get(name, 'none')} in the "
+            "previous fit); fit with warm_start=False."
+        )
 
 
 def _describe(classes):

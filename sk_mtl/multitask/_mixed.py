@@ -209,11 +209,11 @@ default="squared_error"
         self.callbacks = callbacks
         self.random_state = random_state
 
-    def _fit_tasks(self, y):
+    def _fit_tasks(self, y, ctx):
         tasks, targets = fit_tasks(y, self.task_kinds)
-        self.task_kinds_ = [t.kind for t in tasks]
+        ctx.attributes["task_kinds_"] = [t.kind for t in tasks]
         # predict answers with a DataFrame when y was one
-        self._y_is_frame = hasattr(y, "columns") and hasattr(y, "iloc")
+        ctx.attributes["_y_is_frame"] = hasattr(y, "columns") and hasattr(y, "iloc")
         return tasks, targets
 
     def _task_losses(self):

@@ -173,5 +173,5 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         self.callbacks = callbacks
         self.random_state = random_state
 
-    def _fit_tasks(self, y):
+    def _fit_tasks(self, y, ctx):
         return fit_tasks(y, "regression")

@@ -49,22 +49,20 @@ class SharedNetworkMixin:
     as its task's ``n_outputs``, so regression tasks get one output.
     """
 
-    def _fit_input(self, X):
+    def _fit_input(self, X, ctx):
         tabular = self.numeric_embedding is not None or self.architecture == "tabm"
         input_ = make_input(X, self.categorical_features, tabular=tabular)
-        X = input_.fit(X, self)
-        self._n_fit_samples = _num_samples(X)
-        return input_, X
+        return input_, input_.fit(X, self)
 
-    def _validation_fraction(self):
+    def _validation_fraction(self, ctx):
         on = self.early_stopping
         if isinstance(on, str):  # "auto"
-            on = self._n_fit_samples > EARLY_STOPPING_AUTO_SAMPLES
+            on = _num_samples(ctx.X) > EARLY_STOPPING_AUTO_SAMPLES
         return self.validation_fraction if on else None
 
-    def _build_network(self, X):
+    def _build_network(self, ctx):
         if self.module is not None:
-            return self._user_trunk_network(X)
+            return self._user_trunk_network(ctx)
         units = tuple(self.hidden_units)
         if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
             raise ValueError(
@@ -74,27 +72,27 @@ class SharedNetworkMixin:
         if self.architecture == "mmoe" and not units:
             raise ValueError("architecture='mmoe' needs at least one hidden layer.")
         front = None
-        n_features = self.input_.width
-        if isinstance(self.input_, TabularInput):
-            front = self._front_end(X)
+        n_features = ctx.input.width
+        if isinstance(ctx.input, TabularInput):
+            front = self._front_end(ctx.input, ctx.X)
             n_features = front.out_features
-        network = self._multitask_network(n_features, units, front)
+        n_outputs = [task.n_outputs for task in ctx.tasks]
+        network = self._multitask_network(n_features, units, front, n_outputs)
         return Network(network if front is None else TabularNetwork(front, network))
 
-    def _front_end(self, X):
+    def _front_end(self, input_, X):
         bins = None
-        if self.numeric_embedding == "piecewise_linear" and self.input_.n_numeric:
+        if self.numeric_embedding == "piecewise_linear" and input_.n_numeric:
             bins = piecewise_linear_bins(torch.from_numpy(X.numeric))
         return TabularFrontEnd(
-            self.input_.n_numeric,
-            len(self.input_.missing_columns_),
-            self.input_.cardinalities_,
+            input_.n_numeric,
+            len(input_.missing_columns_),
+            input_.cardinalities_,
             numeric_embedding=self.numeric_embedding,
             bins=bins,
         )
 
-    def _multitask_network(self, n_features, units, front):
-        n_outputs = [task.n_outputs for task in self.tasks_]
+    def _multitask_network(self, n_features, units, front, n_outputs):
         if self.architecture == "mmoe":
             return MMoE(n_features, units, n_outputs, self.n_experts, self.dropout)
         if self.architecture == "tabm":
@@ -116,8 +114,8 @@ class SharedNetworkMixin:
         tags.input_tags.allow_nan = True
         return tags
 
-    def _user_trunk_network(self, X):
-        if isinstance(self.input_, TabularInput):
+    def _user_trunk_network(self, ctx):
+        if isinstance(ctx.input, TabularInput):
             raise ValueError(
                 "module= reads a float tensor (n_samples, n_features), but X has "
                 "categorical columns or missing values (or numeric_embedding / "
@@ -145,10 +143,10 @@ class SharedNetworkMixin:
                     f"{type(trunk).__name__}, not a torch.nn.Module."
                 )
         trunk.eval()
-        rows = np.arange(min(2, X.shape[0]))
-        width = _trunk_width(trunk, as_dense(self.input_.tensors(X, rows)))
+        rows = np.arange(min(2, ctx.X.shape[0]))
+        width = _trunk_width(trunk, as_dense(ctx.input.tensors(ctx.X, rows)))
         trunk.train()
-        n_outputs = [task.n_outputs for task in self.tasks_]
+        n_outputs = [task.n_outputs for task in ctx.tasks]
         return Network(MultiHeadNetwork(trunk, n_outputs, trunk_out_features=width))
 
 

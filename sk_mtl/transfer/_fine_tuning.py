@@ -86,9 +86,9 @@ class FineTuningMixin(SharedSourceMixin):
 
     _source_param = "estimator"
 
-    def _fit_input(self, X):
-        source = check_source(self.estimator, caller=type(self).__name__)
-        input_, X, self._new_input_layer = reuse_input(
+    def _fit_input(self, X, ctx):
+        ctx.source = source = check_source(self.estimator, caller=type(self).__name__)
+        input_, X, ctx.new_input_layer = reuse_input(
             source,
             X,
             self,
@@ -97,14 +97,14 @@ class FineTuningMixin(SharedSourceMixin):
         )
         return input_, X
 
-    def _matching_heads(self):
+    @staticmethod
+    def _matching_heads(source, tasks):
         """Index of the source head each new task keeps, or None: same name (or
         position), same kind, and for classification the same classes."""
-        source = self.estimator
         src_names = [t.name for t in source.tasks_]
-        by_name = any(task.name in src_names for task in self.tasks_)
+        by_name = any(task.name in src_names for task in tasks)
         keep = []
-        for j, task in enumerate(self.tasks_):
+        for j, task in enumerate(tasks):
             if by_name:
                 i = src_names.index(task.name) if task.name in src_names else None
             else:
@@ -118,8 +118,8 @@ class FineTuningMixin(SharedSourceMixin):
             keep.append(i if same else None)
         return keep
 
-    def _build_network(self, X):
-        module = copy.deepcopy(self.estimator.module_).cpu()
+    def _build_network(self, ctx):
+        module = copy.deepcopy(ctx.source.module_).cpu()
         if not callable(getattr(module, "replace_heads", None)):
             raise TypeError(
                 f"The source's network ({type(module).__name__}) has no "
@@ -129,20 +129,21 @@ class FineTuningMixin(SharedSourceMixin):
         set_requires_grad(module.parameters(), True)
         module.train()
         hot = self.start == "hot"
-        keep = self._matching_heads() if hot else [None] * len(self.tasks_)
+        tasks = ctx.tasks
+        keep = self._matching_heads(ctx.source, tasks) if hot else [None] * len(tasks)
         old = {id(p) for p in module.parameters()} if hot else set()
-        if self._new_input_layer:
-            module.replace_input_layer(self.input_.width)
-        module.replace_heads([task.n_outputs for task in self.tasks_], keep)
+        if ctx.new_input_layer:
+            module.replace_input_layer(ctx.input.width)
+        module.replace_heads([task.n_outputs for task in tasks], keep)
         if not hot:
             reset_parameters(module)
-        self.reused_heads_ = [k is not None for k in keep]
+        ctx.attributes["reused_heads_"] = [k is not None for k in keep]
 
         # Only reused weights are frozen (never a new, random layer).
         frozen = [p for p in self._frozen_parameters(module) if id(p) in old]
         set_requires_grad(frozen, False)
         frozen_ids = {id(p) for p in frozen}
-        self.frozen_parameters_ = [
+        ctx.attributes["frozen_parameters_"] = [
             n for n, p in module.named_parameters() if id(p) in frozen_ids
         ]
         reused = [n for n, p in module.named_parameters() if id(p) in old]
@@ -172,28 +173,24 @@ class FineTuningMixin(SharedSourceMixin):
         return [p for g in groups[: self.freeze] for p in g.parameters()]
 
     # ------------------------------------------------------------- LP-FT
-    def _warm_started(self, network, previous):
-        self._continues_previous_fit = previous is not None
-        return super()._warm_started(network, previous)
-
-    def _head_warmup_epochs(self):
+    def _head_warmup_epochs(self, ctx):
         """Epochs of the "head" phase: 0 when no new head sits on reused layers
         (cold start, frozen trunk, new input layer, warm start, no new head)."""
         if (
             self.start == "cold"
             or self.freeze == "trunk"
-            or self._new_input_layer
-            or all(self.reused_heads_)
-            or getattr(self, "_continues_previous_fit", False)
+            or ctx.new_input_layer
+            or all(ctx.attributes["reused_heads_"])
+            or ctx.previous is not None
         ):
             return 0
         if self.head_warmup == "auto":
             return self.max_epochs // HEAD_WARMUP_SHARE
         return min(self.head_warmup, self.max_epochs)
 
-    def _training_phases(self, network, X):
-        (train,) = super()._training_phases(network, X)
-        warmup = self._head_warmup_epochs()
+    def _training_phases(self, network, ctx):
+        (train,) = super()._training_phases(network, ctx)
+        warmup = self._head_warmup_epochs(ctx)
         fine_tune = dataclasses.replace(
             train,
             name="fine_tune",
@@ -362,9 +359,9 @@ class FineTuner(FineTuningMixin, BaseNeuralClassifier):
         self.callbacks = callbacks
         self.random_state = random_state
 
-    def _fit_tasks(self, y):
+    def _fit_tasks(self, y, ctx):
         try:
-            return super()._fit_tasks(y)
+            return super()._fit_tasks(y, ctx)
         except ValueError as exc:
             if "continuous" not in str(exc):
                 raise

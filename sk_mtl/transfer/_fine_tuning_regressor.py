@@ -162,5 +162,5 @@ class FineTunerRegressor(FineTuningMixin, TaskRegressorMixin, BaseNeuralEstimato
         self.callbacks = callbacks
         self.random_state = random_state
 
-    def _fit_tasks(self, y):
+    def _fit_tasks(self, y, ctx):
         return fit_tasks(y, "regression")

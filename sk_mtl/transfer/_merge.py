@@ -158,17 +158,17 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
             if w.sum() <= 0:
                 raise ValueError("weights sum to zero.")
             self.weights_ = w / w.sum()
+        states = None  # the members' weights, for space="weights"
         if self.space == "weights":
-            self._states = [
+            states = [
                 {k: v.detach().cpu() for k, v in m.module_.state_dict().items()}
                 for m in members
             ]
         if self.weights_ is None:
-            self.weights_ = self._fit_weights(X, y, sample_weight)
+            self.weights_ = self._fit_weights(X, y, sample_weight, states)
         if self.space == "weights":
-            self.merged_ = self._weight_space_model(self.weights_)
+            self.merged_ = self._weight_space_model(self.weights_, states)
             self.module_ = self.merged_.module_
-        self.__dict__.pop("_states", None)
         return self
 
     # ------------------------------------------------------------ validation
@@ -209,7 +209,7 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
         return members
 
     # --------------------------------------------------------------- merging
-    def _weight_space_model(self, weights):
+    def _weight_space_model(self, weights, states):
         first = self.estimators[0]
         # Share (do not copy) the first member's parameters, e.g. a FineTuner's
         # source: they are only read.
@@ -217,9 +217,7 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
         merged = copy.deepcopy(first, memo)
         # skorch copies its net through pickling: re-link the estimator's module_.
         merged.module_ = merged.net_.module_
-        merged.module_.load_state_dict(
-            average_state(self._states, torch.as_tensor(weights))
-        )
+        merged.module_.load_state_dict(average_state(states, torch.as_tensor(weights)))
         merged.module_.eval()
         return merged
 
@@ -290,7 +288,7 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
         if reader is not None:
             reader.transform(X, self)
 
-    def _fit_weights(self, X, y, sample_weight):
+    def _fit_weights(self, X, y, sample_weight, states):
         self._check_X(X)
         n_rows = len(X) if not hasattr(X, "shape") else X.shape[0]
         targets = self._held_out_targets(y, n_rows, sample_weight)
@@ -329,7 +327,7 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
             )
 
             def log_probas(alpha):
-                params = average_state(self._states, alpha.float())
+                params = average_state(states, alpha.float())
                 out = functional_call(module, params, args, kwargs)
                 out = out if isinstance(out, tuple | list) else [out]
                 return [torch.log_softmax(o.double(), dim=1) for o in out]

@@ -252,28 +252,30 @@ SentenceTransformer
         self.callbacks = callbacks
         self.random_state = random_state
 
-    def _fit_input(self, X):
-        self._source = make_source(self.pretrained, type(self).__name__)
-        return self._source.fit_input(X, self, self.input_mismatch)
+    def _fit_input(self, X, ctx):
+        ctx.source = make_source(self.pretrained, type(self).__name__)
+        ctx.attributes["_source"] = ctx.source  # prediction reads it (text path)
+        input_, X = ctx.source.fit_input(X, self, self.input_mismatch)
+        ctx.new_input_layer = ctx.source.new_input_layer
+        return input_, X
 
-    def _build_network(self, X):
+    def _build_network(self, ctx):
         units = tuple(self.hidden_units)
         if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
             raise ValueError(
                 "hidden_units must be a tuple of positive ints, got "
                 f"{self.hidden_units!r}."
             )
-        base, width = self._source.make_base(self.input_, X)
+        base, width = ctx.source.make_base(ctx.input, ctx.X)
         trunk = StackedTrunk(base, NewHead(width, units, self.dropout))
-        module = MultiHeadNetwork(trunk, [task.n_outputs for task in self.tasks_])
+        module = MultiHeadNetwork(trunk, [task.n_outputs for task in ctx.tasks])
         module.train()
-        new_layer = self._source.new_input_layer
         reused = [
             f"trunk.base.{n}"
             for n, p in base.named_parameters()
-            if not (new_layer and p.requires_grad)
+            if not (ctx.new_input_layer and p.requires_grad)
         ]
-        lr = self._reused_lr()
+        lr = self._reused_lr(ctx.source)
         groups = [(pattern, {"lr": lr}) for pattern in name_patterns(module, reused)]
         n_parameters = sum(p.numel() for p in module.parameters())
         options = large_model_optimizer_options(
@@ -281,23 +283,23 @@ SentenceTransformer
         )
         return Network(module, groups, options)
 
-    def _reused_lr(self):
+    def _reused_lr(self, source):
         if self.reused_lr is not None:
             return self.reused_lr
-        return self._source.reused_lr(self.lr)
+        return source.reused_lr(self.lr)
 
-    def _train(self, network, X, targets, weights, rows, seed):
+    def _train(self, network, ctx, targets, weights, rows, seed):
         # The "contrastive" phase trains on pairs with its own loss, which the
         # engine's phases (rows, task losses) do not express: it runs here,
         # before the others, and the head phase reads the tuned features.
         self.contrastive_history_ = []
         if self.contrastive:
             self.contrastive_history_ = self._contrastive_phase(
-                network, X, targets, weights, rows[0], seed
+                network, ctx, targets, weights, rows[0], seed
             )
-        super()._train(network, X, targets, weights, rows, seed)
+        super()._train(network, ctx, targets, weights, rows, seed)
 
-    def _contrastive_phase(self, network, X, targets, weights, train, seed):
+    def _contrastive_phase(self, network, ctx, targets, weights, train, seed):
         pairs = sample_pairs(
             targets.codes[train],
             targets.labelled[train],
@@ -305,31 +307,32 @@ SentenceTransformer
             self.contrastive_pairs,
             np.random.default_rng(seed),
         )
-        inputs = self.input_.tensors(X, train)  # tokenised once
+        inputs = ctx.input.tensors(ctx.X, train)  # tokenised once
         return contrastive_tune(
             network.module.trunk.base,
             lambda rows: take_rows(inputs, torch.as_tensor(rows)),
             pairs,
             epochs=self.contrastive_epochs,
             batch_size=self.batch_size_,
-            lr=self._reused_lr(),
+            lr=self._reused_lr(ctx.source),
             weight_decay=self.weight_decay,
             device=self.device,
             seed=seed,
         )
 
-    def _training_phases(self, network, X):
+    def _training_phases(self, network, ctx):
+        X, input_ = ctx.X, ctx.input
         module = network.module
         base = module.trunk.base
         head_epochs = self.max_epochs
         if self.unfreeze is not None:
             head_epochs = min(self.unfreeze_after, self.max_epochs)
-        if self._source.new_input_layer:
+        if ctx.new_input_layer:
             head_epochs = 0  # the new input layer trains with the rest
         phases = []
         if head_epochs > 0:
-            features = self._source.features(
-                base, self.input_, X, self.batch_size_, verbose=self.verbose
+            features = ctx.source.features(
+                base, input_, X, self.batch_size_, verbose=self.verbose
             )
             phases.append(
                 TrainingPhase(
@@ -346,7 +349,7 @@ SentenceTransformer
                 TrainingPhase(
                     "fine_tune",
                     module,
-                    lambda rows: self.input_.tensors(X, rows),
+                    lambda rows: input_.tensors(X, rows),
                     self.max_epochs - head_epochs,
                     network.param_groups,
                     callbacks=self._unfreezer(base, after),

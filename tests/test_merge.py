@@ -38,6 +38,24 @@ def test_uniform_soup_is_one_network_and_as_good_as_its_members(parity_models):
     assert not torch.equal(models[0].module_.trunk[0].weight, expected)
 
 
+def test_soup_predicts_through_the_engine_inference_loop(parity_models, monkeypatch):
+    import sk_mtl._engine._base as base
+
+    X, y, _, test, models = parity_models
+    soup = merge_models(models, space="weights")
+    calls = []
+
+    def counted(module, *args, **kwargs):
+        calls.append(module)
+        return predict_outputs(module, *args, **kwargs)
+
+    predict_outputs = base.predict_outputs
+    monkeypatch.setattr(base, "predict_outputs", counted)
+    proba = soup.predict_proba(X[test])
+    assert calls == [soup.merged_.module_]  # one network, one pass of the loop
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
 def test_output_space_is_the_weighted_mean_of_probabilities(parity_models):
     X, _, _, test, models = parity_models
     merged = merge_models(models, weights=[2, 1, 1])

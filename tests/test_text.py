@@ -236,6 +236,22 @@ def test_duplicates_are_embedded_once_and_kept_in_place(encoder):
     )
 
 
+def test_token_rows_in_the_engine_inference_loop_match_embed_texts(encoder):
+    from sk_mtl._engine._net import predict_outputs
+    from sk_mtl.text._batching import TokenRows
+
+    texts = [VARIED[0], VARIED[2], VARIED[0], VARIED[3], VARIED[1]]
+    rows = TokenRows(texts, encoder, None)
+    assert len(rows) == 4 and list(rows.inverse) == [0, 1, 0, 2, 3]
+    lengths = rows[np.arange(4)]["attention_mask"].sum(1)
+    assert list(lengths[rows.by_length()]) == sorted(lengths.tolist(), reverse=True)
+    expected = embed_texts(texts, encoder, batch_size=2)
+    for order in (rows.by_length(), None):  # outputs in row order either way
+        z = predict_outputs(encoder, rows, 2, order=order)[0]
+        np.testing.assert_allclose(z[rows.inverse].numpy(), expected, atol=1e-5)
+    assert not encoder.training  # left in eval mode (no flip back)
+
+
 def test_paraphrases_are_closer_than_unrelated(fitted):
     a, b, c = fitted.transform(
         [

@@ -27,6 +27,7 @@ from skorch.callbacks import Callback
 from skorch.utils import to_tensor
 from torch.utils.data import Dataset
 
+from ..utils._progress import progress
 from ._callbacks import TaskLossRecorder, WeightingEpochEnd
 
 __all__ = [
@@ -416,7 +417,7 @@ def eval_mode(module):
     return module
 
 
-def predict_outputs(module, X, batch_size, device="cpu"):
+def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=0):
     """Per-task outputs of ``module`` for every row of X, on the CPU.
 
     The one inference loop of the estimators: eval mode (:func:`eval_mode`; the
@@ -428,12 +429,20 @@ def predict_outputs(module, X, batch_size, device="cpu"):
     ----------
     module : torch.nn.Module
         Returns one tensor per task (or a single tensor).
-    X : torch.Tensor or dict of torch.Tensor
-        Model input; a dict is passed as keyword arguments.
+    X : torch.Tensor, dict of torch.Tensor, or rows
+        Model input; a dict is passed as keyword arguments. Any object with
+        ``len`` whose ``X[index_tensor]`` is such an input also works: its rows
+        are made batch by batch (e.g. token ids padded to each batch's longest
+        text, :class:`sk_mtl.text._batching.TokenRows`).
     batch_size : int
         Rows per forward pass.
     device : str, default="cpu"
         Where ``module`` lives.
+    order : array-like of int, default=None
+        Batch the rows in this order (e.g. texts sorted by length, so that each
+        batch pads little); the outputs are in row order all the same.
+    verbose : int, default=0
+        ``>= 2`` shows a progress bar over the batches.
 
     Returns
     -------
@@ -443,11 +452,20 @@ def predict_outputs(module, X, batch_size, device="cpu"):
     dataset = TensorBatchDataset(X)
     if str(device) != "cpu":
         dataset = dataset.to(device)
+    batches = BatchIterator(dataset, batch_size)
+    n_batches = len(batches)
+    if order is not None:
+        order = torch.as_tensor(order)
+        starts = range(0, len(dataset), batch_size)
+        batches = (dataset[order[i : i + batch_size]] for i in starts)
     eval_mode(module)
     chunks = []
     with torch.inference_mode():
-        for Xb, _ in BatchIterator(dataset, batch_size):
+        for Xb, _ in progress(batches, verbose, "predicting", n_batches):
             Xb = to_tensor(Xb, device=device)
             out = module(**Xb) if isinstance(Xb, dict) else module(Xb)
             chunks.append(out if isinstance(out, tuple | list) else (out,))
-    return [torch.cat([c[t] for c in chunks]).cpu() for t in range(len(chunks[0]))]
+    outputs = [torch.cat([c[t] for c in chunks]).cpu() for t in range(len(chunks[0]))]
+    if order is None:
+        return outputs
+    return [out[torch.argsort(order)] for out in outputs]

@@ -2,7 +2,10 @@
 
 ``_build_network`` returns a :class:`Network`; ``_training_phases`` a list of
 :class:`TrainingPhase` (one by default; transfer learning trains a head on frozen
-features first, then fine-tunes). Plain data, no behaviour.
+features first, then fine-tunes). Each phase is trained by its own
+:class:`~sk_mtl._engine._net.MultiTaskNet`. A phase's rows need not be the
+training rows: TransferClassifier's contrastive phase trains on pairs of them
+(:mod:`sk_mtl.transfer._contrastive`). Plain data, no behaviour.
 """
 
 from dataclasses import dataclass, field
@@ -29,7 +32,10 @@ class Network:
 class TrainingPhase:
     """One stage of training: a module trained for some epochs on some input.
 
-    ``model_input(rows)`` makes the module's input for those training rows.
+    ``model_input(rows)`` makes the module's input for those rows of the phase's
+    data (training rows, or pairs of them); ``callbacks`` are the phase's own
+    skorch callbacks, added to the engine's (divergence guard, user callbacks,
+    progress output).
     """
 
     name: str

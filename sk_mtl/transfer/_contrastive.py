@@ -8,17 +8,35 @@ target is the fraction of the tasks labelled for both examples in which they sha
 a class (TREC coarse + fine: 1 same fine class, 1/2 same coarse class only, 0
 otherwise), so the tasks never ask for contradictory similarities.
 
-Plain torch; :class:`~sk_mtl.TransferClassifier` runs it as its first phase.
+:class:`~sk_mtl.TransferClassifier` runs it as its first training phase, a
+:class:`~sk_mtl._engine._phases.TrainingPhase` of the engine like the others: a
+:class:`~sk_mtl._engine._net.MultiTaskNet` whose rows are pairs
+(:class:`PairInputs`), whose module gives each pair's cosine (:class:`PairCosine`)
+and whose criterion regresses it on the target (:class:`CosinePairLoss`), so the
+divergence guard, the user's callbacks, ``verbose`` output, Ctrl-C handling and the
+history are those of every phase.
 """
 
 import math
-import time
 
 import numpy as np
 import torch
+from skorch.callbacks import LRScheduler
+from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["sample_pairs", "contrastive_tune"]
+from .._engine._net import TensorBatchDataset, take_rows
+from .._engine._phases import TrainingPhase
+from ..weighting import EqualWeighting
+
+__all__ = [
+    "sample_pairs",
+    "contrastive_phase",
+    "pair_net_options",
+    "contrastive_history",
+    "PairCosine",
+    "CosinePairLoss",
+]
 
 # SetFit's default num_iterations: each labelled example anchors this many
 # same-class and this many other-class pairs.
@@ -92,74 +110,135 @@ def _task_pairs(rows, classes, k, rng):
     return rows[anchors], rows[partners]
 
 
-def _warmup_linear(n_steps, warmup=0.1):
-    """Linear warm-up over ``warmup`` of the steps, then linear decay to 0."""
-    n_warm = max(1, math.ceil(warmup * n_steps))
+class WarmupLinear:
+    """Learning-rate factor of step ``step``: linear warm-up over ``warmup`` of the
+    ``n_steps`` steps, then linear decay to 0 (sentence-transformers' and SetFit's
+    schedule; picklable, unlike a closure)."""
 
-    def factor(step):
-        if step < n_warm:
-            return (step + 1) / n_warm
-        return max(0.0, (n_steps - step) / max(1, n_steps - n_warm))
+    def __init__(self, n_steps, warmup=0.1):
+        self.n_steps = n_steps
+        self.n_warm = max(1, math.ceil(warmup * n_steps))
 
-    return factor
+    def __call__(self, step):
+        if step < self.n_warm:
+            return (step + 1) / self.n_warm
+        return max(0.0, (self.n_steps - step) / max(1, self.n_steps - self.n_warm))
 
 
-def contrastive_tune(
-    base, model_input, pairs, *, epochs, batch_size, lr, weight_decay, device, seed
-):
-    """Tune every parameter of ``base`` on ``pairs``; returns one dict per epoch.
+class PairInputs:
+    """The contrastive phase's model input: pairs of rows, indexed a batch at a time.
 
-    ``model_input(rows)`` makes ``base``'s input for those rows (a tensor or a dict
-    of tensors). Each batch embeds its distinct rows once (an example in several
-    pairs costs one forward pass). AdamW with a linear warm-up over 10 % of the
-    steps then linear decay, as sentence-transformers' and SetFit's trainers. The
-    parameters' ``requires_grad`` flags are restored afterwards.
+    ``inputs`` is the model input of the training rows (a tensor or a dict of
+    tensors, tokenised once); ``a`` and ``b`` are row positions of the pairs' two
+    sides. A batch of pairs gives ``{"inputs": its distinct rows, "inverse": where
+    each side is among them}``: an example in several pairs costs one forward pass.
+    """
+
+    def __init__(self, inputs, a, b):
+        self.inputs = inputs
+        self.a = torch.as_tensor(a)
+        self.b = torch.as_tensor(b)
+
+    def __len__(self):
+        return len(self.a)
+
+    def __getitem__(self, pairs):
+        a, b = self.a[pairs], self.b[pairs]
+        rows, inverse = torch.unique(torch.cat([a, b]), return_inverse=True)
+        return {"inputs": take_rows(self.inputs, rows), "inverse": inverse}
+
+    __call__ = __getitem__  # TrainingPhase.model_input
+
+
+class PairCosine(nn.Module):
+    """Cosine similarity of the two sides' embeddings by ``base``, one per pair."""
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+
+    def forward(self, inputs, inverse):
+        z = self.base(**inputs) if isinstance(inputs, dict) else self.base(inputs)
+        n = len(inverse) // 2
+        return F.cosine_similarity(z[inverse[:n]], z[inverse[n:]])
+
+    def shared_parameters(self):
+        """Every parameter: a pair's two sides share the whole network."""
+        return self.parameters()
+
+
+class CosinePairLoss(nn.Module):
+    """sentence-transformers' ``CosineSimilarityLoss``, weighted: the mean of
+    ``weight * (cosine - target) ** 2`` over a batch of pairs.
+
+    The criterion of the contrastive phase's :class:`MultiTaskNet`: one "task"
+    whose targets are the pairs' similarities, summed by an equal weighting.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.weighting = EqualWeighting(1)
+
+    def task_losses(self, cosine, target, weight):
+        errors = (cosine - target) ** 2
+        return [(errors if weight is None else weight * errors).mean()]
+
+
+def pair_optimizer(params, lr, weight_decay=0.0, **head_options):
+    """SetFit's optimizer of the contrastive phase: AdamW at ``lr``.
+
+    The options of the estimator's own optimizer (``head_options``: e.g. SGD's
+    momentum) are for the head and are not passed on.
+    """
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
+def contrastive_phase(base, inputs, pairs, *, epochs, batch_size):
+    """The :class:`TrainingPhase` that tunes ``base`` on ``pairs``, and its dataset.
+
+    ``inputs``: ``base``'s input for the rows that ``pairs`` index. The phase's
+    callbacks step the warm-up-then-linear-decay schedule after every batch; the
+    estimator's net (:meth:`TransferClassifier._make_net`) adds the engine's
+    divergence guard, user callbacks and progress output, and takes the pairs'
+    loss and optimizer from :func:`pair_net_options`.
     """
     a, b, target, weight = (torch.as_tensor(v) for v in pairs)
-    params = list(base.parameters())
-    flags = [p.requires_grad for p in params]
-    for p in params:
-        p.requires_grad_(True)
-    base.to(device).train()
+    model_input = PairInputs(inputs, a, b)
     n_steps = epochs * math.ceil(len(a) / batch_size)
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_linear(n_steps))
-    generator = torch.Generator().manual_seed(seed)
-    history = []
-    try:
-        for epoch in range(1, epochs + 1):
-            start, total = time.perf_counter(), 0.0
-            perm = torch.randperm(len(a), generator=generator)
-            for at in range(0, len(a), batch_size):
-                idx = perm[at : at + batch_size]
-                cos = _pair_cosine(base, model_input, a[idx], b[idx], device)
-                errors = (cos - target[idx].to(device)) ** 2
-                loss = (weight[idx].to(device) * errors).mean()
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                total += loss.item() * len(idx)
-            history.append(
-                {
-                    "epoch": epoch,
-                    "train_loss": total / len(a),
-                    "n_pairs": len(a),
-                    "dur": time.perf_counter() - start,
-                }
-            )
-    finally:
-        for p, flag in zip(params, flags):
-            p.requires_grad_(flag)
-    return history
+    schedule = LRScheduler(
+        policy=torch.optim.lr_scheduler.LambdaLR,
+        lr_lambda=WarmupLinear(n_steps),
+        step_every="batch",
+    )
+    phase = TrainingPhase(
+        "contrastive",
+        PairCosine(base),
+        model_input,
+        epochs,
+        callbacks=[("contrastive_schedule", schedule)],
+    )
+    return phase, TensorBatchDataset(model_input, target, weight)
 
 
-def _pair_cosine(base, model_input, a, b, device):
-    """Cosine similarity of each pair's embeddings, the distinct rows run once."""
-    rows, inverse = torch.unique(torch.cat([a, b]), return_inverse=True)
-    X = model_input(rows.numpy())
-    if isinstance(X, dict):
-        z = base(**{k: v.to(device) for k, v in X.items()})
-    else:
-        z = base(X.to(device))
-    return F.cosine_similarity(z[inverse[: len(a)]], z[inverse[len(a) :]])
+def pair_net_options(lr):
+    """What the contrastive phase's net changes in the estimator's net: the pairs'
+    loss, AdamW at ``lr`` (the reused layers' rate), one loss column."""
+    return {
+        "criterion": CosinePairLoss,
+        "optimizer": pair_optimizer,
+        "lr": lr,
+        "task_names": ["contrastive"],
+    }
+
+
+def contrastive_history(history, n_pairs):
+    """``contrastive_history_``: one dict per epoch of the phase's skorch history."""
+    return [
+        {
+            "epoch": row["epoch"],
+            "train_loss": float(row["train_loss"]),
+            "n_pairs": n_pairs,
+            "dur": float(row["dur"]),
+        }
+        for row in history
+    ]

@@ -327,6 +327,13 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
             )
 
             def log_probas(alpha):
+                """The soup's held-out log-probabilities, differentiable in alpha.
+
+                Not inference: LBFGS needs the gradient of the held-out loss with
+                respect to alpha through the averaged weights (functional_call),
+                which predict_outputs (inference mode, no graph) cannot give. The
+                fitted soup predicts through predict_outputs (merged_).
+                """
                 params = average_state(states, alpha.float())
                 out = functional_call(module, params, args, kwargs)
                 out = out if isinstance(out, tuple | list) else [out]

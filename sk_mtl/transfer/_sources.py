@@ -15,7 +15,7 @@ from torch import nn
 from .._data._inputs import NumericInput, as_dense
 from .._engine._base import BaseNeuralEstimator
 from .._engine._net import predict_outputs
-from ..text._batching import length_buckets
+from ..text._batching import TokenRows, length_buckets
 from ..text._input import TextInput
 from ..text._sentence_transformers import is_sentence_transformer
 from ._reuse import check_source, reuse_input, set_requires_grad
@@ -251,11 +251,14 @@ class TextSource:
         return base, base.out_features
 
     def features(self, base, input_, X, batch_size=None, verbose=0):
-        from ..text._sentence_encoder import embed_texts
-
-        # Sorted by length: little padding.
-        z = embed_texts(X, base.encoder, max_length=input_.max_length, verbose=verbose)
-        return torch.from_numpy(z)
+        # Through the one inference loop: distinct texts tokenised once, batched
+        # from the longest (little padding), 32 per forward pass as embed_texts.
+        rows = TokenRows(X, base.encoder, input_.max_length)
+        device = next(base.parameters()).device
+        z = predict_outputs(
+            base.encoder, rows, 32, device, order=rows.by_length(), verbose=verbose
+        )[0].float()
+        return z if len(rows) == len(X) else z[rows.inverse]
 
     def reused_lr(self, lr):
         # A pretrained transformer wants a far smaller step than a new head.

@@ -17,19 +17,26 @@ import math
 import numbers
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
+from skorch.history import History
 
 from .._engine._base import BaseNeuralClassifier
-from .._engine._net import predict_outputs, take_rows
+from .._engine._net import eval_mode, predict_outputs
 from .._engine._phases import Network, TrainingPhase
+from .._runtime._device import handle_interrupt
 from ..modules import HeadView, MultiHeadNetwork, StackedTrunk
 from ..utils._docs import fill_doc
-from ._contrastive import contrastive_tune, sample_pairs
+from ._contrastive import (
+    contrastive_history,
+    contrastive_phase,
+    pair_net_options,
+    sample_pairs,
+)
 from ._reuse import (
     SharedSourceMixin,
     large_model_optimizer_options,
     name_patterns,
+    set_requires_grad,
 )
 from ._sources import is_text_source, make_source
 from ._transfer_parts import NewHead, Unfreezer
@@ -87,7 +94,9 @@ SentenceTransformer
         ``CosineSimilarityLoss``), then the head is trained as usual. Pairs come
         from every task: a pair's target is the fraction of the tasks labelled for
         both examples in which they share a class. AdamW at ``reused_lr``, linear
-        warm-up and decay, ``batch_size`` pairs per step (SetFit uses 16).
+        warm-up and decay, ``batch_size`` pairs per step (SetFit uses 16). It is
+        a training phase like the others: ``verbose``, ``callbacks``,
+        ``on_divergence`` and Ctrl-C apply to it (``lr_scheduler`` does not).
     contrastive_pairs : int, default=None
         Pairs per contrastive epoch, half same-class, half other-class, anchored
         on every labelled example in turn; None: 40 per labelled example and task
@@ -289,17 +298,19 @@ SentenceTransformer
         return source.reused_lr(self.lr)
 
     def _train(self, network, ctx, targets, weights, rows, seed):
-        # The "contrastive" phase trains on pairs with its own loss, which the
-        # engine's phases (rows, task losses) do not express: it runs here,
-        # before the others, and the head phase reads the tuned features.
+        # The "contrastive" phase trains on pairs of the training rows (its own
+        # dataset, loss and optimizer: transfer._contrastive) through the engine's
+        # net; the head phase then reads the tuned features.
         self.contrastive_history_ = []
-        if self.contrastive:
-            self.contrastive_history_ = self._contrastive_phase(
-                network, ctx, targets, weights, rows[0], seed
-            )
+        if self.contrastive and self._contrastive_phase(
+            network, ctx, targets, weights, rows[0], seed
+        ):
+            self._keep_untrained_head(network, seed)
+            return
         super()._train(network, ctx, targets, weights, rows, seed)
 
     def _contrastive_phase(self, network, ctx, targets, weights, train, seed):
+        """Tune the reused layers on pairs; True when Ctrl-C stopped it."""
         pairs = sample_pairs(
             targets.codes[train],
             targets.labelled[train],
@@ -307,18 +318,40 @@ SentenceTransformer
             self.contrastive_pairs,
             np.random.default_rng(seed),
         )
-        inputs = ctx.input.tensors(ctx.X, train)  # tokenised once
-        return contrastive_tune(
-            network.module.trunk.base,
-            lambda rows: take_rows(inputs, torch.as_tensor(rows)),
+        base = network.module.trunk.base
+        phase, data = contrastive_phase(
+            base,
+            ctx.input.tensors(ctx.X, train),  # tokenised once
             pairs,
             epochs=self.contrastive_epochs,
             batch_size=self.batch_size_,
-            lr=self._reused_lr(ctx.source),
-            weight_decay=self.weight_decay,
-            device=self.device,
-            seed=seed,
         )
+        net = self._make_net(phase, network, None, seed)
+        # The pairs' loss and optimizer; the phase's own schedule replaces any
+        # lr_scheduler (which is the head's).
+        callbacks = [cb for cb in net.callbacks if _name(cb) != "lr_scheduler"]
+        net.set_params(
+            callbacks=callbacks, **pair_net_options(self._reused_lr(ctx.source))
+        )
+        frozen = [p for p in base.parameters() if not p.requires_grad]
+        set_requires_grad(frozen, True)
+        try:
+            net.fit(data, None)
+        finally:
+            set_requires_grad(frozen, False)
+        self.contrastive_history_ = contrastive_history(net.history, len(data))
+        if net.interrupted_:
+            handle_interrupt(self, 0)
+        return net.interrupted_
+
+    def _keep_untrained_head(self, network, seed):
+        """After Ctrl-C in the contrastive phase: the model as it is, its reused
+        layers tuned so far, its head untrained (ready for partial_fit)."""
+        phase = TrainingPhase("head", network.module, None, 0)
+        net = self._make_net(phase, network, None, seed).initialize()
+        net.module = net.module_ = eval_mode(network.module)
+        self.net_, self.module_ = net, network.module
+        self.history_, self.n_iter_ = History(), 0
 
     def _training_phases(self, network, ctx):
         X, input_ = ctx.X, ctx.input
@@ -381,3 +414,7 @@ SentenceTransformer
             tags.input_tags.string = True
             tags.input_tags.two_d_array = False
         return tags
+
+
+def _name(callback):
+    return callback[0] if isinstance(callback, tuple) else None

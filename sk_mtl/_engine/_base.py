@@ -162,7 +162,10 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Targets. Each column of a 2-D ``y`` (or DataFrame) is a task (a
             classification task has its own classes). NaN / None / ``pd.NA`` mark
-            a missing target, which adds nothing to the loss.
+            a missing target, which adds nothing to the loss. With missing labels,
+            use ``cv=TaskStratifiedKFold(...)`` (:mod:`sk_mtl.model_selection`) in
+            ``cross_val_score`` / ``GridSearchCV``: sklearn's ``cv=5`` rejects a
+            ``y`` with NaN before the estimator sees it.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, applied to each sample's loss in every task.
 
@@ -178,8 +181,9 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             )
         previous = self._warm_start_state()
         self.input_, X = self._fit_input(X)
+        # before the tasks read y: a transposed y is a length mismatch, not a task
+        check_consistent_length(X, y)
         tasks, targets = self._fit_tasks(y)
-        check_consistent_length(X, targets.codes)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )

@@ -72,6 +72,9 @@ class _TaskScorer(_BaseScorer):
                     "score it with response_method='predict'."
                 )
             values, missing = labelled_values(cols[t], names[t])
+            classes = _task_classes(estimator, t, len(cols))
+            if classes is not None:
+                _check_known_labels(values, classes, names[t])
             pred = outputs[t][~missing]
             if self._response_method == "predict_proba" and pred.shape[1] == 2:
                 pred = pred[:, 1]  # binary metrics take the positive-class score
@@ -91,6 +94,37 @@ class _TaskScorer(_BaseScorer):
                 )
             scores.append(score)
         return self._sign * float(np.mean(scores))
+
+
+def _check_known_labels(values, classes, name):
+    """Raise a ValueError naming the labels of ``values`` not among ``classes``.
+
+    ``values`` are the labelled entries of task ``name``'s column.
+    """
+    known = np.isin(values, classes)
+    if known.all():
+        return
+    unknown = list(dict.fromkeys(np.asarray(values)[~known].tolist()))
+    shown = ", ".join(repr(v) for v in unknown[:5]) + (
+        ", ..." if len(unknown) > 5 else ""
+    )
+    raise ValueError(
+        f"y (task {name!r}) has label{'s' if len(unknown) > 1 else ''} {shown} "
+        "that the fitted model(s) do not "
+        f"predict; the classes of task {name!r} are {np.asarray(classes).tolist()}."
+    )
+
+
+def _task_classes(estimator, t, n_tasks):
+    """Classes of task ``t`` from the (final) estimator's ``classes_``, or None.
+
+    None for a regression task and for an estimator without ``classes_``.
+    """
+    final = estimator[-1] if hasattr(estimator, "steps") else estimator
+    classes = getattr(final, "classes_", None)
+    if isinstance(classes, list):
+        return classes[t] if len(classes) == n_tasks else None
+    return classes if n_tasks == 1 else None
 
 
 def _from_scorer_name(name):

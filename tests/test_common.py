@@ -146,6 +146,8 @@ ESTIMATORS = [
         architecture="mmoe", task_weighting="uncertainty", loss="huber", random_state=0
     ),
     MixedTaskEstimator(random_state=0),
+    # class_weight on the checks' int targets (classification tasks) only.
+    MixedTaskEstimator(class_weight="balanced", random_state=0),
     # The tabular front-end (quantile scaling, NaN allowed) under TabM-mini.
     MultiTaskClassifier(
         architecture="tabm", n_members=4, numeric_embedding="periodic", random_state=0

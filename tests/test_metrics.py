@@ -101,3 +101,30 @@ def test_unknown_task_name_on_a_pipeline_is_a_clear_error(fitted_pipeline):
     scorer = make_task_scorer(roc_auc_score, task="c", response_method="predict_proba")
     with pytest.raises(ValueError, match="Unknown task 'c'"):
         scorer(pipe, X, Y)
+
+
+@pytest.mark.parametrize("scoring", ["roc_auc", "accuracy", "neg_log_loss"])
+def test_label_typo_names_the_label_the_task_and_its_classes(fitted, scoring):
+    clf, X, Y = fitted
+    typo = Y.astype(object)
+    typo.loc[3, "colour"] = "gren"
+    typo.loc[5, "colour"] = "gren"
+    typo.loc[6, "colour"] = "blu"
+    message = (
+        r"task 'colour'\) has labels 'gren', 'blu' that the fitted model\(s\) do not "
+        r"predict; the classes of task 'colour' are \['b', 'g', 'r'\]"
+    )
+    with pytest.raises(ValueError, match=message):
+        make_task_scorer(scoring)(clf, X, typo)
+    with pytest.raises(ValueError, match=message):
+        clf.score(X, typo)
+    # The other task still scores: only the task with the typo is checked.
+    assert np.isfinite(make_task_scorer(scoring, task="income")(clf, X, typo))
+
+
+def test_label_typo_is_found_through_a_pipeline(fitted_pipeline):
+    pipe, X, Y = fitted_pipeline
+    typo = Y.astype(object)
+    typo.iloc[0, 0] = 7
+    with pytest.raises(ValueError, match="has label 7 that"):
+        make_task_scorer("accuracy")(pipe, X, typo)

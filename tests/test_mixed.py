@@ -181,3 +181,90 @@ def test_save_and_load_without_pickle(tmp_path):
     loaded = sk_mtl.load(tmp_path / "mixed.skmtl")
     pd.testing.assert_frame_equal(loaded.predict(X), est.predict(X))
     assert loaded.task_kinds_ == est.task_kinds_
+
+
+# ------------------------------------------- at par with the other estimators
+CLASSES = [["no", "yes"], [0, 1, 2], None]
+
+
+def test_classes_per_task_none_for_regression_tasks():
+    X, Y = make_frame(120)
+    est = MixedTaskEstimator(**{**FAST, "max_epochs": 2}).fit(X, Y)
+    assert [None if c is None else c.tolist() for c in est.classes_] == [
+        ["no", "yes"],
+        [0, 1, 2],
+        None,
+    ]
+    single = MixedTaskEstimator(**{**FAST, "max_epochs": 2}).fit(X, Y["churn"])
+    assert single.classes_.tolist() == ["no", "yes"]
+    assert MixedTaskEstimator(**FAST).fit(X, Y["spend"]).classes_ is None
+
+
+def test_partial_fit_over_chunks_learns_both_kinds():
+    X, Y = make_frame(600)
+    with pytest.raises(ValueError, match="with the targets of its first chunk"):
+        MixedTaskEstimator(**FAST).partial_fit(X[:150], Y[:150], classes=CLASSES)
+    order = np.random.RandomState(0).permutation(600)
+    X, Y = X.iloc[order].reset_index(drop=True), Y.iloc[order].reset_index(drop=True)
+    classes = [["no", "yes"], [0, 1, 2], None]
+    est = MixedTaskEstimator((32,), lr=1e-2, batch_size=32, random_state=0)
+    for epoch in range(10):
+        for start in range(0, 450, 150):
+            rows = slice(start, start + 150)
+            est.partial_fit(X[rows], Y[rows], classes=classes if epoch == 0 else None)
+    assert est.n_iter_ == 30 and est.task_kinds_ == ["classification"] * 2 + [
+        "regression"
+    ]
+    # The regression task is standardised with the first chunk's targets.
+    first = Y["spend"][:150].dropna()
+    assert est.tasks_[2].mean == pytest.approx(first.mean())
+    assert est.score(X[450:], Y[450:]) > 0.8
+    predicted = est.predict(X[450:])
+    assert list(predicted.columns) == ["churn", "tier", "spend"]
+    # A later call may repeat the classes, never change them.
+    est.partial_fit(X[:150], Y[:150], classes=classes)
+    with pytest.raises(ValueError, match="not the same as on the first call"):
+        est.partial_fit(X[:150], Y[:150], classes=[["no", "yes"], [0, 1], None])
+
+
+@pytest.mark.parametrize(
+    "classes, match",
+    [
+        (None, "classes must be passed on the first call"),
+        ([["no", "yes"], [0, 1, 2], []], "'spend' is a regression task"),
+        ([["no", "yes"], [0, 1, 2], [1, 2]], "'spend' is a regression task"),
+        ([["no", "yes"], None, None], "list of 3 arrays"),
+    ],
+)
+def test_partial_fit_bad_classes(classes, match):
+    X, Y = make_frame(60)
+    with pytest.raises(ValueError, match=match):
+        MixedTaskEstimator(**FAST).partial_fit(X, Y, classes=classes)
+
+
+def test_partial_fit_of_regression_tasks_needs_no_classes():
+    X, Y = make_frame(120)
+    est = MixedTaskEstimator(**FAST).partial_fit(X, Y["spend"])
+    assert est.classes_ is None and est.predict(X).shape == (120,)
+
+
+def test_class_weight_applies_to_the_classification_tasks():
+    X, Y = make_frame(300)
+    Y["churn"] = np.where(X["a"] > 1, "yes", "no")  # about 1 in 6 is "yes"
+    rare = Y["churn"] == "yes"
+    kwargs = {**FAST, "max_epochs": 10}
+    plain = MixedTaskEstimator(**kwargs).fit(X, Y)
+    balanced = MixedTaskEstimator(class_weight="balanced", **kwargs).fit(X, Y)
+    weighted = MixedTaskEstimator(class_weight={"churn": {"yes": 5.0}}, **kwargs).fit(
+        X, Y
+    )
+    yes = [
+        e.predict_proba(X)[0][rare.to_numpy(), 1].mean()
+        for e in (plain, balanced, weighted)
+    ]
+    # The rare class weighs more: it gets more probability on its own rows.
+    assert yes[1] > yes[0] and yes[2] > yes[0]
+    # The regression task is unaffected by "balanced" and still learnt.
+    assert make_task_scorer("r2", task="spend")(balanced, X, Y) > 0.5
+    with pytest.raises(ValueError, match="'spend', a regression task"):
+        MixedTaskEstimator(class_weight=[None, None, {1.0: 2.0}], **FAST).fit(X, Y)

@@ -1,6 +1,8 @@
 """What sklearn and skorch users do first, and what they should get (issue 14)."""
 
+import io
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -9,12 +11,19 @@ import pytest
 import sklearn
 import torch
 from sklearn.base import clone
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.metrics import f1_score, roc_auc_score
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.model_selection import cross_val_predict as sk_cross_val_predict
 from torch import nn
 
-from sk_mtl import FineTuner, MultiTaskClassifier, TransferClassifier, make_task_scorer
+from sk_mtl import (
+    FineTuner,
+    MixedTaskEstimator,
+    MultiTaskClassifier,
+    MultiTaskRegressor,
+    TransferClassifier,
+    make_task_scorer,
+)
 from sk_mtl.model_selection import TaskStratifiedKFold, cross_val_predict
 
 
@@ -85,6 +94,18 @@ def test_grid_search_with_missing_and_string_labels_needs_task_cv(data):
         assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
+def test_cross_val_score_with_missing_labels_through_task_cv(data):
+    X, Y = data
+    with pytest.raises(ValueError, match="NaN"):  # sklearn's splitter, not ours
+        cross_val_score(small(), X, Y, cv=3)
+    clf = small(max_epochs=20, lr=3e-2)
+    scores = cross_val_score(clf, X, Y, cv=TaskStratifiedKFold(3))
+    assert scores.shape == (3,) and (scores > 0.75).all()
+    # The way out is named where a user looks first: fit's y.
+    assert "cv=TaskStratifiedKFold" in MultiTaskClassifier.fit.__doc__
+    assert "cv=TaskStratifiedKFold" in MixedTaskEstimator.fit.__doc__
+
+
 def test_roc_auc_by_name_is_nan_but_task_scorer_is_the_mean_over_tasks(data):
     X, Y = data
     grid = {"lr": [1e-3, 1e-2]}
@@ -115,12 +136,11 @@ def test_metric_failure_names_the_task(data):
     X, Y = data
     clf = small().fit(X, Y)
     Y3 = Y.copy()
-    Y3[:, 0] = 5.0  # one class only: AUC undefined
+    Y3[:, 0] = 1.0  # one class only: AUC undefined
     with pytest.raises(ValueError, match="undefined \\(NaN\\) on task 'task_0'"):
         make_task_scorer("roc_auc")(clf, X, Y3)
-    with pytest.raises(ValueError, match="failed on task 'task_1'"):
-        three_classes = np.column_stack([Y[:6, 0], [0, 1, 2, 0, 1, 2]])
-        make_task_scorer("roc_auc", task=1)(clf, X[:6], three_classes)
+    with pytest.raises(ValueError, match="f1_score failed on task 'task_1'"):
+        make_task_scorer(f1_score, task=1, average="bogus")(clf, X, Y)
 
 
 def test_task_scorer_receives_sample_weight_under_metadata_routing(data):
@@ -165,6 +185,32 @@ def test_optimizer_and_lr_scheduler_options_skorch_style(data):
     assert search.best_estimator_.optimizer_options["momentum"] in (0.0, 0.9)
     with pytest.raises(ValueError, match="torch.optim.lr_scheduler"):
         small(lr_scheduler="Nope").fit(X, Y)
+
+
+def test_optimizer_options_in_the_constructor_as_in_skorch(data):
+    X, Y = data
+    clf = small(
+        optimizer="sgd",
+        optimizer__momentum=0.9,
+        optimizer__weight_decay=1e-4,
+        lr_scheduler="StepLR",
+        lr_scheduler__step_size=1,
+    )
+    # Folded into the ordinary parameters: optimizer__weight_decay is weight_decay.
+    params = clf.get_params()
+    assert params["optimizer_options"] == {"momentum": 0.9}
+    assert params["weight_decay"] == 1e-4
+    assert params["lr_scheduler_options"] == {"step_size": 1}
+    assert "optimizer__momentum" not in params
+    assert clone(clf).get_params() == params
+    clf.set_params(optimizer__weight_decay=1e-3, optimizer__lr=0.05).fit(X, Y)
+    group = clf.net_.optimizer_.param_groups[0]
+    assert (group["momentum"], group["weight_decay"]) == (0.9, 1e-3)
+    assert clf.lr == 0.05 and clf.history_[0, "event_lr"] == 0.05
+    with pytest.raises(TypeError, match="hiden_units"):
+        small(hiden_units=(8,))
+    with pytest.raises(TypeError, match="callbacks__x"):
+        small(callbacks__x=1)
 
 
 class Trunk(nn.Module):
@@ -285,8 +331,13 @@ def test_html_repr_links_to_our_api_page():
 
 
 # ---------------------------------------------------------------- verbose output
-def test_epoch_table_is_plain_off_a_terminal_and_progress_bar_at_verbose_2(
-    data, capsys
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_epoch_table_is_plain_off_a_terminal_and_progress_bar_only_on_one(
+    data, capsys, monkeypatch
 ):
     X, Y = data
     small(verbose=1, early_stopping=True).fit(X, Y)
@@ -294,17 +345,45 @@ def test_epoch_table_is_plain_off_a_terminal_and_progress_bar_at_verbose_2(
     assert "train_loss" in out and "valid_score" in out
     assert "\x1b[" not in out  # captured output is not a terminal: no colours
     assert err == ""
+    # verbose=2 into a log file: the epoch lines, no bar debris ("0%| | 0/2").
     small(verbose=2).fit(X, Y)
     out, err = capsys.readouterr()
-    assert "train_loss" in out
-    # One tqdm bar per epoch over its 2 batches (150 rows, batch 128), on stderr.
-    assert err.count("0/2 [") == 3
+    assert out.count("\n") == 5  # header, rule, one line per epoch
+    assert err == ""
+    # On a terminal, one tqdm bar per epoch over its 2 batches (150 rows, batch
+    # 128), on stderr.
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    small(verbose=2).fit(X, Y)
+    assert terminal.getvalue().count("0/2 [") == 3
 
 
-def test_progress_helper_wraps_only_when_verbose(capsys):
+def test_progress_helper_writes_plain_lines_off_a_terminal(capsys, monkeypatch):
     from sk_mtl._engine._monitoring import progress
 
     assert list(progress(range(3), verbose=1, desc="folds")) == [0, 1, 2]
     assert capsys.readouterr().err == ""
     assert list(progress(range(3), verbose=2, desc="folds")) == [0, 1, 2]
-    assert "folds" in capsys.readouterr().err
+    assert capsys.readouterr().err == "folds: 1/3\nfolds: 2/3\nfolds: 3/3\n"
+    assert sum(progress(range(1000), verbose=2, desc="texts")) == 499500
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 10 and lines[-1] == "texts: 1000/1000"
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert list(progress(range(3), verbose=2, desc="folds")) == [0, 1, 2]
+    assert "folds:   0%|" in terminal.getvalue()  # a tqdm bar
+
+
+# ---------------------------------------------------------- mistakes in y and X
+@pytest.mark.parametrize(
+    "make", [MultiTaskClassifier, MultiTaskRegressor, MixedTaskEstimator]
+)
+def test_transposed_y_is_a_length_mismatch(data, make):
+    X, Y = data
+    est = make((4,), max_epochs=1)
+    message = re.escape("inconsistent numbers of samples: [150, 2]")
+    with pytest.raises(ValueError, match=message):
+        est.fit(X, Y.T)
+    if hasattr(est, "partial_fit"):
+        with pytest.raises(ValueError, match=message):
+            est.partial_fit(X, Y.T, classes=[[0, 1]] * 150)

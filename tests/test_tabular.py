@@ -58,9 +58,10 @@ def test_dataframe_with_categories_and_nan_needs_no_preprocessing():
     clf = MultiTaskClassifier(**FAST).fit(X[train], Y[train])
     assert isinstance(clf.input_, TabularInput)
     assert isinstance(clf.module_, TabularNetwork)
-    assert clf.input_.categorical_columns_ == [2, 3, 4]  # category, object, string
-    assert clf.input_.numeric_columns_ == [0, 1]
-    assert clf.input_.missing_columns_ == [0]  # only "x" had NaN in fit
+    # category, object, string dtypes; named as X's columns
+    assert clf.input_.categorical_columns_ == ["color", "city", "kind"]
+    assert clf.input_.numeric_columns_ == ["x", "amount"]
+    assert clf.input_.missing_columns_ == ["x"]  # only "x" had NaN in fit
     assert list(clf.feature_names_in_) == list(X.columns)
     proba = clf.predict_proba(X[test])
     assert all(np.isfinite(p).all() for p in proba)
@@ -85,7 +86,7 @@ def test_categorical_features_as_names_indices_or_mask_agree():
         )
     ]
     for inp in fitted:
-        assert inp.categorical_columns_ == [2, 3, 4]
+        assert inp.categorical_columns_ == ["color", "city", "kind"]
         assert [list(c) for c in inp.categories_] == [
             list(c) for c in fitted[0].categories_
         ]
@@ -140,7 +141,7 @@ def test_unknown_rare_and_missing_categories_get_their_slots():
     X.loc[:2, "city"] = "rare"  # 3 rows < min_category_count=5: pooled as "other"
     clf = MultiTaskClassifier(**{**FAST, "max_epochs": 2}).fit(X, Y)
     inp = clf.input_
-    city = inp.categorical_columns_.index(3)
+    city = inp.categorical_columns_.index("city")
     assert "rare" not in inp.categories_[city]
     assert set(inp.categories_[city]) == {"a", "b", "c", "d"}
     new = X.head(4).copy()
@@ -169,6 +170,45 @@ def test_missing_numeric_values_are_indicated_and_learnable():
     X_new = X[:5].copy()
     X_new[:, 0] = np.nan
     assert np.isfinite(clf.predict_proba(X_new)).all()
+
+
+def test_column_attributes_share_one_convention():
+    # An array: positions among all columns, for every list. Column 0 is
+    # categorical, so the NaN column 2 is the second numeric column.
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.randint(0, 3, 60), rng.normal(size=(60, 3))])
+    X[::5, 2] = np.nan
+    y = X[:, 1] > 0
+    inp = MultiTaskClassifier(**FAST, categorical_features=[0]).fit(X, y).input_
+    assert inp.categorical_columns_ == [0]
+    assert inp.numeric_columns_ == [1, 2, 3]
+    assert inp.missing_columns_ == [2]
+    # The same table with column names: the names.
+    frame = pd.DataFrame(X, columns=["code", "a", "b", "c"])
+    clf = MultiTaskClassifier(**FAST, categorical_features=["code"]).fit(frame, y)
+    assert clf.input_.categorical_columns_ == ["code"]
+    assert clf.input_.numeric_columns_ == ["a", "b", "c"]
+    assert clf.input_.missing_columns_ == ["b"]
+    assert set(clf.input_.missing_columns_) <= set(clf.feature_names_in_)
+
+
+def test_input_fitted_by_an_older_version_still_transforms():
+    # Older files hold positions, missing_columns_ among the numeric columns,
+    # and no private positions.
+    X, Y = make_frame(100)
+    clf = MultiTaskClassifier(**{**FAST, "max_epochs": 1}).fit(X, Y)
+    expected = clf.predict_proba(X)
+    old = clf.input_
+    for name in ("_numeric_at", "_categorical_at", "_missing_at"):
+        delattr(old, name)
+    old.categorical_columns_, old.numeric_columns_ = [2, 3, 4], [0, 1]
+    old.missing_columns_ = [0]
+    for a, b in zip(pickle.loads(pickle.dumps(clf)).predict_proba(X), expected):
+        np.testing.assert_array_equal(a, b)
+    assert old.n_numeric == 2
+    for a, b in zip(clf.predict_proba(X), expected):
+        np.testing.assert_array_equal(a, b)
+    assert old.missing_columns_ == ["x"] and old.categorical_columns_[0] == "color"
 
 
 def test_numeric_scaling_is_fitted_in_fit():

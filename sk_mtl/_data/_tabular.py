@@ -138,14 +138,17 @@ class TabularInput:
         Number of columns seen in fit.
     feature_names_in_ : ndarray of str or None
         Their names, when X was a DataFrame with string column names.
-    numeric_columns_, categorical_columns_ : list of int
-        Positions of the numeric and categorical columns.
+    numeric_columns_, categorical_columns_ : list of str or int
+        The numeric and categorical columns: their names where X had column
+        names (``feature_names_in_``), else their positions among all of X's
+        columns.
     categories_ : list of ndarray
         Kept categories of each categorical column (code ``2 + i`` for entry i).
     cardinalities_ : list of int
         Number of codes of each categorical column (kept categories + 2).
-    missing_columns_ : list of int
-        Positions, among the numeric columns, of those with a missing indicator.
+    missing_columns_ : list of str or int
+        The numeric columns that had a missing value in fit (each has a missing
+        indicator), named as ``numeric_columns_``.
     scaler_ : QuantileTransformer or None
         The numeric scaling fitted in fit.
     """
@@ -170,13 +173,16 @@ class TabularInput:
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = getattr(owner, "feature_names_in_", None)
         cat = self._categorical_columns(X)
-        self.categorical_columns_ = cat
-        self.numeric_columns_ = [j for j in range(X.shape[1]) if j not in set(cat)]
+        # Positions used inside: among all columns (numeric, categorical) and
+        # among the numeric columns (missing).
+        self._categorical_at = cat
+        self._numeric_at = [j for j in range(X.shape[1]) if j not in set(cat)]
         self.categories_ = [self._fit_categories(_column(X, j)) for j in cat]
         self.cardinalities_ = [len(c) + 2 for c in self.categories_]
-        numeric = self._numeric(X)
+        numeric = self._numeric(X, self._numeric_at)
         missing = np.isnan(numeric)
-        self.missing_columns_ = [int(j) for j in np.flatnonzero(missing.any(axis=0))]
+        self._missing_at = [int(i) for i in np.flatnonzero(missing.any(axis=0))]
+        self._set_column_attributes()
         self.scaler_ = None
         if numeric.shape[1]:
             # An all-NaN column would give NaN quantiles: fit it on zeros.
@@ -197,7 +203,7 @@ class TabularInput:
         X = self._validate(X, owner, reset=reset)
         if reset:
             NumericInput._check_reuse(self, X, owner, reader)
-        return self._encode(X, self._numeric(X))
+        return self._encode(X, self._numeric(X, self._layout()[0]))
 
     def tensors(self, X, rows=None):
         """``{"numeric", "missing", "categorical"}`` tensors for TabularData X."""
@@ -211,6 +217,31 @@ class TabularInput:
     def n_numeric(self):
         """Number of numeric columns (the width of ``tensors()["numeric"]``)."""
         return len(self.numeric_columns_)
+
+    def _set_column_attributes(self):
+        """The public column lists: names where X had names, else positions."""
+        names = self.feature_names_in_
+
+        def label(j):
+            return int(j) if names is None else str(names[j])
+
+        self.categorical_columns_ = [label(j) for j in self._categorical_at]
+        self.numeric_columns_ = [label(j) for j in self._numeric_at]
+        self.missing_columns_ = [label(self._numeric_at[i]) for i in self._missing_at]
+
+    def _layout(self):
+        """``(numeric, categorical, missing)`` positions (see ``fit``).
+
+        A TabularInput fitted by an older sk_mtl (saved or pickled) holds only
+        the public lists, as positions, ``missing_columns_`` among the numeric
+        columns: read them as such, and rename them by the convention above.
+        """
+        if "_numeric_at" not in vars(self):
+            self._numeric_at = [int(j) for j in self.numeric_columns_]
+            self._categorical_at = [int(j) for j in self.categorical_columns_]
+            self._missing_at = [int(i) for i in self.missing_columns_]
+            self._set_column_attributes()
+        return self._numeric_at, self._categorical_at, self._missing_at
 
     # --------------------------------------------------------------- helpers
     @staticmethod
@@ -292,9 +323,10 @@ class TabularInput:
         categories[:] = [v for _, v in kept[: len(categories)]]
         return categories
 
-    def _numeric(self, X):
-        out = np.empty((X.shape[0], len(self.numeric_columns_)), dtype=np.float64)
-        for i, j in enumerate(self.numeric_columns_):
+    def _numeric(self, X, numeric_at):
+        """The numeric columns at positions ``numeric_at`` as float64."""
+        out = np.empty((X.shape[0], len(numeric_at)), dtype=np.float64)
+        for i, j in enumerate(numeric_at):
             col = _column(X, j)
             try:
                 if hasattr(col, "to_numpy"):
@@ -309,7 +341,7 @@ class TabularInput:
                     "categorical_features, or give it a category/object dtype."
                 ) from None
         if np.isinf(out).any():
-            j = self.numeric_columns_[int(np.flatnonzero(np.isinf(out).any(0))[0])]
+            j = numeric_at[int(np.flatnonzero(np.isinf(out).any(0))[0])]
             raise ValueError(
                 f"X's {self._name(j)} has an infinite value; use NaN for a missing "
                 "value."
@@ -317,17 +349,18 @@ class TabularInput:
         return out
 
     def _encode(self, X, numeric):
+        _, categorical_at, missing_at = self._layout()
         missing = np.isnan(numeric)
         scaled = numeric
         if self.scaler_ is not None:
             scaled = self.scaler_.transform(np.where(np.isnan(numeric), 0.0, numeric))
             scaled[missing] = 0.0
-        codes = np.empty((X.shape[0], len(self.categorical_columns_)), dtype=np.int64)
-        for i, (j, cats) in enumerate(zip(self.categorical_columns_, self.categories_)):
+        codes = np.empty((X.shape[0], len(categorical_at)), dtype=np.int64)
+        for i, (j, cats) in enumerate(zip(categorical_at, self.categories_)):
             codes[:, i] = _codes(_column(X, j), cats)
         return TabularData(
             np.ascontiguousarray(scaled, dtype=np.float32),
-            np.ascontiguousarray(missing[:, self.missing_columns_], dtype=np.float32),
+            np.ascontiguousarray(missing[:, missing_at], dtype=np.float32),
             codes,
             self.n_features_in_,
         )

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from sklearn.metrics import r2_score
 
+from ..metrics import _check_known_labels
 from ..utils import (
     TaskTargets,
     encode_class_column,
@@ -28,6 +29,7 @@ __all__ = [
     "RegressionTask",
     "TASK_KINDS",
     "fit_tasks",
+    "infer_task_kinds",
     "predict_tasks",
 ]
 
@@ -62,12 +64,7 @@ class ClassificationTask:
         Raises a ValueError naming the task for a label it does not know.
         """
         values, missing = labelled_values(np.asarray(column), self.name)
-        known = np.isin(values, self.classes)
-        if not known.all():
-            raise ValueError(
-                f"y contains label {values[~known][0]!r} (task {self.name!r}) that "
-                f"the fitted model(s) do not predict; the classes are {self.classes}."
-            )
+        _check_known_labels(values, self.classes, self.name)
         codes = np.zeros(len(missing), dtype=np.int64)
         codes[~missing] = np.searchsorted(self.classes, values)
         return codes, ~missing
@@ -81,10 +78,14 @@ class ClassificationTask:
         return self.classes[output.argmax(dim=1).numpy()]
 
     def score(self, y_true, y_pred, sample_weight=None):
-        """Accuracy on the labelled entries of ``y_true``; None if none is labelled."""
+        """Accuracy on the labelled entries of ``y_true``; None if none is labelled.
+
+        A label outside ``classes`` (a typo) is a ValueError, not a miss.
+        """
         values, missing = labelled_values(np.asarray(y_true), self.name)
         if len(values) == 0:
             return None
+        _check_known_labels(values, self.classes, self.name)
         hits = (np.asarray(y_pred)[~missing] == values).astype(float)
         w = None if sample_weight is None else sample_weight[~missing]
         return float(np.average(hits, weights=w))
@@ -250,6 +251,16 @@ def _task_kinds(kinds, y, columns, names):
             )
         out.append(kind)
     return out
+
+
+def infer_task_kinds(y, kinds="infer"):
+    """The kind of each task of ``y``: ``"classification"`` or ``"regression"``.
+
+    ``kinds`` as for :func:`fit_tasks`; a float column is a regression task
+    under ``"infer"``.
+    """
+    cols, names, _ = task_columns(y)
+    return _task_kinds(kinds, y, cols, names)
 
 
 def fit_tasks(y, kinds="classification"):

@@ -50,10 +50,15 @@ implement (default here unless said otherwise; who overrides it):
     Per-task outputs for prediction through the one inference loop.
     ``TransferClassifier``: text embedded sorted by length first.
 
-``partial_fit`` (:mod:`sk_mtl._engine._incremental`) runs ``_fit_input``,
-``_build_network`` and ``_set_fitted`` on its first call. Everything else (sample
-weights, seeding, the validation split, the skorch net, the one inference loop,
-scoring, tags) lives here once.
+``_partial_fit_tasks(classes, y, ctx)`` -> (tasks, multitask)
+    The tasks of the first ``partial_fit`` call, from ``classes``. Default
+    classification tasks (``IncrementalMixin``). ``MixedTaskEstimator``: the
+    kind of each column, regression tasks standardised on the first chunk.
+
+``partial_fit`` (:mod:`sk_mtl._engine._incremental`) runs
+``_partial_fit_tasks``, ``_fit_input``, ``_build_network`` and ``_set_fitted``
+on its first call. Everything else (sample weights, seeding, the validation
+split, the skorch net, the one inference loop, scoring, tags) lives here once.
 """
 
 import copy
@@ -211,7 +216,10 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Targets. Each column of a 2-D ``y`` (or DataFrame) is a task (a
             classification task has its own classes). NaN / None / ``pd.NA`` mark
-            a missing target, which adds nothing to the loss.
+            a missing target, which adds nothing to the loss. With missing labels,
+            use ``cv=TaskStratifiedKFold(...)`` (:mod:`sk_mtl.model_selection`) in
+            ``cross_val_score`` / ``GridSearchCV``: sklearn's ``cv=5`` rejects a
+            ``y`` with NaN before the estimator sees it.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, applied to each sample's loss in every task.
 
@@ -227,9 +235,10 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             )
         ctx = FitContext(previous=self._warm_start_state(X))
         ctx.input, ctx.X = self._fit_input(X, ctx)
+        # before the tasks read y: a transposed y is a length mismatch, not a task
+        check_consistent_length(ctx.X, y)
         tasks, targets = self._fit_tasks(y, ctx)
         ctx.tasks, ctx.multitask = tasks, targets.multitask
-        check_consistent_length(ctx.X, targets.codes)
         sample_weight = _check_sample_weight(
             sample_weight, ctx.X, dtype=np.float64, ensure_non_negative=True
         )

@@ -20,14 +20,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 from skorch.history import History
 
-from .._data._tasks import ClassificationTask
+from .._data._tasks import ClassificationTask, RegressionTask
 from .._runtime._device import handle_interrupt
 from ..utils import TaskTargets, labelled_values, task_columns
 from ._fit_context import FitContext, PreviousFit
 from ._phases import TrainingPhase
 from ._training_data import auto_batch_size, phase_dataset
 
-__all__ = ["IncrementalMixin"]
+__all__ = ["IncrementalMixin", "tasks_from_classes"]
 
 
 class IncrementalMixin:
@@ -106,6 +106,7 @@ class IncrementalMixin:
             On Ctrl-C, so that the caller's loop over chunks stops; the model
             keeps the steps trained until then.
         """
+        check_consistent_length(X, y)
         first = not hasattr(self, "net_")
         if first:
             if getattr(self, "unfreeze", None) is not None:
@@ -113,8 +114,9 @@ class IncrementalMixin:
                     f"partial_fit trains with the reused layers frozen; "
                     f"unfreeze={self.unfreeze!r} is only applied by fit."
                 )
-            tasks, multitask = _tasks_from_classes(classes, y)
-            ctx = FitContext(tasks=tasks, multitask=multitask)
+            ctx = FitContext()
+            tasks, multitask = self._partial_fit_tasks(classes, y, ctx)
+            ctx.tasks, ctx.multitask = tasks, multitask
             ctx.input, ctx.X = self._fit_input(X, ctx)
             X = ctx.X
         else:
@@ -135,6 +137,10 @@ class IncrementalMixin:
         if net.interrupted_:
             handle_interrupt(self, self.n_iter_, method="partial_fit")
         return self
+
+    def _partial_fit_tasks(self, classes, y, ctx):
+        """``(tasks, multitask)`` of the first partial_fit call: classification."""
+        return tasks_from_classes(classes, y)
 
     def _incremental_net(self, ctx, seed):
         """The net that keeps training (built from ``ctx`` on the first call)."""
@@ -173,45 +179,71 @@ class IncrementalMixin:
         self.n_iter_ = len(self.history_)
 
 
-def _tasks_from_classes(classes, y):
-    """Task objects from ``classes`` of the first partial_fit call."""
-    _, names, multitask = task_columns(y)
-    if classes is None:
+def tasks_from_classes(classes, y, kinds=None):
+    """Task objects of the first partial_fit call.
+
+    ``kinds``: one ``"classification"`` / ``"regression"`` per task (default:
+    classification). A classification task takes its classes from ``classes``;
+    a regression task (its entry of ``classes`` None) standardises with the
+    mean and scale of this first chunk.
+    """
+    cols, names, multitask = task_columns(y)
+    kinds = kinds or ["classification"] * len(names)
+    if classes is None and "classification" in kinds:
         raise ValueError(
             "classes must be passed on the first call to partial_fit: every class "
-            "of the task (1-D y), or one array per task (2-D y), since a chunk "
-            "may not hold them all."
+            "of the task (1-D y), or one array per task (2-D y; None for a "
+            "regression task), since a chunk may not hold them all."
         )
-    if multitask:
-        if (
-            not isinstance(classes, list | tuple)
-            or len(classes) != len(names)
-            or any(np.ndim(c) != 1 for c in classes)
-        ):
-            raise ValueError(
-                f"y has {len(names)} tasks, so classes must be a list of "
-                f"{len(names)} arrays (one per task); got {_describe(classes)}."
-            )
-        per_task = classes
-    else:
+    if not multitask:
         per_task = [classes]
+    elif (
+        not isinstance(classes, list | tuple)
+        or len(classes) != len(names)
+        or any(np.ndim(c) != 1 for c, k in zip(classes, kinds) if k != "regression")
+    ):
+        raise ValueError(
+            f"y has {len(names)} tasks, so classes must be a list of "
+            f"{len(names)} arrays (one per task); got {_describe(classes)}."
+        )
+    else:
+        per_task = classes
     tasks = []
-    for name, values in zip(names, per_task):
-        values = np.asarray(values)
-        if values.ndim != 1:
-            raise ValueError(
-                f"classes of task {name!r} must be a 1-D array of labels; got shape "
-                f"{values.shape}."
-            )
-        labels, missing = labelled_values(values, name)
-        if missing.any() or len(np.unique(labels)) < 2:
-            raise ValueError(
-                f"classes of task {name!r} must hold at least 2 distinct labels and "
-                f"no missing value (NaN/None); got {values.tolist()}."
-            )
-        check_classification_targets(labels)
-        tasks.append(ClassificationTask(name, np.unique(labels)))
+    for name, values, kind, col in zip(names, per_task, kinds, cols):
+        if kind == "regression":
+            if values is not None:
+                raise ValueError(
+                    f"task {name!r} is a regression task: its entry of classes "
+                    f"must be None, got {values!r}."
+                )
+            try:
+                tasks.append(RegressionTask.from_column(col, name))
+            except ValueError as exc:
+                raise ValueError(
+                    f"{exc} partial_fit standardises a regression task with the "
+                    "targets of its first chunk: start with a chunk that has some."
+                ) from None
+        else:
+            tasks.append(ClassificationTask(name, _task_classes(values, name)))
     return tasks, multitask
+
+
+def _task_classes(values, name):
+    """The sorted classes of task ``name`` given to partial_fit, checked."""
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(
+            f"classes of task {name!r} must be a 1-D array of labels; got shape "
+            f"{values.shape}."
+        )
+    labels, missing = labelled_values(values, name)
+    if missing.any() or len(np.unique(labels)) < 2:
+        raise ValueError(
+            f"classes of task {name!r} must hold at least 2 distinct labels and "
+            f"no missing value (NaN/None); got {values.tolist()}."
+        )
+    check_classification_targets(labels)
+    return np.unique(labels)
 
 
 def _check_same_tasks(old_tasks, tasks):
@@ -256,7 +288,8 @@ def _check_same_classes(estimator, classes):
     given = classes if estimator._multitask else [classes]
     expected = estimator.classes_ if estimator._multitask else [estimator.classes_]
     same = len(given) == len(expected) and all(
-        np.array_equal(np.unique(np.asarray(g)), e) for g, e in zip(given, expected)
+        g is None if e is None else np.array_equal(np.unique(np.asarray(g)), e)
+        for g, e in zip(given, expected)
     )
     if not same:
         raise ValueError(
@@ -274,7 +307,8 @@ def _encode_chunk(tasks, y, multitask):
             f"the first partial_fit call had {len(tasks)} "
             f"({'2-D' if multitask else '1-D'})."
         )
-    codes = np.zeros((len(cols[0]), len(tasks)), dtype=np.int64)
+    regression = any(t.kind == "regression" for t in tasks)
+    codes = np.zeros((len(cols[0]), len(tasks)), np.float64 if regression else np.int64)
     labelled = np.zeros(codes.shape, dtype=bool)
     for t, (task, col) in enumerate(zip(tasks, cols)):
         try:

@@ -4,8 +4,10 @@ the per-epoch validation score.
 ``verbose`` of the estimators: 0 prints nothing; 1 prints skorch's epoch table
 (plain text, without ANSI colour codes, when the output is not a terminal: a log
 file or a CI job); 2 also shows a tqdm progress bar over the batches of each
-epoch. :func:`progress` is the same bar for any other long loop (mining rounds
-and folds, embedding texts), shown when ``verbose >= 2``.
+epoch, on a terminal only (off one, a bar's redraws would leave debris such as
+``0%| | 0/49`` in a log: the epoch lines are the progress there).
+:func:`progress` is the same bar for any other long loop (mining rounds and
+folds, embedding texts), shown when ``verbose >= 2``.
 """
 
 import re
@@ -16,7 +18,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, PrintLog, ProgressBar
 
-from ..utils._progress import PROGRESS_VERBOSITY, progress
+from ..utils._progress import PROGRESS_VERBOSITY, is_terminal, progress
 
 __all__ = [
     "HistoryAttributesMixin",
@@ -30,20 +32,12 @@ __all__ = [
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _is_terminal(stream):
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except ValueError:  # a closed stream
-        return False
-
-
 class PlainWhenPipedPrintLog(PrintLog):
     """skorch's epoch table, with its colour codes only on a terminal."""
 
     def format_row(self, row, key, color):
         text = super().format_row(row, key, color)
-        if isinstance(text, str) and not _is_terminal(sys.stdout):
+        if isinstance(text, str) and not is_terminal(sys.stdout):
             text = _ANSI.sub("", text)
         return text
 
@@ -90,14 +84,15 @@ def monitoring_callbacks(verbose, validation):
     """skorch net keyword arguments and callbacks for a training phase.
 
     Returns ``(net_kwargs, callbacks)``: the epoch table that drops its colours
-    off a terminal, a batch progress bar at ``verbose >= 2``, and the
+    off a terminal, a batch progress bar at ``verbose >= 2`` on a terminal
+    (tqdm writes to stderr), and the
     validation score when there is a validation split.
     """
     kwargs = {"callbacks__print_log": PlainWhenPipedPrintLog()}
     callbacks = []
     if validation:
         callbacks.append(("valid_score", ValidationScore()))
-    if verbose >= PROGRESS_VERBOSITY:
+    if verbose >= PROGRESS_VERBOSITY and is_terminal(sys.stderr):
         callbacks.append(
             ("progress_bar", ProgressBar(postfix_keys=["train_loss", "valid_loss"]))
         )

@@ -11,6 +11,7 @@
 - ``predict_batch_size="auto"``: the inference batch.
 """
 
+import functools
 import numbers
 import sys
 
@@ -41,18 +42,38 @@ AUTO_PREDICT_ROWS = 4096
 _AUTO_ACTIVATION_FLOATS = 2**24
 
 
+# Optimizer arguments that are parameters of their own: ``optimizer__lr`` sets
+# ``lr``, as in skorch, where ``lr`` is the optimizer's default ``optimizer__lr``.
+_OPTIMIZER_PARAMETERS = ("lr", "weight_decay")
+
+
+def _nested_key(names, key):
+    """``(prefix, name)`` of a key that goes into ``<prefix>_options``, else None."""
+    prefix, sep, name = key.partition("__")
+    if sep and prefix in NESTED_PREFIXES and f"{prefix}_options" in names:
+        return prefix, name
+    return None
+
+
 def split_nested_params(estimator, params):
     """Fold ``<prefix>__<name>`` keys of ``params`` into ``<prefix>_options``.
 
     Only for prefixes whose ``<prefix>_options`` is a parameter of ``estimator``;
     other keys are returned unchanged (sklearn's own nested-parameter handling).
+    ``optimizer__lr`` and ``optimizer__weight_decay`` set the parameters ``lr``
+    and ``weight_decay`` where the estimator has them.
     """
     names = set(estimator._get_param_names())
     params = dict(params)
     options = {}
     for key in list(params):
-        prefix, sep, name = key.partition("__")
-        if sep and prefix in NESTED_PREFIXES and f"{prefix}_options" in names:
+        nested = _nested_key(names, key)
+        if nested is None:
+            continue
+        prefix, name = nested
+        if prefix == "optimizer" and name in _OPTIMIZER_PARAMETERS and name in names:
+            params[name] = params.pop(key)
+        else:
             options.setdefault(prefix, {})[name] = params.pop(key)
     for prefix, values in options.items():
         param = f"{prefix}_options"
@@ -169,7 +190,23 @@ def _task_class_weight(spec, task, codes, labelled):
 
 
 def _per_task_specs(class_weight, tasks):
-    """One class-weight spec (None, 'balanced' or dict) per task."""
+    """One class-weight spec (None, 'balanced' or dict) per task.
+
+    Regression tasks have no classes: ``"balanced"`` leaves them out, and a
+    dict given for one is a ValueError.
+    """
+    specs = _given_specs(class_weight, tasks)
+    for spec, task in zip(specs, tasks):
+        if task.kind == "regression" and spec not in (None, "balanced"):
+            raise ValueError(
+                f"class_weight has {spec!r} for task {task.name!r}, a regression "
+                "task; give None for it (class weights are for classification "
+                "tasks)."
+            )
+    return specs
+
+
+def _given_specs(class_weight, tasks):
     names = [t.name for t in tasks]
     if class_weight is None or isinstance(class_weight, str):
         return [class_weight] * len(tasks)
@@ -197,14 +234,31 @@ def class_weight_matrix(class_weight, tasks, targets):
     specs = _per_task_specs(class_weight, tasks)
     out = np.ones(targets.codes.shape)
     for t, (spec, task) in enumerate(zip(specs, tasks)):
-        codes, labelled = targets.codes[:, t], targets.labelled[:, t]
+        if task.kind == "regression":
+            continue
+        # int codes (a mixed target holds them as floats beside regression targets)
+        codes = targets.codes[:, t].astype(np.int64)
+        labelled = targets.labelled[:, t]
         weights = _task_class_weight(spec, task, codes, labelled)
         out[labelled, t] = weights[codes[labelled]]
     return out
 
 
 class NestedOptionsMixin:
-    """``set_params`` that also takes skorch-style ``<prefix>__<name>`` keys."""
+    """Skorch-style ``<prefix>__<name>`` keys in the constructor and ``set_params``.
+
+    As skorch's ``NeuralNet(optimizer__momentum=0.9)``: the constructor of every
+    subclass also takes such keys (only keys of a ``<prefix>_options``
+    parameter; any other unknown name stays a TypeError) and folds them into
+    the options dict, so ``get_params``, ``clone`` and ``set_params`` see one
+    ordinary parameter.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_takes_nested", False):
+            cls.__init__ = _taking_nested_options(init)
 
     def set_params(self, **params):
         """Set the parameters of this estimator.
@@ -225,3 +279,22 @@ class NestedOptionsMixin:
         self : estimator instance
         """
         return super().set_params(**split_nested_params(self, params))
+
+
+def _taking_nested_options(init):
+    """``init`` that also takes ``<prefix>__<name>`` keys (see NestedOptionsMixin).
+
+    The wrapper keeps ``init``'s signature (``functools.wraps``), which is what
+    sklearn reads the parameter names from.
+    """
+
+    @functools.wraps(init)
+    def __init__(self, *args, **params):
+        names = set(self._get_param_names())
+        nested = {k: params.pop(k) for k in list(params) if _nested_key(names, k)}
+        init(self, *args, **params)
+        for key, value in split_nested_params(self, nested).items():
+            setattr(self, key, value)
+
+    __init__._takes_nested = True
+    return __init__

@@ -4,9 +4,10 @@ from sklearn.utils import ClassifierTags
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._data._tasks import TASK_KINDS, fit_tasks, predict_tasks
+from .._data._tasks import TASK_KINDS, fit_tasks, infer_task_kinds, predict_tasks
 from .._engine._base import BaseNeuralEstimator
 from .._engine._classifier_mixin import TaskClassifierMixin
+from .._engine._incremental import IncrementalMixin, tasks_from_classes
 from ..losses import LOSSES, REGRESSION_LOSSES
 from ..utils._docs import fill_doc
 from ._shared_network import NETWORK_CONSTRAINTS, SharedNetworkMixin
@@ -15,7 +16,7 @@ __all__ = ["MixedTaskEstimator"]
 
 
 @fill_doc
-class MixedTaskEstimator(SharedNetworkMixin, BaseNeuralEstimator):
+class MixedTaskEstimator(SharedNetworkMixin, IncrementalMixin, BaseNeuralEstimator):
     """Classification and regression tasks trained together in one network.
 
     Each column of ``y`` is a task: a classification task (its own classes, one
@@ -71,6 +72,14 @@ default="squared_error"
     batch_size : int, default=128
         Mini-batch size for training (``predict_batch_size`` for prediction).
     %(optimizer_parameters)s
+    class_weight : "balanced", dict, list or None, default=None
+        Weights of the classes of the classification tasks in the loss,
+        multiplied with ``sample_weight``: ``"balanced"`` (every classification
+        task: ``n_labelled / (n_classes * count)`` on its labelled entries, as
+        in sklearn), one entry per task (``"balanced"`` / ``{label: weight}`` /
+        None; None for a regression task) or ``{task_name: "balanced" or
+        {label: weight}}`` naming classification tasks. Classes left out weigh
+        1; regression tasks are not weighted.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, shuffling and the validation split.
 
@@ -79,6 +88,10 @@ default="squared_error"
     tasks_ : list of ClassificationTask or RegressionTask
         One per column of ``y``: ``kind``, ``classes`` (classification) or
         ``mean``/``scale`` (regression).
+    classes_ : list of (ndarray or None), or ndarray or None
+        The classes of each task, in the order of ``task_names_``: an array for
+        a classification task (as ``MultiOutputClassifier.classes_``), None for
+        a regression task. For a 1-D ``y``, that task's entry itself.
     n_tasks_ : int
         Number of tasks.
     task_names_ : list of str
@@ -164,6 +177,7 @@ default="squared_error"
         weight_decay=0.0,
         lr_scheduler=None,
         lr_scheduler_options=None,
+        class_weight=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -198,6 +212,7 @@ default="squared_error"
         self.weight_decay = weight_decay
         self.lr_scheduler = lr_scheduler
         self.lr_scheduler_options = lr_scheduler_options
+        self.class_weight = class_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -211,10 +226,45 @@ default="squared_error"
 
     def _fit_tasks(self, y, ctx):
         tasks, targets = fit_tasks(y, self.task_kinds)
-        ctx.attributes["task_kinds_"] = [t.kind for t in tasks]
-        # predict answers with a DataFrame when y was one
-        ctx.attributes["_y_is_frame"] = hasattr(y, "columns") and hasattr(y, "iloc")
+        _target_layout(tasks, y, ctx)
         return tasks, targets
+
+    def _partial_fit_tasks(self, classes, y, ctx):
+        kinds = infer_task_kinds(y, self.task_kinds)
+        tasks, multitask = tasks_from_classes(classes, y, kinds)
+        _target_layout(tasks, y, ctx)
+        return tasks, multitask
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass of minibatches over a chunk of data.
+
+        The first call builds the network; later calls continue training it
+        with the same optimizer state, as :meth:`MultiTaskClassifier.partial_fit`.
+        Early stopping is not applied (use ``fit`` for it).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Its targets; NaN / None mark a missing entry. The task kinds are
+            read from the first chunk (``task_kinds``).
+        classes : array-like or list, default=None
+            On the first call, every class of each classification task: one
+            entry per task (2-D ``y``), None for a regression task, or the
+            classes of the single task (1-D ``y``); None when every task is a
+            regression task. Afterwards optional and then equal to the first
+            call's. A regression task is standardised with the mean and
+            standard deviation of the first chunk's targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights (times ``class_weight``).
+
+        Returns
+        -------
+        self : object
+            The estimator, trained on one more chunk.
+        """
+        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     def _task_losses(self):
         return [
@@ -301,3 +351,10 @@ default="squared_error"
         # sklearn reads these tags of anything with a predict_proba.
         tags.classifier_tags = ClassifierTags(multi_label=True)
         return tags
+
+
+def _target_layout(tasks, y, ctx):
+    """The fitted attributes that record what ``y`` was (set on ``ctx``)."""
+    ctx.attributes["task_kinds_"] = [t.kind for t in tasks]
+    # predict answers with a DataFrame when y was one
+    ctx.attributes["_y_is_frame"] = hasattr(y, "columns") and hasattr(y, "iloc")

@@ -42,8 +42,10 @@ optimizer : {"adam", "adamw", "sgd"}, default="adam"
     Optimizer.
 optimizer_options : dict, default=None
     Extra keyword arguments of the optimizer, e.g. ``{"momentum": 0.9}`` for
-    ``"sgd"``. Settable one at a time skorch-style:
-    ``set_params(optimizer__momentum=0.9)`` (also in a ``GridSearchCV`` grid).
+    ``"sgd"``. Settable one at a time skorch-style, in the constructor or
+    ``set_params``: ``optimizer__momentum=0.9`` (also in a ``GridSearchCV``
+    grid); ``optimizer__lr`` and ``optimizer__weight_decay`` set ``lr`` and
+    ``weight_decay``.
 weight_decay : float, default=0.0
     L2 penalty (decoupled for ``"adamw"``).
 lr_scheduler : str, scheduler class or None, default=None
@@ -53,7 +55,7 @@ lr_scheduler : str, scheduler class or None, default=None
     the learning rate is recorded in ``history_`` as ``event_lr``).
 lr_scheduler_options : dict, default=None
     Its keyword arguments, e.g. ``{"step_size": 10, "gamma": 0.5}``; settable
-    as ``lr_scheduler__step_size=10``.
+    as ``lr_scheduler__step_size=10`` (constructor or ``set_params``).
 """
 _CLASS_WEIGHT = """\
 class_weight : "balanced", dict, list or None, default=None
@@ -107,7 +109,7 @@ warm_start : bool, default=False
 verbose : int, default=0
     1: print an epoch table (losses per task, timing; plain text when the
     output is not a terminal). 2: also a progress bar over each epoch's
-    batches (tqdm).
+    batches (tqdm), on a terminal only: in a log file the epoch lines alone.
 callbacks : list of skorch callbacks, default=None
     Extra skorch callbacks (instances or ``(name, callback)`` tuples).
 """

@@ -172,6 +172,22 @@ def test_warm_start_continues_from_previous_weights(data):
         np.testing.assert_array_equal(a, b)
 
 
+def test_warm_start_needs_the_same_feature_names(data):
+    pd = pytest.importorskip("pandas")
+    X, Y, _, _ = data
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(8)])
+    model = MultiTaskClassifier((8,), max_epochs=1, warm_start=True, random_state=0)
+    model.fit(frame, Y)
+    names = model.feature_names_in_
+    with pytest.raises(ValueError, match="X has no column names and the previous"):
+        model.fit(X, Y + 1)  # no names, other classes: both fail, X first
+    with pytest.raises(ValueError, match="feature names should match"):
+        model.fit(frame.rename(columns={"f0": "g0"}), Y)
+    assert model.feature_names_in_ is names
+    model.fit(frame, Y)  # the same columns continue
+    assert model.n_iter_ == 1
+
+
 def test_warm_start_fine_tuner_continues_without_head_warmup(small):
     X, y, source = small
     y_new = np.where(y[120:] == 0, "no", "yes")

@@ -10,14 +10,19 @@ for a 2-D ``y``, like ``MultiOutputClassifier.partial_fit``), optional afterward
 and then equal to the first.
 
 ``warm_start=True`` makes ``fit`` start from the weights of the previous fit
-(same architecture, tasks and classes) with a fresh optimizer, as sklearn's MLP.
+(same features, architecture, tasks and classes) with a fresh optimizer, as
+sklearn's MLP; a fit that does not match raises and leaves the model as it was.
 """
 
 import numpy as np
 import torch
 from sklearn.base import _fit_context
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_consistent_length
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _get_feature_names,
+    check_consistent_length,
+)
 from skorch.history import History
 
 from .._data._tasks import ClassificationTask, RegressionTask
@@ -42,12 +47,19 @@ class IncrementalMixin:
     def _warm_start_state(self, X):
         """The fitted model ``fit`` continues from, or None.
 
-        X must read as in the previous fit (same features): checked here, before
-        the fit validates X for itself and records its features.
+        X must read as in the previous fit (the same features, named or unnamed
+        as then): checked here, before the fit validates X for itself and
+        records its features.
         """
         if not (getattr(self, "warm_start", False) and hasattr(self, "module_")):
             return None
+        named = getattr(self, "feature_names_in_", None) is not None
         try:
+            if named != (_get_feature_names(X) is not None):
+                raise ValueError(
+                    f"X {'has no' if named else 'has'} column names and the "
+                    f"previous fit's X {'had' if named else 'had none'}."
+                )
             self.input_.transform(X, self)
         except ValueError as exc:
             raise ValueError(

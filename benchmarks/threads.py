@@ -1,23 +1,26 @@
 """Torch intra-op threads: 1 vs 2 vs "auto", on a quiet and on a loaded machine.
 
-The study behind ``n_threads="auto"`` (issues 13 and 14). Each workload is fitted
-with ``sk_mtl.MultiTaskClassifier`` (``fit``, then ``predict_proba`` on the
-training rows) inside :func:`sk_mtl._runtime._threads.torch_threads`, at 1 thread, 2
-threads and the number :func:`sk_mtl._runtime._threads.resolve_n_threads` picks for
-``"auto"`` at that moment, with ``work_per_batch = batch_size * n_parameters``
-(a third of that for predict: forward only).
+The study behind ``n_threads="auto"``. Each workload is fitted with
+``sk_mtl.MultiTaskClassifier(n_threads=<contender>)`` (``fit``, then
+``predict_proba`` on the training rows) at 1 thread, 2 threads and "auto", which
+the estimator resolves itself at each call
+(:func:`sk_mtl._runtime._threads.resolve_n_threads`, with the load of other
+processes measured between calls); the threads each call really used are
+recorded (a callback in fit, a forward hook in predict).
 
 Workloads: (a) the digits demo-like fit (1,797 x 64, 3 tasks, hidden (128, 64),
 30 epochs); (b) 50,000 x 100 synthetic rows, 2 tasks, hidden (256, 256), batch
 128 and 1024; (c) a grid of widths x batch sizes to locate where 2 threads start
 to beat 1. Everything runs twice: on the machine as it is ("quiet") and with one
 CPU-burning process started by this script ("loaded"). Contenders alternate
-within each repeat (rotating order); tables give medians and the 1-minute load
-average at the time of the measurements.
+within each repeat (rotating order); tables give medians, auto's ratio to the
+best fixed count (quiet) or to 1 thread (loaded), and the 1-minute load average
+at the time of the measurements.
 
-Run alone: ``python benchmarks/threads.py [--quick]`` (about 10 / 1.5 minutes on
-an otherwise idle 2-core machine, much longer when other jobs load it);
-writes ``benchmarks/results/threads.md`` (quick: ``benchmarks/_cache/``).
+Run alone: ``python -m benchmarks.threads [--quick]`` (about 10 / 2-3 minutes on
+an otherwise idle 2-core machine, longer when other jobs load it); writes
+``benchmarks/results/threads.md`` (quick: ``benchmarks/_cache/threads_quick.md``).
+CPU only: CUDA is untested here.
 """
 
 import argparse
@@ -35,6 +38,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
+from skorch.callbacks import Callback  # noqa: E402
 
 from benchmarks._common import (  # noqa: E402
     CACHE_DIR,
@@ -46,8 +50,6 @@ from sk_mtl import MultiTaskClassifier  # noqa: E402
 from sk_mtl._runtime._threads import (  # noqa: E402
     MIN_WORK_PER_THREAD,
     available_cores,
-    resolve_n_threads,
-    torch_threads,
 )
 
 CONTENDERS = (1, 2, "auto")
@@ -127,25 +129,36 @@ def work_per_batch(w):
     return w["batch_size"] * n_parameters(w["X"].shape[1], w["hidden"], w["n_outputs"])
 
 
+class _ThreadRecorder(Callback):
+    """Records torch's thread count inside each training epoch."""
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("torch_threads", torch.get_num_threads())
+
+
 def time_once(w, contender):
-    """Seconds of fit and of predict_proba, and the threads used for each."""
-    work = work_per_batch(w)
+    """Seconds of fit and of predict_proba, and the threads each one used.
+
+    The contender is the estimator's own ``n_threads``: the estimator resolves
+    and applies it (for "auto", at each call).
+    """
     model = MultiTaskClassifier(
         w["hidden"],
         batch_size=w["batch_size"],
         max_epochs=w["max_epochs"],
+        n_threads=contender,
+        callbacks=[_ThreadRecorder()],
         random_state=0,
     )
-    n_fit = resolve_n_threads(contender, work_per_batch=work)
     start = time.perf_counter()
-    with torch_threads(n_fit):
-        model.fit(w["X"], w["Y"])
+    model.fit(w["X"], w["Y"])
     fit = time.perf_counter() - start
-    n_pred = resolve_n_threads(contender, work_per_batch=work / 3)
+    seen = []
+    model.module_.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
     start = time.perf_counter()
-    with torch_threads(n_pred):
-        model.predict_proba(w["X"])
-    return fit, time.perf_counter() - start, n_fit, n_pred
+    model.predict_proba(w["X"])
+    predict = time.perf_counter() - start
+    return fit, predict, int(model.history_[-1, "torch_threads"]), max(seen)
 
 
 def measure(w, repeats, give_up_s):
@@ -190,26 +203,36 @@ def fmt_picks(picks):
     return ", ".join(f"{f}/{p}" for f, p in picks)
 
 
-def results_table(results):
+def results_table(results, phase):
+    """Medians per contender; auto / best fixed count (quiet) or / 1 thread."""
+    ref = "best" if phase == "quiet" else "1 thr"
     header = [
         "workload",
         "work/batch",
         "fit 1 thr (s)",
         "fit 2 thr (s)",
         "fit auto (s)",
+        f"fit auto / {ref}",
         "pred 1 / 2 / auto (s)",
+        f"pred auto / {ref}",
         "auto threads fit/pred",
         "load 1-min",
     ]
     rows = []
     for name, r in results:
         flag = {c: "†" if r[c]["n"] < 3 else "" for c in CONTENDERS}
+        ratios = []
+        for step in ("fit", "predict"):
+            best = r[1][step] if phase != "quiet" else min(r[1][step], r[2][step])
+            ratios.append(f"{r['auto'][step] / best:.2f}")
         rows.append(
             [
                 name,
                 f"{r['work'] / 1e6:.1f}M",
                 *(f"{r[c]['fit']:.2f}{flag[c]}" for c in CONTENDERS),
+                ratios[0],
                 " / ".join(f"{r[c]['predict']:.3f}" for c in CONTENDERS),
+                ratios[1],
                 fmt_picks(r["auto"]["picks"]),
                 f"{r['load'][0]:.1f}–{r['load'][1]:.1f}",
             ]
@@ -275,9 +298,9 @@ def report(phases, args, wall):
         "and batch. Loaded = one `python -c 'while True: pass'` process started "
         "by the script for that phase. Load = 1-minute load average (min–max "
         "over the measurements). † = fewer than 3 runs (a run took over "
-        f"{args.give_up_s:.0f} s). 'auto threads fit/pred' = what "
-        "`resolve_n_threads('auto', work_per_batch=...)` picked for fit / "
-        "predict_proba in that phase.",
+        f"{args.give_up_s:.0f} s). 'auto threads fit/pred' = the torch threads "
+        "that fit / predict_proba of the `n_threads='auto'` estimator ran with. "
+        "CPU only: CUDA is untested for these figures.",
         "",
     ]
     for phase in ("quiet", "loaded"):
@@ -285,7 +308,7 @@ def report(phases, args, wall):
         lines += [
             HEADINGS[phase],
             "",
-            results_table(res["main"] + res["grid"]),
+            results_table(res["main"] + res["grid"], phase),
             "",
         ]
     lines += [

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ._fused_heads import FusedHeads, HeadSlice
+from .losses import TaskOutputs
 
 __all__ = [
     "MLP",
@@ -205,10 +206,9 @@ class MMoE(nn.Module):
     ``n_experts`` MLP experts share the input; each task mixes their outputs with
     its own softmax gate and reads the mixture with its own linear head. The
     gates are one :class:`FusedHeads` (one matmul for all tasks), and so are the
-    heads: each task's head reads its own mixture, so the forward pass applies
-    the fused matrix to every task's mixture in one batched matmul and keeps the
-    task's own block (for a few small heads that is cheaper than one matmul
-    per task).
+    heads: each task's head reads its own mixture, so the forward pass stacks
+    each task's head rows and applies them to the task's mixture in one batched
+    matmul (a cost linear in the number of tasks, not one matmul per task).
 
     Parameters
     ----------
@@ -257,12 +257,31 @@ class MMoE(nn.Module):
         experts = self.experts(X)  # (n_experts, batch, units)
         g = torch.softmax(torch.stack(self.gates(X), dim=1), dim=2)  # (b, tasks, e)
         mixed = torch.einsum("bte,ebu->tbu", g, experts)  # (tasks, batch, units)
-        # Every head on every task's mixture, (tasks, batch, rows); task t keeps
-        # its own head's columns of its own mixture.
-        out = self.heads.fused(mixed)
-        return tuple(
-            out[t].narrow(1, start, n) for t, (start, n) in enumerate(self.heads.slices)
+        return self._task_heads(mixed)
+
+    def _task_heads(self, mixed):
+        """Task t's head on task t's mixture, for all tasks in one batched matmul.
+
+        The heads' rows are gathered into a ``(tasks, width, units)`` stack
+        (narrower heads padded with repeats of their last row, whose outputs are
+        dropped), so the cost grows linearly with the number of tasks. Heads of
+        one width come back as :class:`~sk_mtl.losses.TaskOutputs`, which the
+        loss scores in one op.
+        """
+        weight, bias = self.heads.fused_parameters()
+        slices = self.heads.slices
+        width = max(n for _, n in slices)
+        rows = torch.tensor(
+            [[start + min(i, n - 1) for i in range(width)] for start, n in slices],
+            device=weight.device,
         )
+        out = torch.baddbmm(
+            bias[rows].unsqueeze(1), mixed, weight[rows].transpose(1, 2)
+        )
+        parts = tuple(out[t, :, :n] for t, (_, n) in enumerate(slices))
+        if all(n == width for _, n in slices):
+            return TaskOutputs(parts, out.transpose(0, 1))
+        return parts
 
     def shared_parameters(self):
         return self.experts.parameters()

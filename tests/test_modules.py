@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -46,3 +47,27 @@ def test_mmoe_gates_mix_experts_per_task():
         torch.testing.assert_close(head(mixed), logits)
     shared = {id(p) for p in net.shared_parameters()}
     assert not shared & {id(p) for p in net.gates.parameters()}
+
+
+@pytest.mark.parametrize("n_classes", [[2, 2, 2], [3, 1, 5]])
+def test_mmoe_each_task_reads_its_own_head_on_its_own_mixture(n_classes):
+    torch.manual_seed(0)
+    net = MMoE(5, (8,), n_classes, n_experts=3)
+    X = torch.randn(7, 5)
+    out = net(X)
+    experts = net.experts(X)  # (experts, batch, units)
+    gates = torch.softmax(torch.stack(net.gates(X), dim=1), dim=2)
+    for t, n in enumerate(n_classes):
+        mixture = torch.einsum("be,ebu->bu", gates[:, t], experts)
+        head = net.heads[t]
+        expected = mixture @ head.weight.T + head.bias
+        assert out[t].shape == (7, n)
+        torch.testing.assert_close(out[t], expected)
+    # Gradients reach each task's own head rows only from that task's loss.
+    out[1].sum().backward()
+    start, width = net.heads.slices[1]
+    grad = net.heads.weights[0].grad
+    assert grad[start : start + width].abs().sum() > 0
+    others = torch.ones(len(grad), dtype=torch.bool)
+    others[start : start + width] = False
+    assert grad[others].abs().sum() == 0

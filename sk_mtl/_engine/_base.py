@@ -62,8 +62,10 @@ split, the skorch net, the one inference loop, scoring, tags) lives here once.
 """
 
 import copy
+import math
 import numbers
 import warnings
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -91,7 +93,7 @@ from ._classifier_mixin import TaskClassifierMixin
 from ._fit_context import FitContext
 from ._incremental import IncrementalMixin
 from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
-from ._net import HeldOut, MultiTaskNet, eval_mode, predict_outputs
+from ._net import HeldOut, MultiTaskNet, eval_mode, n_rows, predict_outputs
 from ._options import (
     NestedOptionsMixin,
     class_weight_matrix,
@@ -112,6 +114,16 @@ _OPTIMIZERS = {
     "adamw": torch.optim.AdamW,
     "sgd": torch.optim.SGD,
 }
+
+# Per fitted network (weakly held: dropped with the network), the prediction plans
+# of BaseNeuralEstimator._predict_plan by their options.
+_PREDICT_PLANS = weakref.WeakKeyDictionary()
+
+
+def _sums_finite(outputs):
+    """Whether every output tensor has a finite sum: a NaN or inf anywhere makes
+    its sum non-finite, so True means all finite (one reduction per tensor)."""
+    return all(math.isfinite(float(out.sum())) for out in outputs)
 
 
 class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstimator):
@@ -289,8 +301,14 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         """Where the network computes: the torch threads for batches of
         ``passes`` passes (3: forward + backward; 1: predict) and a fast
         allocator (:mod:`sk_mtl._runtime._malloc`), both restored afterwards."""
-        work = batch_size * work_per_row(module) * passes // 3
-        n_threads = resolve_n_threads(self.n_threads, work_per_batch=work)
+        with self._threads(batch_size * work_per_row(module) * passes // 3):
+            yield
+
+    @contextmanager
+    def _threads(self, work_per_batch):
+        """The torch threads of :meth:`_compute` for ``work_per_batch``
+        multiply-adds per batch, and the fast allocator."""
+        n_threads = resolve_n_threads(self.n_threads, work_per_batch=work_per_batch)
         with torch_threads(n_threads), fast_allocation():
             yield
 
@@ -397,12 +415,29 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         )
 
     # --------------------------------------------------------------- predict
-    def _predict_rows(self):
-        """Rows per forward pass at prediction (``predict_batch_size``)."""
+    def __sklearn_is_fitted__(self):
+        """Whether fit has made the network (what ``check_is_fitted`` asks,
+        without scanning every attribute on each prediction)."""
+        return "module_" in vars(self)
+
+    def _predict_plan(self):
+        """``(rows per forward pass, work per row)`` at prediction.
+
+        Both walk the network's layers, so they are worked out once per fitted
+        network and prediction options (``predict_batch_size``, the fit's batch
+        and input width), not per call: a refit makes a new network, and a
+        changed option a new key.
+        """
         width = getattr(self.input_, "width", None)
-        return predict_batch_rows(
-            self.predict_batch_size, self._batch_rows(), self.module_, width
-        )
+        key = (self.predict_batch_size, self._batch_rows(), width)
+        plans = _PREDICT_PLANS.get(self.module_)
+        if plans is None:
+            plans = _PREDICT_PLANS.setdefault(self.module_, {})
+        plan = plans.get(key)
+        if plan is None:
+            rows = predict_batch_rows(*key[:2], self.module_, width)
+            plan = plans[key] = (rows, work_per_row(self.module_))
+        return plan
 
     def _forward(self, X):
         """Per-task outputs of the fitted network for X (the inference loop).
@@ -410,14 +445,17 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         Non-finite outputs raise a ValueError (never silent NaN predictions).
         """
         X = self.input_.transform(X, self)
-        rows = self._predict_rows()
-        with self._compute(self.module_, rows, 1):
-            outputs = predict_outputs(
-                self.module_, self.input_.tensors(X), rows, self.device
+        inputs = self.input_.tensors(X)
+        rows, per_row = self._predict_plan()
+        # The threads are sized for the batches this call runs, not for the
+        # largest batch: one row never waits for a second thread.
+        work = min(rows, n_rows(inputs)) * per_row // 3
+        with self._threads(work):
+            outputs = predict_outputs(self.module_, inputs, rows, self.device)
+        if not _sums_finite(outputs):  # then find the rows and say why
+            check_finite_outputs(
+                outputs, self.task_names_, type(self).__name__, self.module_
             )
-        check_finite_outputs(
-            outputs, self.task_names_, type(self).__name__, self.module_
-        )
         return outputs
 
     def __getstate__(self):

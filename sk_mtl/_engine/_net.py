@@ -38,6 +38,7 @@ __all__ = [
     "MultiTaskNet",
     "HeldOut",
     "eval_mode",
+    "n_rows",
     "predict_outputs",
 ]
 
@@ -417,13 +418,20 @@ def eval_mode(module):
     return module
 
 
+def n_rows(X):
+    """Rows of a model input: a tensor, a row-batch view or a dict of them."""
+    return (next(iter(X.values())) if isinstance(X, dict) else X).shape[0]
+
+
 def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=0):
     """Per-task outputs of ``module`` for every row of X, on the CPU.
 
     The one inference loop of the estimators: eval mode (:func:`eval_mode`; the
     mode is not restored, so concurrent calls never see train mode), inference
-    mode, batches of ``batch_size`` rows moved to ``device`` once. It only reads
-    ``module``: calls from several threads give the results of serial calls.
+    mode, batches of ``batch_size`` rows moved to ``device`` once. Input that
+    fits one batch (a served request) goes through the module directly, with no
+    dataset or iterator. It only reads ``module``: calls from several threads
+    give the results of serial calls.
 
     Parameters
     ----------
@@ -449,23 +457,34 @@ def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=
     outputs : list of torch.Tensor
         One ``(n_samples, width)`` tensor per task.
     """
-    dataset = TensorBatchDataset(X)
-    if str(device) != "cpu":
-        dataset = dataset.to(device)
-    batches = BatchIterator(dataset, batch_size)
-    n_batches = len(batches)
-    if order is not None:
-        order = torch.as_tensor(order)
-        starts = range(0, len(dataset), batch_size)
-        batches = (dataset[order[i : i + batch_size]] for i in starts)
     eval_mode(module)
-    chunks = []
     with torch.inference_mode():
-        for Xb, _ in progress(batches, verbose, "predicting", n_batches):
-            Xb = to_tensor(Xb, device=device)
-            out = module(**Xb) if isinstance(Xb, dict) else module(Xb)
-            chunks.append(out if isinstance(out, tuple | list) else (out,))
+        one_batch = order is None and isinstance(X, torch.Tensor | dict)
+        if one_batch and n_rows(X) <= batch_size:
+            out = _forward_batch(module, take_rows(X, slice(None)), device)
+            return list(out) if str(device) == "cpu" else [t.cpu() for t in out]
+        dataset = TensorBatchDataset(X)
+        if str(device) != "cpu":
+            dataset = dataset.to(device)
+        batches = BatchIterator(dataset, batch_size)
+        n_batches = len(batches)
+        if order is not None:
+            order = torch.as_tensor(order)
+            starts = range(0, len(dataset), batch_size)
+            batches = (dataset[order[i : i + batch_size]] for i in starts)
+        chunks = [
+            _forward_batch(module, Xb, device)
+            for Xb, _ in progress(batches, verbose, "predicting", n_batches)
+        ]
     outputs = [torch.cat([c[t] for c in chunks]).cpu() for t in range(len(chunks[0]))]
     if order is None:
         return outputs
     return [out[torch.argsort(order)] for out in outputs]
+
+
+def _forward_batch(module, Xb, device):
+    """The module's outputs for one batch, as a tuple of per-task tensors."""
+    if str(device) != "cpu" or not isinstance(Xb, torch.Tensor | dict):
+        Xb = to_tensor(Xb, device=device)
+    out = module(**Xb) if isinstance(Xb, dict) else module(Xb)
+    return out if isinstance(out, tuple | list) else (out,)

@@ -1,16 +1,18 @@
-"""How many torch intra-op threads a fit or predict should use (issues 13 and 14).
+"""How many torch intra-op threads a fit or predict should use.
 
 Idle-spinning intra-op threads fight for cores: on a shared 2-core machine a tiny
 network fitted 27x slower with torch's default 2 threads than with 1. The
 estimators' ``n_threads`` parameter is resolved here (:func:`resolve_n_threads`)
 and applied for the duration of one call only (:func:`torch_threads`). The
 ``"auto"`` rule and its threshold come from ``benchmarks/threads.py``; the
-figures are in ``benchmarks/results/threads.md``.
+figures are in ``benchmarks/results/threads.md``. The load of other processes
+is measured between calls (:class:`_LoadMonitor`), so a call never waits for it:
+a one-row prediction costs what its network costs.
 """
 
+import math
 import numbers
 import os
-import statistics
 import sys
 import threading
 import time
@@ -27,6 +29,22 @@ MIN_WORK_PER_THREAD = 8_000_000
 # BLAS); joblib's loky backend sets both in its workers.
 _THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
+# The load estimate of other processes is reused for this long: calls in quick
+# succession read no file. A window of 0.25 s holds 25 clock ticks per core.
+LOAD_REFRESH_S = 0.25
+# A window between two refreshes longer than this is stale: the next refresh
+# counts the threads runnable at that instant instead.
+LOAD_STALE_S = 5.0
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _affinity():
+    """The ids of the CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return frozenset(os.sched_getaffinity(0))
+    return frozenset(range(os.cpu_count() or 1))
+
 
 def available_cores():
     """The number of CPUs this process may run on.
@@ -37,9 +55,7 @@ def available_cores():
         ``len(os.sched_getaffinity(0))`` where the platform has it, else
         ``os.cpu_count()``; at least 1.
     """
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    return max(1, len(_affinity()))
 
 
 def _env_limit():
@@ -129,27 +145,108 @@ def _running_elsewhere():
     return max(0, running - own)
 
 
-def _busy_cores(samples=5, interval=0.002):
-    """Cores that other processes keep busy now.
+def _cpu_ticks(cpus):
+    """``(busy, total)`` clock ticks of ``cpus`` since boot, from ``/proc/stat``.
 
-    The median of ``samples`` counts of :func:`_running_elsewhere`, ``interval``
-    seconds apart; without ``/proc``, the 1-minute load average less one (this
-    process); 0 when the platform reports neither.
+    Busy is user, nice, system, irq, softirq and steal time (a core the
+    hypervisor gave to another guest is not ours either); total adds idle and
+    iowait. None where ``/proc/stat`` is missing or unreadable.
     """
-    counts = []
-    for i in range(samples):
-        if i:
-            time.sleep(interval)
-        count = _running_elsewhere()
-        if count is None:
-            break
-        counts.append(count)
-    if counts:
-        return float(statistics.median(counts))
+    busy = total = 0
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                if not line.startswith("cpu"):
+                    break
+                name, *fields = line.split()
+                if name == "cpu" or int(name[3:]) not in cpus:
+                    continue
+                ticks = [int(v) for v in fields[:8]]
+                busy += sum(ticks[:3]) + sum(ticks[5:8])
+                total += sum(ticks)
+    except (OSError, ValueError):
+        return None
+    return (busy, total) if total else None
+
+
+def _own_ticks():
+    """CPU time of this process (all its threads) so far, in clock ticks."""
+    times = os.times()
+    return (times.user + times.system) * _CLOCK_TICKS
+
+
+class _LoadMonitor:
+    """Cores that other processes keep busy, measured between calls, never waiting.
+
+    Each refresh reads ``/proc/stat`` and this process's CPU time: the busy time
+    of the available cores since the previous refresh, less this process's
+    own, is the load of the others over that window. The estimate is kept for
+    :data:`LOAD_REFRESH_S`, so back-to-back calls (one-row predictions) read no
+    file at all. The first refresh of a process, or one after a window longer
+    than :data:`LOAD_STALE_S` (an old average says little about now), counts
+    the threads runnable elsewhere at that instant instead; without ``/proc``,
+    the 1-minute load average less one (this process).
+
+    Parameters
+    ----------
+    clock : callable, default=time.monotonic
+        Seconds, for the age of the estimate and of the window.
+    """
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.reset()
+
+    def reset(self):
+        """Forget every sample (a forked child: its own CPU time restarts)."""
+        self._lock = threading.Lock()
+        self._sample = None  # (time, cpus, busy ticks, total ticks, own ticks)
+        self._estimate = None
+        self._estimated_at = -math.inf
+
+    def busy_cores(self):
+        """Cores busy with other processes, recent average (float >= 0)."""
+        now = self.clock()
+        if now - self._estimated_at < LOAD_REFRESH_S:
+            return self._estimate
+        with self._lock:
+            if now - self._estimated_at >= LOAD_REFRESH_S:
+                self._estimate = self._refresh(now)
+                self._estimated_at = now
+            return self._estimate
+
+    def _refresh(self, now):
+        cpus = _affinity()
+        ticks = _cpu_ticks(cpus)
+        previous, own = self._sample, _own_ticks()
+        self._sample = None if ticks is None else (now, cpus, *ticks, own)
+        if ticks is None:
+            return _load_average_elsewhere()
+        if previous is None or previous[1] != cpus or now - previous[0] > LOAD_STALE_S:
+            count = _running_elsewhere()
+            return _load_average_elsewhere() if count is None else float(count)
+        d_busy, d_total = ticks[0] - previous[2], ticks[1] - previous[3]
+        if d_total <= 0:
+            return self._estimate or 0.0
+        others = (d_busy - (own - previous[4])) / d_total * len(cpus)
+        return max(0.0, others)
+
+
+def _load_average_elsewhere():
     try:
         return max(0.0, os.getloadavg()[0] - 1)
     except (OSError, AttributeError):
         return 0.0
+
+
+_MONITOR = _LoadMonitor()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_MONITOR.reset)
+
+
+def _busy_cores():
+    """Cores that other processes keep busy now (:class:`_LoadMonitor`)."""
+    return _MONITOR.busy_cores()
 
 
 def work_per_row(module):
@@ -194,7 +291,8 @@ def resolve_n_threads(n_threads, *, work_per_batch=None):
         starts from :func:`available_cores`, is capped by
         :func:`worker_thread_limit`, gives each thread at least
         :data:`MIN_WORK_PER_THREAD` of ``work_per_batch`` and leaves the cores
-        that other processes keep busy at that moment to them.
+        that other processes kept busy lately (:class:`_LoadMonitor`, looked at
+        only when more than one thread is still in question) to them.
     work_per_batch : float, optional
         Multiply-adds of one forward+backward batch, e.g. ``batch_size *
         work_per_row(module)`` (about a third of that for a forward-only
@@ -217,6 +315,8 @@ def resolve_n_threads(n_threads, *, work_per_batch=None):
         raise ValueError(
             f"n_threads must be 'auto', a positive int or -1; got {n_threads!r}."
         )
+    if work_per_batch is not None and work_per_batch < 2 * MIN_WORK_PER_THREAD:
+        return 1  # the work rule alone decides: nothing else to look up
     n = available_cores()
     limit = worker_thread_limit()
     if limit is not None:
@@ -224,7 +324,9 @@ def resolve_n_threads(n_threads, *, work_per_batch=None):
     if work_per_batch is not None:
         n = min(n, int(work_per_batch // MIN_WORK_PER_THREAD))
     if n > 1:
-        n = min(n, round(available_cores() - _busy_cores()))
+        # Rounded half up: another process holding half a core or more costs a
+        # thread (an intra-op thread that waits for a core stalls all others).
+        n = min(n, math.floor(available_cores() - _busy_cores() + 0.5))
     return max(1, n)
 
 

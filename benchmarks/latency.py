@@ -1,0 +1,312 @@
+"""Serving latency: rows/s, median and p99 latency of predict_proba at batch 1-256.
+
+Contenders, each fitted once on 2,000 synthetic rows (30 features, 3 binary
+tasks) and then called on batches of held-out rows:
+
+- sk_mtl ``MultiTaskClassifier`` with its defaults (shared-bottom MLP), with
+  ``architecture="mmoe"`` and with ``architecture="tabm"`` (when ``tabm`` is
+  installed), all with ``n_threads="auto"`` (the default);
+- the MLP's fitted torch module called by hand (``torch.inference_mode``, a
+  float32 tensor in, logits out, torch's default threads);
+- scikit-learn ``MLPClassifier`` with the same hidden layers on the same three
+  tasks (multi-label) and ``HistGradientBoostingClassifier`` (first task only:
+  it predicts one task).
+
+Every contender lives in a worker process that fits it once and then answers
+"time n calls at batch b" requests; the parent sends the requests in a rotating
+order, so contenders (and, with ``--baseline DIR``, the same sk_mtl contenders
+imported from another checkout, e.g. ``git worktree add /tmp/base <commit>``)
+alternate within one run. A last table gives, per checkout, the time to first
+prediction of a model saved with ``sk_mtl.save`` and loaded with ``sk_mtl.load``
+in a fresh process (import, load, first one-row call, then the median of 50
+more). The text TransferClassifier is not measured: it needs a pretrained
+encoder, which this benchmark does not download.
+
+Run alone: ``python -m benchmarks.latency [--quick] [--baseline DIR]``;
+writes ``benchmarks/results/latency.md``. CPU only: CUDA is untested here.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCHES = (1, 16, 256)
+N_FEATURES, N_TASKS, N_TRAIN = 30, 3, 2000
+HIDDEN = (128, 64)
+SK_MTL = ("sk_mtl MLP", "sk_mtl MMoE", "sk_mtl TabM")
+OTHERS = ("torch module by hand", "MLPClassifier", "HistGB (1 task)")
+
+
+def make_data(n, seed):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, N_FEATURES)).astype(np.float32)
+    W = rng.normal(size=(N_FEATURES, N_TASKS))
+    return X, (X @ W + 0.5 * rng.normal(size=(n, N_TASKS)) > 0).astype(int)
+
+
+# ------------------------------------------------------------------ worker side
+def _fit_contenders(names):
+    """name -> callable(X) for every contender this worker can run."""
+    import torch
+
+    from sk_mtl import MultiTaskClassifier
+
+    X, Y = make_data(N_TRAIN, 0)
+    calls = {}
+    kinds = {
+        "sk_mtl MLP": {},
+        "sk_mtl MMoE": {"architecture": "mmoe"},
+        "sk_mtl TabM": {"architecture": "tabm"},
+    }
+    for name, params in kinds.items():
+        if name not in names:
+            continue
+        try:
+            # Latency does not depend on how well the model fits: few epochs
+            # (TabM's epoch costs its members' passes).
+            epochs = 1 if name == "sk_mtl TabM" else 3
+            model = MultiTaskClassifier(
+                HIDDEN, max_epochs=epochs, random_state=0, **params
+            ).fit(X, Y)
+        except (ImportError, ValueError) as exc:  # tabm missing
+            print(f"skip {name}: {exc}", file=sys.stderr)
+            continue
+        calls[name] = model.predict_proba
+        if name == "sk_mtl MLP":
+            mlp = model
+    if "torch module by hand" in names:
+        module = mlp.module_
+
+        def by_hand(Xb):
+            with torch.inference_mode():
+                return module(torch.from_numpy(Xb))
+
+        calls["torch module by hand"] = by_hand
+    if "MLPClassifier" in names:
+        import warnings
+
+        from sklearn.neural_network import MLPClassifier
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sk = MLPClassifier(HIDDEN, max_iter=3, random_state=0).fit(X, Y)
+        calls["MLPClassifier"] = sk.predict_proba
+    if "HistGB (1 task)" in names:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        hgb = HistGradientBoostingClassifier(random_state=0).fit(X, Y[:, 0])
+        calls["HistGB (1 task)"] = hgb.predict_proba
+    if "save" in names:
+        import sk_mtl
+
+        path = Path(names["save"])
+        sk_mtl.save(mlp, path)
+    return calls
+
+
+def worker(root, names):
+    """Fit, then answer ``name batch n_calls`` lines with per-call seconds."""
+    sys.path.insert(0, root)
+    calls = _fit_contenders(names)
+    X, _ = make_data(4096, 1)
+    print(json.dumps({"ready": sorted(calls)}), flush=True)
+    for line in sys.stdin:
+        name, batch, n = line.split("\t")
+        batch, n = int(batch), int(n)
+        f = calls[name]
+        times = []
+        for i in range(n):
+            start = (i * batch) % (len(X) - batch)
+            Xb = X[start : start + batch]
+            t = time.perf_counter()
+            f(Xb)
+            times.append(time.perf_counter() - t)
+        print(json.dumps(times), flush=True)
+
+
+def first_prediction(root, path):
+    """Import, load and first call of a saved model in a fresh process."""
+    code = f"""
+import sys, time, json
+t0 = time.perf_counter()
+sys.path.insert(0, {root!r})
+import numpy as np, sk_mtl
+t1 = time.perf_counter()
+model = sk_mtl.load({str(path)!r})
+t2 = time.perf_counter()
+x = np.random.default_rng(2).normal(size=(1, {N_FEATURES})).astype(np.float32)
+model.predict_proba(x)
+t3 = time.perf_counter()
+times = []
+for _ in range(50):
+    s = time.perf_counter()
+    model.predict_proba(x)
+    times.append(time.perf_counter() - s)
+import statistics
+print(json.dumps([t1 - t0, t2 - t1, t3 - t2, statistics.median(times)]))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ parent side
+class Worker:
+    def __init__(self, label, root, names):
+        self.label = label
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker", root, json.dumps(names)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.names = json.loads(self.proc.stdout.readline())["ready"]
+
+    def time(self, name, batch, n):
+        self.proc.stdin.write(f"{name}\t{batch}\t{n}\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def measure(workers, rounds, n_calls):
+    jobs = [
+        (w, name, b) for w in workers for name in w.names for b in BATCHES
+    ]  # every (checkout, contender, batch)
+    times = {(w.label, name, b): [] for w, name, b in jobs}
+    loads = []
+    for r in range(rounds):
+        shift = r % len(jobs)
+        for w, name, b in jobs[shift:] + jobs[:shift]:
+            loads.append(os.getloadavg()[0])
+            times[(w.label, name, b)] += w.time(name, b, n_calls)[2:]  # 2 warm-up
+    return times, loads
+
+
+def latency_table(times):
+    rows = []
+    for (label, name, b), ts in times.items():
+        med = statistics.median(ts)
+        p99 = sorted(ts)[min(len(ts) - 1, int(0.99 * len(ts)))]
+        rows.append(
+            [
+                f"{name} ({label})" if label != "this" else name,
+                b,
+                f"{med * 1e6:,.0f}",
+                f"{p99 * 1e6:,.0f}",
+                f"{b * len(ts) / sum(ts):,.0f}",
+            ]
+        )
+    return rows
+
+
+def ratio_lines(times):
+    """sk_mtl MLP one-row median over MLPClassifier's and over the baseline's."""
+    med = {k: statistics.median(v) for k, v in times.items()}
+    lines = []
+    for b in BATCHES:
+        ours = med.get(("this", "sk_mtl MLP", b))
+        ref = med.get(("this", "MLPClassifier", b))
+        base = med.get(("baseline", "sk_mtl MLP", b))
+        if ours and ref:
+            text = f"- batch {b}: sk_mtl MLP / MLPClassifier = {ours / ref:.2f}x"
+            if base:
+                text += f"; baseline / this checkout = {base / ours:.1f}x"
+            lines.append(text)
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="about a minute")
+    parser.add_argument("--baseline", help="another checkout's root, compared")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args.worker[0], json.loads(args.worker[1]))
+    rounds, n_calls = (3, 34) if args.quick else (10, 102)
+    tmp = Path(tempfile.mkdtemp())
+    checkouts = [("this", str(ROOT))]
+    if args.baseline:
+        checkouts.append(("baseline", str(Path(args.baseline).resolve())))
+    start = time.perf_counter()
+    workers = []
+    for label, root in checkouts:
+        names = {n: 1 for n in SK_MTL + (OTHERS if label == "this" else ())}
+        names["save"] = str(tmp / f"{label}.skmtl")
+        workers.append(Worker(label, root, names))
+    try:
+        times, loads = measure(workers, rounds, n_calls)
+    finally:
+        for w in workers:
+            w.close()
+    first = {
+        label: first_prediction(root, tmp / f"{label}.skmtl")
+        for label, root in checkouts
+    }
+    report(args, times, loads, first, time.perf_counter() - start)
+
+
+def report(args, times, loads, first, wall):
+    sys.path.insert(0, str(ROOT))
+    from benchmarks._common import RESULTS_DIR, md_table
+
+    command = "python -m benchmarks.latency" + (" --quick" if args.quick else "")
+    if args.baseline:
+        command += " --baseline <checkout of the base commit>"
+    n = len(next(iter(times.values())))
+    lines = [
+        "# Serving latency of predict_proba",
+        "",
+        f"Produced by `{command}` in {wall / 60:.1f} min, "
+        f"{time.strftime('%Y-%m-%d')}, CPU only ({os.cpu_count()} cores; CUDA "
+        f"untested). {n} calls per contender and batch, contenders alternating; "
+        f"1-minute load average {min(loads):.1f}–{max(loads):.1f} during the "
+        "measurements. Latency in microseconds; rows/s = rows / total time.",
+        "",
+        md_table(
+            ["contender", "batch", "median (us)", "p99 (us)", "rows/s"],
+            latency_table(times),
+        ),
+        "",
+        *ratio_lines(times),
+        "",
+        "## A saved model in a fresh process",
+        "",
+        md_table(
+            [
+                "checkout",
+                "import (s)",
+                "sk_mtl.load (s)",
+                "first call (ms)",
+                "next calls, median (us)",
+            ],
+            [
+                [label, f"{a:.2f}", f"{b:.3f}", f"{c * 1e3:.1f}", f"{d * 1e6:.0f}"]
+                for label, (a, b, c, d) in first.items()
+            ],
+        ),
+        "",
+    ]
+    path = RESULTS_DIR / "latency.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+    print("\n".join(lines))
+    print(f"Wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

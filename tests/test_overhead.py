@@ -1,0 +1,120 @@
+"""Per-call overhead of prediction: no waiting, cached plans, one-batch path."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+
+from sk_mtl import MultiTaskClassifier, MultiTaskRegressor
+from sk_mtl._engine import _base, _net
+from sk_mtl._runtime import _threads
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5)).astype(np.float32)
+    Y = np.stack([(X[:, 0] > 0), (X[:, 1] + X[:, 2] > 0)], axis=1).astype(int)
+    return X, Y
+
+
+def _fit(data, **params):
+    X, Y = data
+    return MultiTaskClassifier((8,), max_epochs=2, random_state=0, **params).fit(X, Y)
+
+
+def _thread_spy(model):
+    """Record torch's thread count at each forward pass of the fitted network."""
+    seen = []
+    model.module_.register_forward_hook(
+        lambda module, args, out: seen.append(torch.get_num_threads())
+    )
+    return seen
+
+
+def test_no_fit_or_predict_sleeps(data, monkeypatch):
+    def no_sleep(seconds):
+        raise AssertionError(f"slept {seconds} s")
+
+    monkeypatch.setattr(time, "sleep", no_sleep)
+    _threads._MONITOR.reset()  # the first look of a process, too
+    for model in (
+        _fit(data),
+        MultiTaskRegressor((8,), max_epochs=2).fit(data[0], data[0][:, :2]),
+    ):
+        assert model.n_threads == "auto"
+        model.predict(data[0][:1])
+        model.predict(data[0])
+
+
+def test_one_row_skips_the_load_check_and_the_batch_loop(data, monkeypatch):
+    model = _fit(data)
+    expected = model.predict_proba(data[0][:3])
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("not for a batch this small")
+
+    monkeypatch.setattr(_threads, "_busy_cores", forbidden)
+    monkeypatch.setattr(_net.BatchIterator, "__iter__", forbidden)
+    got = model.predict_proba(data[0][:3])
+    for e, g in zip(expected, got):
+        np.testing.assert_allclose(g, e, rtol=1e-6)
+
+
+def test_one_batch_and_many_batches_agree(data):
+    model = _fit(data)
+    whole = model.predict_proba(data[0])
+    model.set_params(predict_batch_size=7)  # 9 batches through the loop
+    for a, b in zip(whole, model.predict_proba(data[0])):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
+
+
+def test_prediction_plan_is_cached_until_a_refit_or_new_option(data, monkeypatch):
+    calls = []
+    real = _base.predict_batch_rows
+
+    def spy(*args):
+        calls.append(args[:2])
+        return real(*args)
+
+    monkeypatch.setattr(_base, "predict_batch_rows", spy)
+    model = _fit(data)
+    for _ in range(3):
+        model.predict(data[0][:2])
+    assert len(calls) == 1
+    model.set_params(predict_batch_size=5)
+    model.predict(data[0][:2])
+    model.predict(data[0][:2])
+    assert calls[1:] == [(5, model.batch_size_)]
+    model.fit(*data)  # a refit builds a new network: its plan is new
+    model.predict(data[0][:2])
+    assert len(calls) == 3
+
+
+def test_changed_n_threads_applies_at_the_next_prediction(data):
+    model = _fit(data, n_threads=3)
+    seen = _thread_spy(model)
+    model.predict(data[0][:1])
+    model.set_params(n_threads=2)
+    model.predict(data[0][:1])
+    model.set_params(n_threads="auto")  # one row: one thread
+    model.predict(data[0][:1])
+    assert seen == [3, 2, 1]
+
+
+def test_errors_stay_clear_on_the_fast_path(data):
+    with pytest.raises(NotFittedError):
+        MultiTaskClassifier().predict(data[0][:1])
+    model = _fit(data)
+    with pytest.raises(ValueError, match="5 features"):
+        model.predict(data[0][:1, :4])
+    bad = data[0][:1].copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(bad)
+    with torch.no_grad():
+        next(model.module_.parameters()).fill_(float("inf"))
+    with pytest.raises(ValueError, match="non-finite outputs"):
+        model.predict(data[0][:1])

@@ -230,7 +230,6 @@ def test_partial_fit_over_chunks_learns_both_kinds():
 @pytest.mark.parametrize(
     "classes, match",
     [
-        (None, "classes must be passed on the first call"),
         ([["no", "yes"], [0, 1, 2], []], "'spend' is a regression task"),
         ([["no", "yes"], [0, 1, 2], [1, 2]], "'spend' is a regression task"),
         ([["no", "yes"], None, None], "list of 3 arrays"),
@@ -242,10 +241,17 @@ def test_partial_fit_bad_classes(classes, match):
         MixedTaskEstimator(**FAST).partial_fit(X, Y, classes=classes)
 
 
-def test_partial_fit_of_regression_tasks_needs_no_classes():
+def test_partial_fit_without_classes_takes_the_first_chunks():
     X, Y = make_frame(120)
     est = MixedTaskEstimator(**FAST).partial_fit(X, Y["spend"])
     assert est.classes_ is None and est.predict(X).shape == (120,)
+    est = MixedTaskEstimator(**FAST).partial_fit(X[:60], Y[:60])
+    assert est.classes_[0].tolist() == ["no", "yes"]
+    assert est.classes_[1].tolist() == sorted(Y["tier"][:60].dropna().unique())
+    Y_new = Y[60:].astype({"churn": object})
+    Y_new.iloc[0, 0] = "maybe"
+    with pytest.raises(ValueError, match="label 'maybe'.*given to its first call"):
+        est.partial_fit(X[60:], Y_new)
 
 
 def test_class_weight_applies_to_the_classification_tasks():

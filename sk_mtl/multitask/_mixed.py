@@ -9,6 +9,7 @@ from .._engine._base import BaseNeuralEstimator
 from .._engine._classifier_mixin import TaskClassifierMixin
 from .._engine._incremental import IncrementalMixin, tasks_from_classes
 from ..losses import LOSSES, REGRESSION_LOSSES
+from ..utils import encode_class_column, task_columns
 from ..utils._docs import fill_doc
 from ._shared_network import NETWORK_CONSTRAINTS, SharedNetworkMixin
 
@@ -231,6 +232,13 @@ default="squared_error"
 
     def _partial_fit_tasks(self, classes, y, ctx):
         kinds = infer_task_kinds(y, self.task_kinds)
+        if classes is None:  # each classification task: the first chunk's classes
+            cols, names, multitask = task_columns(y)
+            classes = [
+                encode_class_column(col, name)[0] if kind != "regression" else None
+                for col, name, kind in zip(cols, names, kinds)
+            ]
+            classes = classes if multitask else classes[0]
         tasks, multitask = tasks_from_classes(classes, y, kinds)
         _target_layout(tasks, y, ctx)
         return tasks, multitask
@@ -252,10 +260,11 @@ default="squared_error"
         classes : array-like or list, default=None
             On the first call, every class of each classification task: one
             entry per task (2-D ``y``), None for a regression task, or the
-            classes of the single task (1-D ``y``); None when every task is a
-            regression task. Afterwards optional and then equal to the first
-            call's. A regression task is standardised with the mean and
-            standard deviation of the first chunk's targets.
+            classes of the single task (1-D ``y``). None: the classes of the
+            first chunk (a class it lacks is then a ValueError in a later
+            chunk). Afterwards optional and then equal to the first call's. A
+            regression task is standardised with the mean and standard
+            deviation of the first chunk's targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights (times ``class_weight``).
 

@@ -100,11 +100,10 @@ SentenceTransformer
     contrastive_pairs : int, default=None
         Pairs per contrastive epoch, half same-class, half other-class, anchored
         on every labelled example in turn; None: 40 per labelled example and task
-        (SetFit's default of 20 iterations). Set it on a large training set: the
-        default makes about 105,000 pairs of CR's 2,639 sentences, some two CPU
-        hours with MiniLM on one core; 5,120 pairs took 7 minutes and matched
-        plain fine-tuning there, though not on MR's 7,463 sentences (see the
-        :ref:`User Guide <transfer>`).
+        (SetFit's default of 20 iterations). The number of pairs grows with the
+        training set, and each pair runs the encoder twice: set it on a large
+        training set (the :ref:`User Guide <transfer>` gives the cost and the
+        accuracy of a few settings).
     contrastive_epochs : int, default=1
         Passes over the pairs.
     reused_lr : float, default=None

@@ -1,15 +1,15 @@
 """Census-income on the full training split: the new tabular defaults vs boosting.
 
-Issue 10's headline comparison. The census_mtl benchmark (plain MLP on a one-hot
-pipeline, run before the tabular front-end existed) is not re-run; its rows are
-quoted. Here, on the anchors' splits (seeds 0-4, 59,856 training rows): one
-``MultiTaskClassifier`` on the raw DataFrame with its defaults (categorical
-columns from their dtype, learned embeddings, quantile-scaled numerics,
-early stopping), the same with ``numeric_embedding="piecewise_linear"`` (the
-candidate the defaults study ranked best), the latter with census_mtl's tuned
-trunk (hidden units, batch size, weight decay), and ``HistGradientBoostingClassifier``
-with native categoricals, one per task. Test ROC AUC of income and marital status,
-fit seconds, paired per-seed differences to boosting.
+The headline comparison of the tabular defaults. The census_mtl benchmark (plain MLP on
+a one-hot pipeline, run before the tabular front-end existed) is not re-run; its rows
+are quoted. Here, on the anchors' splits (seeds 0-4, 59,856 training rows): one
+``MultiTaskClassifier`` on the raw DataFrame with its defaults (categorical columns from
+their dtype, learned embeddings, quantile-scaled numerics, early stopping), the same
+with ``numeric_embedding="piecewise_linear"`` (the candidate the defaults study ranked
+best), the latter with census_mtl's tuned trunk (hidden units, batch size, weight
+decay), and ``HistGradientBoostingClassifier`` with native categoricals, one per task.
+Test ROC AUC of income and marital status, fit seconds, paired per-seed differences to
+boosting.
 
 TabM (``architecture="tabm"``) is not run here: one fit on Adult's 32,561 rows
 took 25 min on this machine (``results/tabular_study.md``), so 5 seeds on

@@ -37,8 +37,8 @@ MODELS = {
     "stl_new": "new trunk: single-task MultiTaskClassifier(), labelled rows only",
     "stl_new_es": "new trunk: single-task, early_stopping=True, labelled rows only",
 }
-# The tabular front-end (issue 10) with the shipped defaults, straight on the
-# DataFrame, at the fractions the issue asks about (the 60k-row multi-task fits
+# The tabular front-end with the shipped defaults, straight on the
+# DataFrame, at the label fractions above (the 60k-row multi-task fits
 # are the costly ones; TabM-mini, about 16x that, is not affordable here).
 NEW_MODELS = ("mtl_new", "stl_new", "stl_new_es")
 NEW_FRACTIONS = (0.1, 0.02)

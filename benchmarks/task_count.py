@@ -1,7 +1,7 @@
 """Per-batch training cost vs the number of tasks: fused heads vs one head per task.
 
 One training step (forward, the engine's ``MultiTaskLoss``, backward, Adam step)
-of the same network, with its task heads as they were built before issue 10 (one
+of the same network, with its task heads built the simple way (one
 ``nn.Linear`` per task; for TabM one tabm ``LinearEnsemble`` per task; for MMoE one
 gate and one head per task, looped; one loss call per task) and as sk_mtl builds
 them now (one ``FusedHeads`` for all tasks, whose outputs the loss scores in one
@@ -90,8 +90,8 @@ def make_network(kind, n_tasks):
 def make_step(module, n_tasks, seed=0, loss_per_task=False):
     """A closure running one training step on a fixed random batch.
 
-    ``loss_per_task`` scores the tasks one loss call each, as the engine did
-    before issue 10; otherwise tasks of one width are scored in one op."""
+    ``loss_per_task`` scores the tasks one loss call each, the simple way;
+    otherwise tasks of one width are scored in one op."""
     gen = torch.Generator().manual_seed(seed)
     X = torch.randn(BATCH, N_FEATURES, generator=gen)
     y = torch.randint(0, 2, (BATCH, n_tasks), generator=gen)

@@ -18,7 +18,7 @@ three hot starts that differ only in learning rate (3e-3, 1e-2, 2e-2), a hot
 start with shrink-and-perturb (``shrink=0.3``, chosen without the test rows by
 ``benchmarks/transfer_digits_selection.py``), and LogisticRegression on the raw
 pixels. A second table compares hot and cold starts under other batch sizes,
-warm-up lengths, trunk learning rates and shrink-and-perturb settings (issue 10).
+warm-up lengths, trunk learning rates and shrink-and-perturb settings.
 
 Run: ``python -m benchmarks.run --only transfer_digits`` (no data needed), or
 ``python benchmarks/transfer_digits.py [--quick] [--out FILE]``.

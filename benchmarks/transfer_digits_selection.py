@@ -1,4 +1,4 @@
-"""Choose a fix for "hot start worse than cold" without the test rows (issue 10).
+"""Choose a fix for "hot start worse than cold" without the test rows.
 
 The tasks and sources are those of ``benchmarks/transfer_digits.py``. For each
 task and seed 0-4 only the 60 labelled images of that seed are read: stratified

@@ -3,7 +3,7 @@ import copy
 import numpy as np
 import torch
 
-from sk_mtl._engine._net import BatchIterator, TensorBatchDataset
+from sk_mtl._engine._batches import BatchIterator, TensorBatchDataset
 
 
 def test_batches_cover_every_row_once_per_epoch():

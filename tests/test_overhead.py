@@ -8,7 +8,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 from sk_mtl import MultiTaskClassifier, MultiTaskRegressor
-from sk_mtl._engine import _base, _net
+from sk_mtl._engine import _base, _batches
 from sk_mtl._runtime import _threads
 
 
@@ -57,7 +57,7 @@ def test_one_row_skips_the_load_check_and_the_batch_loop(data, monkeypatch):
         raise AssertionError("not for a batch this small")
 
     monkeypatch.setattr(_threads, "_busy_cores", forbidden)
-    monkeypatch.setattr(_net.BatchIterator, "__iter__", forbidden)
+    monkeypatch.setattr(_batches.BatchIterator, "__iter__", forbidden)
     got = model.predict_proba(data[0][:3])
     for e, g in zip(expected, got):
         np.testing.assert_allclose(g, e, rtol=1e-6)

@@ -237,7 +237,7 @@ def test_duplicates_are_embedded_once_and_kept_in_place(encoder):
 
 
 def test_token_rows_in_the_engine_inference_loop_match_embed_texts(encoder):
-    from sk_mtl._engine._net import predict_outputs
+    from sk_mtl._engine._inference import predict_outputs
     from sk_mtl.text._batching import TokenRows
 
     texts = [VARIED[0], VARIED[2], VARIED[0], VARIED[3], VARIED[1]]

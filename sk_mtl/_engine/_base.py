@@ -92,8 +92,9 @@ from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier_mixin import TaskClassifierMixin
 from ._fit_context import FitContext
 from ._incremental import IncrementalMixin
+from ._inference import eval_mode, n_rows, predict_outputs
 from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
-from ._net import HeldOut, MultiTaskNet, eval_mode, n_rows, predict_outputs
+from ._net import HeldOut, MultiTaskNet
 from ._options import (
     NestedOptionsMixin,
     class_weight_matrix,

@@ -1,8 +1,6 @@
-"""The training engine's skorch side: a batched tensor data path and the net.
+"""The training engine's skorch side: the batched data path and the net.
 
-skorch's default data path fetches one row at a time and collates; on small
-tabular networks that costs more than the network itself. Here a dataset indexes
-a whole batch with one tensor index and the iterator yields those batches, so
+The dataset and iterator of :mod:`._batches` index a whole batch at once, so
 skorch keeps doing what it is good at (callbacks, history, device handling,
 early stopping) without paying per row.
 
@@ -12,7 +10,7 @@ early stopping) without paying per row.
 - :class:`MultiTaskNet`: the multi-task training step; the task weighting owns
   the backward pass, per-task losses are recorded by callbacks
   (:mod:`sk_mtl._engine._callbacks`);
-- :func:`predict_outputs`: the one inference loop of every estimator.
+- the one inference loop of every estimator is :func:`._inference.predict_outputs`.
 """
 
 import contextlib
@@ -25,100 +23,18 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.utils import to_tensor
-from torch.utils.data import Dataset
 
-from ..utils._progress import progress
+from ._batches import BatchIterator, TensorBatchDataset
 from ._callbacks import TaskLossRecorder, WeightingEpochEnd
+from ._inference import eval_mode
 
-__all__ = [
-    "TensorBatchDataset",
-    "take_rows",
-    "BatchIterator",
-    "BatchedDataPathMixin",
-    "MultiTaskNet",
-    "HeldOut",
-    "eval_mode",
-    "n_rows",
-    "predict_outputs",
-]
+__all__ = ["BatchedDataPathMixin", "HeldOut", "MultiTaskNet"]
 
 # Stands for "the same object as module_" in a pickled net.
 _SAME_AS_MODULE = "<module_>"
 
 # Hooks skorch calls on every batch; most callbacks leave them as no-ops.
 _PER_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
-
-
-def take_rows(X, idx):
-    """Rows ``idx`` of a model input: a tensor, or a dict of them (tokenised text,
-    tabular parts)."""
-    if isinstance(X, dict):
-        return {key: value[idx] for key, value in X.items()}
-    return X[idx]
-
-
-class TensorBatchDataset(Dataset):
-    """In-memory dataset of aligned tensors that is indexed a batch at a time.
-
-    Parameters
-    ----------
-    X : torch.Tensor or dict of torch.Tensor
-        Inputs; a dict is indexed key by key (e.g. token ids and masks).
-    y, w : torch.Tensor, optional
-        ``(n, n_tasks)`` class codes and per-entry weights (zero = missing);
-        ``w=None`` means weight 1 everywhere, which takes the loss's fast path.
-    """
-
-    def __init__(self, X, y=None, w=None):
-        self.X = X
-        self.y = y
-        self.w = w
-
-    def __len__(self):
-        first = next(iter(self.X.values())) if isinstance(self.X, dict) else self.X
-        return len(first)
-
-    def __getitem__(self, idx):
-        Xb = take_rows(self.X, idx)
-        if self.y is None:
-            return Xb, None
-        return Xb, (self.y[idx], None if self.w is None else self.w[idx])
-
-    def to(self, device):
-        """Move every tensor to ``device`` once, so batches need no copy."""
-
-        def move(t):
-            # Row-batch views (sparse X, row subsets) stay on the host: each
-            # batch is moved when the net reads it.
-            if t is None or not isinstance(t, torch.Tensor | dict):
-                return t
-            return to_tensor(t, device=device)
-
-        return TensorBatchDataset(move(self.X), move(self.y), move(self.w))
-
-
-class BatchIterator:
-    """Yields ``dataset[index_batch]`` for consecutive or shuffled index batches."""
-
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-
-    def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
-
-    def __iter__(self):
-        n = len(self.dataset)
-        bs = self.batch_size
-        if not self.shuffle:
-            for start in range(0, n, bs):
-                yield self.dataset[slice(start, start + bs)]
-            return
-        perm = torch.randperm(n, generator=self.generator)
-        for start in range(0, n, bs):
-            yield self.dataset[perm[start : start + bs]]
 
 
 class BatchedDataPathMixin:
@@ -397,94 +313,3 @@ def _record_sigint(net):
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-_MODE_LOCK = threading.Lock()
-
-
-def eval_mode(module):
-    """Put ``module`` (and every submodule) in eval mode, once and for good.
-
-    Fitted models are left in eval mode by fit and partial_fit, and the training
-    loop puts a module in train mode itself, so inference never switches a mode
-    back and forth: calls from many threads on one fitted model all run in eval
-    mode. A module found in train mode here (an older pickle, a user's
-    ``.train()``) is switched under a lock; the switch only ever goes to eval, so
-    no thread can see another thread's batches run with dropout on.
-    """
-    if any(m.training for m in module.modules()):
-        with _MODE_LOCK:
-            module.eval()
-    return module
-
-
-def n_rows(X):
-    """Rows of a model input: a tensor, a row-batch view or a dict of them."""
-    return (next(iter(X.values())) if isinstance(X, dict) else X).shape[0]
-
-
-def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=0):
-    """Per-task outputs of ``module`` for every row of X, on the CPU.
-
-    The one inference loop of the estimators: eval mode (:func:`eval_mode`; the
-    mode is not restored, so concurrent calls never see train mode), inference
-    mode, batches of ``batch_size`` rows moved to ``device`` once. Input that
-    fits one batch (a served request) goes through the module directly, with no
-    dataset or iterator. It only reads ``module``: calls from several threads
-    give the results of serial calls.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        Returns one tensor per task (or a single tensor).
-    X : torch.Tensor, dict of torch.Tensor, or rows
-        Model input; a dict is passed as keyword arguments. Any object with
-        ``len`` whose ``X[index_tensor]`` is such an input also works: its rows
-        are made batch by batch (e.g. token ids padded to each batch's longest
-        text, :class:`sk_mtl.text._batching.TokenRows`).
-    batch_size : int
-        Rows per forward pass.
-    device : str, default="cpu"
-        Where ``module`` lives.
-    order : array-like of int, default=None
-        Batch the rows in this order (e.g. texts sorted by length, so that each
-        batch pads little); the outputs are in row order all the same.
-    verbose : int, default=0
-        ``>= 2`` shows a progress bar over the batches.
-
-    Returns
-    -------
-    outputs : list of torch.Tensor
-        One ``(n_samples, width)`` tensor per task.
-    """
-    eval_mode(module)
-    with torch.inference_mode():
-        one_batch = order is None and isinstance(X, torch.Tensor | dict)
-        if one_batch and n_rows(X) <= batch_size:
-            out = _forward_batch(module, take_rows(X, slice(None)), device)
-            return list(out) if str(device) == "cpu" else [t.cpu() for t in out]
-        dataset = TensorBatchDataset(X)
-        if str(device) != "cpu":
-            dataset = dataset.to(device)
-        batches = BatchIterator(dataset, batch_size)
-        n_batches = len(batches)
-        if order is not None:
-            order = torch.as_tensor(order)
-            starts = range(0, len(dataset), batch_size)
-            batches = (dataset[order[i : i + batch_size]] for i in starts)
-        chunks = [
-            _forward_batch(module, Xb, device)
-            for Xb, _ in progress(batches, verbose, "predicting", n_batches)
-        ]
-    outputs = [torch.cat([c[t] for c in chunks]).cpu() for t in range(len(chunks[0]))]
-    if order is None:
-        return outputs
-    return [out[torch.argsort(order)] for out in outputs]
-
-
-def _forward_batch(module, Xb, device):
-    """The module's outputs for one batch, as a tuple of per-task tensors."""
-    if str(device) != "cpu" or not isinstance(Xb, torch.Tensor | dict):
-        Xb = to_tensor(Xb, device=device)
-    out = module(**Xb) if isinstance(Xb, dict) else module(Xb)
-    return out if isinstance(out, tuple | list) else (out,)

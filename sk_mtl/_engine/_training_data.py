@@ -7,7 +7,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from skorch.history import History
 
-from ._net import TensorBatchDataset
+from ._batches import TensorBatchDataset
 
 __all__ = [
     "auto_batch_size",

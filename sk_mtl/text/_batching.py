@@ -73,7 +73,7 @@ class TokenRows:
     ``rows[index]`` is ``{"input_ids", "attention_mask"}`` of those rows, padded to
     their own longest text; :meth:`by_length` orders the rows from the longest,
     so that batches taken in that order pad little. The model input that
-    :func:`sk_mtl._engine._net.predict_outputs` reads with ``order=by_length()``.
+    :func:`sk_mtl._engine._inference.predict_outputs` reads with ``order=by_length()``.
     """
 
     def __init__(self, texts, encoder, max_length):

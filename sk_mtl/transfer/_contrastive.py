@@ -25,7 +25,7 @@ from skorch.callbacks import LRScheduler
 from torch import nn
 from torch.nn import functional as F
 
-from .._engine._net import TensorBatchDataset, take_rows
+from .._engine._batches import TensorBatchDataset, take_rows
 from .._engine._phases import TrainingPhase
 from ..weighting import EqualWeighting
 

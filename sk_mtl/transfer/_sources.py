@@ -14,7 +14,7 @@ from torch import nn
 
 from .._data._inputs import NumericInput, as_dense
 from .._engine._base import BaseNeuralEstimator
-from .._engine._net import predict_outputs
+from .._engine._inference import predict_outputs
 from ..text._batching import TokenRows, length_buckets
 from ..text._input import TextInput
 from ..text._sentence_transformers import is_sentence_transformer

@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.history import History
 
 from .._engine._base import BaseNeuralClassifier
-from .._engine._net import eval_mode, predict_outputs
+from .._engine._inference import eval_mode, predict_outputs
 from .._engine._phases import Network, TrainingPhase
 from .._runtime._device import handle_interrupt
 from ..modules import HeadView, MultiHeadNetwork, StackedTrunk

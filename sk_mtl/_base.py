@@ -36,7 +36,7 @@ from ._callbacks import DivergenceGuard, check_finite_outputs
 from ._classifier import TaskClassifierMixin
 from ._incremental import IncrementalMixin
 from ._inputs import NumericInput
-from ._malloc import fast_allocation
+from ._malloc import fast_allocation, release_free_memory
 from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
 from ._net import HeldOut, MultiTaskNet, eval_mode, predict_outputs
 from ._options import (
@@ -196,6 +196,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             self.batch_size_ = auto_batch_size(self.batch_size, len(rows[0]))
             with self._compute(network.module, self.batch_size_, 3):
                 self._train(network, X, targets, weights, rows, seed)
+        release_free_memory()
         return self
 
     def _entry_weights(self, sample_weight, tasks, targets):

@@ -8,7 +8,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 from sk_mtl import MultiTaskClassifier, MultiTaskRegressor
-from sk_mtl._engine import _base, _batches
+from sk_mtl._engine import _batches, _inference
 from sk_mtl._runtime import _threads
 
 
@@ -73,13 +73,13 @@ def test_one_batch_and_many_batches_agree(data):
 
 def test_prediction_plan_is_cached_until_a_refit_or_new_option(data, monkeypatch):
     calls = []
-    real = _base.predict_batch_rows
+    real = _inference.predict_batch_rows
 
     def spy(*args):
         calls.append(args[:2])
         return real(*args)
 
-    monkeypatch.setattr(_base, "predict_batch_rows", spy)
+    monkeypatch.setattr(_inference, "predict_batch_rows", spy)
     model = _fit(data)
     for _ in range(3):
         model.predict(data[0][:2])

@@ -135,6 +135,76 @@ def test_undeclared_text_column_and_infinity_are_clear_errors():
         MultiTaskClassifier(**FAST).fit(X, Y)
 
 
+def _unsupported_columns(n):
+    days = pd.to_datetime("2020-01-01") + pd.to_timedelta(np.arange(n), "D")
+    return {
+        "datetime": (days, TypeError, "dates/times"),
+        "datetime_tz": (days.tz_localize("UTC"), TypeError, "dates/times"),
+        "timedelta": (pd.to_timedelta(np.arange(n), "D"), TypeError, "time spans"),
+        "period": (
+            pd.period_range("2020-01", periods=n, freq="D"),
+            TypeError,
+            "period",
+        ),
+        "interval": (pd.interval_range(0, n), TypeError, "intervals"),
+        "complex": (np.arange(n) + 1j, ValueError, "complex"),
+        "dict": ([{"k": i} for i in range(n)], TypeError, "dict values"),
+        "date objects": ([days[0].date()] * n, TypeError, "date values"),
+    }
+
+
+@pytest.fixture(scope="module")
+def fitted_on_numbers():
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "when"])
+    frame["colour"] = pd.Categorical(rng.choice(["red", "blue"], 60))
+    y = (frame["a"] > 0).astype(int).to_numpy()
+    fast = dict(hidden_units=(4,), max_epochs=1, random_state=0)
+    return (
+        frame,
+        y,
+        MultiTaskClassifier(**fast).fit(frame, y),
+        MultiTaskClassifier(**fast).fit(frame[["a", "b", "when"]].to_numpy(), y),
+    )
+
+
+@pytest.mark.parametrize("kind", list(_unsupported_columns(2)))
+def test_unsupported_column_types_are_named_at_fit_and_predict(fitted_on_numbers, kind):
+    frame, y, model, _ = fitted_on_numbers
+    values, error, what = _unsupported_columns(len(frame))[kind]
+    bad = frame.assign(when=values)
+    for plain in (True, False):  # numeric only (NumericInput) or with a category
+        X = bad.drop(columns="colour") if plain else bad
+        with pytest.raises(error, match=f"column 'when' holds {what}"):
+            MultiTaskClassifier(max_epochs=1).fit(X, y)
+    with pytest.raises(error, match=f"column 'when' holds {what}"):
+        model.predict_proba(bad)
+
+
+@pytest.mark.parametrize(
+    "dtype, error, what",
+    [
+        ("datetime64[D]", TypeError, "dates/times"),
+        ("timedelta64[s]", TypeError, "time spans"),
+        ("complex128", ValueError, "complex"),
+    ],
+)
+def test_unsupported_numpy_dtypes_are_named_at_fit_and_predict(
+    fitted_on_numbers, dtype, error, what
+):
+    frame, y, _, model = fitted_on_numbers
+    X = np.arange(len(frame) * 3).reshape(-1, 3).astype(dtype)
+    with pytest.raises(error, match=f"column 0 holds {what}"):
+        MultiTaskClassifier(max_epochs=1).fit(X, y)
+    with pytest.raises(error, match=f"column 0 holds {what}"):
+        model.predict_proba(X)
+    # An object array holding dates is named by its column too.
+    mixed = frame[["a", "b", "when"]].to_numpy().astype(object)
+    mixed[5, 2] = pd.Timestamp("2020-01-01")
+    with pytest.raises(TypeError, match="column 2 holds Timestamp values"):
+        model.predict_proba(mixed)
+
+
 def test_unknown_rare_and_missing_categories_get_their_slots():
     X, Y = make_frame(200)
     X["city"] = X["city"].astype(object)
@@ -392,3 +462,15 @@ def test_early_stopping_auto_follows_the_number_of_rows():
     assert "valid_loss" in big.history_[-1]
     off = MultiTaskClassifier(**params, early_stopping=False).fit(X, X[:, 0] > 0)
     assert "valid_loss" not in off.history_[-1]
+
+
+def test_missing_values_of_float_arrays_are_found_without_a_copy():
+    from sk_mtl._tabular_input import _has_missing
+
+    X = np.zeros((20_000, 3), dtype=np.float32)
+    assert not _has_missing(X)
+    X[19_999, 2] = np.nan  # in the last block
+    assert _has_missing(X)
+    X[19_999, 2] = np.inf
+    X[0, 0] = -np.inf  # the sum is NaN, yet no value is missing
+    assert not _has_missing(X)

@@ -11,6 +11,8 @@ Validation runs *for* an estimator (``owner``): sklearn's checks and messages of
 called, never to a source behind it.
 """
 
+import numbers
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -121,6 +123,94 @@ def _reject_strings(X, owner):
         )
 
 
+# Column dtypes that are neither numbers nor categories: what they are, in words.
+_UNSUPPORTED_KINDS = {"M": "dates/times", "m": "time spans", "V": "raw bytes"}
+_UNSUPPORTED_DTYPES = {
+    "DatetimeTZDtype": "dates/times",
+    "PeriodDtype": "periods",
+    "IntervalDtype": "intervals",
+}
+
+
+def _unsupported_dtype(dtype):
+    """What ``dtype`` holds, in words, when no estimator reads it; else None."""
+    name = type(dtype).__name__
+    if name == "CategoricalDtype":
+        return _unsupported_dtype(dtype.categories.dtype)
+    if name in _UNSUPPORTED_DTYPES:
+        return _UNSUPPORTED_DTYPES[name]
+    return _UNSUPPORTED_KINDS.get(getattr(dtype, "kind", None))
+
+
+def _unsupported_value(values):
+    """The first value of an object column that is neither a string, a real
+    number, a bool nor missing; None if there is none."""
+    for kind in set(map(type, values)):
+        if issubclass(kind, str | bool | np.bool_) or kind is type(None):
+            continue
+        if issubclass(kind, numbers.Real) and not issubclass(kind, np.datetime64):
+            continue
+        for value in values:
+            if type(value) is kind and not _is_missing(value):
+                return value
+    return None
+
+
+def _is_missing(value):
+    try:
+        return bool(value != value) or str(value) in ("<NA>", "NaT")
+    except (TypeError, ValueError):
+        return False
+
+
+def check_column_types(X, owner):
+    """TypeError naming the first column of X that holds neither numbers nor
+    categories (dates, time spans, periods, intervals, dicts, ...); ValueError for
+    complex numbers (sklearn's message).
+
+    Runs on DataFrames and numpy arrays, at fit and at predict, before anything
+    converts X (numpy would raise ``DTypePromotionError``, or read dates as
+    numbers).
+    """
+    if sp.issparse(X):
+        return
+    frame = hasattr(X, "iloc") and hasattr(X, "dtypes") and getattr(X, "ndim", 0) == 2
+    if frame:
+        columns = [
+            (f"column {c!r}", X.iloc[:, j], dt)
+            for j, (c, dt) in enumerate(zip(X.columns, X.dtypes))
+        ]
+    elif isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1]:
+        # One dtype for all columns: only object arrays are read column by column.
+        n = X.shape[1] if X.dtype.kind == "O" else 1
+        columns = [(f"column {j}", X[:, j], X.dtype) for j in range(n)]
+    else:
+        return
+    caller = type(owner).__name__
+    for name, column, dtype in columns:
+        if getattr(dtype, "kind", None) == "c":
+            raise ValueError(
+                f"Complex data not supported: X's {name} holds complex numbers "
+                f"({dtype}), which {caller} cannot read as features."
+            )
+        what = _unsupported_dtype(dtype)
+        bad = None
+        if what is None and getattr(dtype, "kind", None) == "O":
+            values = column.tolist() if hasattr(column, "tolist") else list(column)
+            bad = _unsupported_value(values)
+            if bad is None:
+                continue
+            what = f"{type(bad).__name__} values (e.g. {bad!r})"
+        if what is None:
+            continue
+        raise TypeError(
+            f"X's {name} holds {what} (dtype {dtype}), which {caller} cannot read: "
+            "a feature's argument must be a string (categorical column) or a "
+            "number. Convert the column first (e.g. a date to its year, month and "
+            "day, or to days since a reference date)."
+        )
+
+
 def _check_float32_range(values, X, owner):
     """ValueError naming the column of a finite value that float32 cannot hold."""
     if values.size == 0 or values.dtype.kind != "f" or values.dtype.itemsize <= 4:
@@ -192,6 +282,7 @@ class NumericInput:
     @staticmethod
     def _validate(X, owner, *, reset):
         _reject_strings(X, owner)
+        check_column_types(X, owner)
         X = validate_data(
             owner,
             X,

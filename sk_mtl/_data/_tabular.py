@@ -35,7 +35,7 @@ import torch
 from sklearn.preprocessing import QuantileTransformer
 from sklearn.utils.validation import check_array, validate_data
 
-from ._inputs import NumericInput, _take_rows
+from ._inputs import NumericInput, _take_rows, check_column_types
 
 __all__ = ["TabularInput", "TabularData", "make_input"]
 
@@ -61,11 +61,22 @@ def _from_dtype(X):
     return []
 
 
+# Rows per block when looking for NaN in a float array (a small boolean temporary).
+_NAN_BLOCK_ROWS = 8192
+
+
 def _has_missing(X):
     if _is_frame(X):
         return bool(X.isna().to_numpy().any())
     if isinstance(X, np.ndarray) and X.dtype.kind not in "fO":
         return False  # ints, bools cannot hold NaN; complex is rejected later
+    if isinstance(X, np.ndarray) and X.dtype.kind == "f":
+        # No float64 copy, no mask as large as X: a NaN makes the sum NaN (and so
+        # can inf - inf, which the exact block-wise look then tells apart).
+        if not np.isnan(X.sum()):
+            return False
+        blocks = range(0, len(X), _NAN_BLOCK_ROWS)
+        return any(np.isnan(X[i : i + _NAN_BLOCK_ROWS]).any() for i in blocks)
     try:
         values = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):
@@ -246,6 +257,7 @@ class TabularInput:
     # --------------------------------------------------------------- helpers
     @staticmethod
     def _validate(X, owner, *, reset):
+        check_column_types(X, owner)
         if not _is_frame(X):
             if not isinstance(X, np.ndarray):  # a list: keep numbers and strings
                 X = np.asarray(X, dtype=object)

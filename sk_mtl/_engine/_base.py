@@ -61,11 +61,8 @@ on its first call. Everything else (sample weights, seeding, the validation
 split, the skorch net, the one inference loop, scoring, tags) lives here once.
 """
 
-import copy
-import math
 import numbers
 import warnings
-import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -78,28 +75,30 @@ from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
 )
-from skorch.callbacks import EarlyStopping
 
 from .._data._inputs import NumericInput
 from .._data._tasks import fit_tasks
 from .._runtime._device import check_device, float32_default_dtype, handle_interrupt
-from .._runtime._malloc import fast_allocation
+from .._runtime._malloc import fast_allocation, release_free_memory
 from .._runtime._threads import resolve_n_threads, torch_threads, work_per_row
-from ..ensembles import MemberAveragedLoss
 from ..losses import LOSSES
 from ..weighting import TASK_WEIGHTINGS
-from ._callbacks import DivergenceGuard, check_finite_outputs
+from ._callbacks import check_finite_outputs
 from ._classifier_mixin import TaskClassifierMixin
 from ._fit_context import FitContext
 from ._incremental import IncrementalMixin
-from ._inference import eval_mode, n_rows, predict_outputs
-from ._monitoring import HistoryAttributesMixin, monitoring_callbacks
-from ._net import HeldOut, MultiTaskNet
+from ._inference import (
+    eval_mode,
+    n_rows,
+    predict_outputs,
+    prediction_plan,
+    sums_finite,
+)
+from ._monitoring import HistoryAttributesMixin
+from ._net import OPTIMIZERS, make_net
 from ._options import (
     NestedOptionsMixin,
     class_weight_matrix,
-    lr_scheduler_callback,
-    predict_batch_rows,
 )
 from ._phases import TrainingPhase
 from ._training_data import (
@@ -109,22 +108,6 @@ from ._training_data import (
     phase_dataset,
     split_rows,
 )
-
-_OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-}
-
-# Per fitted network (weakly held: dropped with the network), the prediction plans
-# of BaseNeuralEstimator._predict_plan by their options.
-_PREDICT_PLANS = weakref.WeakKeyDictionary()
-
-
-def _sums_finite(outputs):
-    """Whether every output tensor has a finite sum: a NaN or inf anywhere makes
-    its sum non-finite, so True means all finite (one reduction per tensor)."""
-    return all(math.isfinite(float(out.sum())) for out in outputs)
 
 
 class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstimator):
@@ -146,7 +129,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         "optimizer_options": [dict, None],
         "lr_scheduler": [str, callable, None],
         "lr_scheduler_options": [dict, None],
-        "optimizer": [StrOptions(set(_OPTIMIZERS))],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "task_weighting": [StrOptions(set(TASK_WEIGHTINGS))],
         "loss": [StrOptions(set(LOSSES))],
@@ -268,6 +251,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             self.batch_size_ = auto_batch_size(self.batch_size, len(rows[0]))
             with self._compute(network.module, self.batch_size_, 3):
                 self._train(network, ctx, targets, weights, rows, seed)
+        release_free_memory()
         return self
 
     def _entry_weights(self, sample_weight, tasks, targets):
@@ -346,99 +330,19 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         return check_device(self.device, type(self).__name__)
 
     def _make_net(self, phase, network, valid, seed):
-        callbacks = [
-            cb if isinstance(cb, tuple) else (f"user_{i}_{type(cb).__name__}", cb)
-            for i, cb in enumerate(copy.deepcopy(self.callbacks or []))
-        ]
-        callbacks += phase.callbacks
-        callbacks.append(
-            (
-                "divergence",
-                DivergenceGuard(
-                    getattr(self, "on_divergence", "raise"),
-                    type(self).__name__,
-                    phase.name,
-                ),
-            )
-        )
-        if valid is not None:
-            callbacks.append(("early_stopping", self._early_stopping()))
-        if self.lr_scheduler is not None:
-            scheduler = lr_scheduler_callback(
-                self.lr_scheduler, self.lr_scheduler_options
-            )
-            callbacks.append(("lr_scheduler", scheduler))
-        net_kwargs, shown = monitoring_callbacks(int(self.verbose), valid is not None)
-        callbacks += shown
-        criterion = MemberAveragedLoss(  # MultiTaskLoss that reads TabM members
-            self.n_tasks_,
-            loss=self._task_losses(),
-            task_weighting=self.task_weighting,
-            # a regressor has no classification-loss parameters
-            focal_gamma=getattr(self, "focal_gamma", 2.0),
-            ohem_fraction=getattr(self, "ohem_fraction", 0.25),
-        )
-        options = {**network.optimizer_options, **(self.optimizer_options or {})}
-        kwargs = {f"optimizer__{k}": v for k, v in options.items()}
-        if phase.param_groups:
-            kwargs["optimizer__param_groups"] = phase.param_groups
-        return MultiTaskNet(
-            module=phase.module,
-            criterion=criterion,
-            optimizer=_OPTIMIZERS[self.optimizer],
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=phase.max_epochs,
-            batch_size=self._batch_rows(),
-            train_split=None if valid is None else HeldOut(valid),
-            callbacks=callbacks,
-            device=self.device,
-            verbose=int(self.verbose),
-            task_names=self.task_names_,
-            shuffle_seed=seed,
-            **net_kwargs,
-            **kwargs,
-        )
+        """The skorch net that trains ``phase`` (:func:`._net.make_net`)."""
+        return make_net(self, phase, network, valid, seed)
 
     def _batch_rows(self):
         """Rows per training step of the fitted model (``batch_size_``)."""
         rows = getattr(self, "batch_size_", None)
         return auto_batch_size(self.batch_size, None) if rows is None else rows
 
-    def _early_stopping(self):
-        return EarlyStopping(
-            monitor="valid_task_loss",
-            patience=self.n_iter_no_change,
-            threshold=self.tol,
-            threshold_mode="abs",
-            lower_is_better=True,
-            load_best=True,
-        )
-
     # --------------------------------------------------------------- predict
     def __sklearn_is_fitted__(self):
         """Whether fit has made the network (what ``check_is_fitted`` asks,
         without scanning every attribute on each prediction)."""
         return "module_" in vars(self)
-
-    def _predict_plan(self):
-        """``(rows per forward pass, work per row)`` at prediction.
-
-        Both walk the network's layers, so they are worked out once per fitted
-        network and prediction options (``predict_batch_size``, the fit's batch
-        and input width), not per call: a refit makes a new network, and a
-        changed option a new key.
-        """
-        width = getattr(self.input_, "width", None)
-        key = (self.predict_batch_size, self._batch_rows(), width)
-        plans = _PREDICT_PLANS.get(self.module_)
-        if plans is None:
-            plans = _PREDICT_PLANS.setdefault(self.module_, {})
-        plan = plans.get(key)
-        if plan is None:
-            rows = predict_batch_rows(*key[:2], self.module_, width)
-            plan = plans[key] = (rows, work_per_row(self.module_))
-        return plan
 
     def _forward(self, X):
         """Per-task outputs of the fitted network for X (the inference loop).
@@ -447,13 +351,15 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         """
         X = self.input_.transform(X, self)
         inputs = self.input_.tensors(X)
-        rows, per_row = self._predict_plan()
+        rows, per_row = prediction_plan(
+            self.module_, self.predict_batch_size, self._batch_rows(), self.input_
+        )
         # The threads are sized for the batches this call runs, not for the
         # largest batch: one row never waits for a second thread.
         work = min(rows, n_rows(inputs)) * per_row // 3
         with self._threads(work):
             outputs = predict_outputs(self.module_, inputs, rows, self.device)
-        if not _sums_finite(outputs):  # then find the rows and say why
+        if not sums_finite(outputs):  # then find the rows and say why
             check_finite_outputs(
                 outputs, self.task_names_, type(self).__name__, self.module_
             )

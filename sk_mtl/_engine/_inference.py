@@ -5,15 +5,19 @@ weight soup included) run the network through :func:`predict_outputs`. It only
 reads the module, so one fitted model can serve many threads at once.
 """
 
+import math
 import threading
+import weakref
 
 import torch
 from skorch.utils import to_tensor
 
+from .._runtime._threads import work_per_row
 from ..utils._progress import progress
 from ._batches import BatchIterator, TensorBatchDataset, take_rows
+from ._options import predict_batch_rows
 
-__all__ = ["eval_mode", "n_rows", "predict_outputs"]
+__all__ = ["eval_mode", "n_rows", "prediction_plan", "predict_outputs", "sums_finite"]
 
 
 _MODE_LOCK = threading.Lock()
@@ -105,3 +109,34 @@ def _forward_batch(module, Xb, device):
         Xb = to_tensor(Xb, device=device)
     out = module(**Xb) if isinstance(Xb, dict) else module(Xb)
     return out if isinstance(out, tuple | list) else (out,)
+
+
+# Per fitted network (weakly held: dropped with the network), its prediction
+# plans by prediction options.
+_PREDICT_PLANS = weakref.WeakKeyDictionary()
+
+
+def prediction_plan(module, predict_batch_size, batch_rows, input_):
+    """``(rows per forward pass, work per row)`` of ``module`` at prediction.
+
+    Both walk the network's layers, so they are worked out once per fitted
+    network and prediction options (``predict_batch_size``, the fit's batch and
+    the input's width), not per call: a refit makes a new network, and a changed
+    option a new key.
+    """
+    width = getattr(input_, "width", None)
+    key = (predict_batch_size, batch_rows, width)
+    plans = _PREDICT_PLANS.get(module)
+    if plans is None:
+        plans = _PREDICT_PLANS.setdefault(module, {})
+    plan = plans.get(key)
+    if plan is None:
+        rows = predict_batch_rows(*key[:2], module, width)
+        plan = plans[key] = (rows, work_per_row(module))
+    return plan
+
+
+def sums_finite(outputs):
+    """Whether every output tensor has a finite sum: a NaN or inf anywhere makes
+    its sum non-finite, so True means all finite (one reduction per tensor)."""
+    return all(math.isfinite(float(out.sum())) for out in outputs)

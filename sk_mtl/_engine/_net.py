@@ -14,6 +14,7 @@ early stopping) without paying per row.
 """
 
 import contextlib
+import copy
 import signal
 import threading
 import warnings
@@ -21,14 +22,17 @@ from functools import cached_property
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.utils import to_tensor
 
+from ..ensembles import MemberAveragedLoss
 from ._batches import BatchIterator, TensorBatchDataset
-from ._callbacks import TaskLossRecorder, WeightingEpochEnd
+from ._callbacks import DivergenceGuard, TaskLossRecorder, WeightingEpochEnd
 from ._inference import eval_mode
+from ._monitoring import monitoring_callbacks
+from ._options import lr_scheduler_callback
 
-__all__ = ["BatchedDataPathMixin", "HeldOut", "MultiTaskNet"]
+__all__ = ["OPTIMIZERS", "BatchedDataPathMixin", "HeldOut", "MultiTaskNet", "make_net"]
 
 # Stands for "the same object as module_" in a pickled net.
 _SAME_AS_MODULE = "<module_>"
@@ -313,3 +317,85 @@ def _record_sigint(net):
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+}
+
+
+def make_net(estimator, phase, network, valid, seed):
+    """The :class:`MultiTaskNet` that trains one phase of ``estimator``'s fit.
+
+    Callbacks in this order: the user's (deep-copied), the phase's, the
+    divergence guard, early stopping when ``valid`` is given, the learning-rate
+    schedule, then the monitoring ones of ``verbose``. The criterion is the
+    multi-task loss of the fitted tasks; optimizer options come from the network
+    and the estimator's ``optimizer_options``.
+    """
+    callbacks = [
+        cb if isinstance(cb, tuple) else (f"user_{i}_{type(cb).__name__}", cb)
+        for i, cb in enumerate(copy.deepcopy(estimator.callbacks or []))
+    ]
+    callbacks += phase.callbacks
+    callbacks.append(
+        (
+            "divergence",
+            DivergenceGuard(
+                getattr(estimator, "on_divergence", "raise"),
+                type(estimator).__name__,
+                phase.name,
+            ),
+        )
+    )
+    if valid is not None:
+        callbacks.append(("early_stopping", _early_stopping(estimator)))
+    if estimator.lr_scheduler is not None:
+        scheduler = lr_scheduler_callback(
+            estimator.lr_scheduler, estimator.lr_scheduler_options
+        )
+        callbacks.append(("lr_scheduler", scheduler))
+    net_kwargs, shown = monitoring_callbacks(int(estimator.verbose), valid is not None)
+    callbacks += shown
+    criterion = MemberAveragedLoss(  # MultiTaskLoss that reads TabM members
+        estimator.n_tasks_,
+        loss=estimator._task_losses(),
+        task_weighting=estimator.task_weighting,
+        # a regressor has no classification-loss parameters
+        focal_gamma=getattr(estimator, "focal_gamma", 2.0),
+        ohem_fraction=getattr(estimator, "ohem_fraction", 0.25),
+    )
+    options = {**network.optimizer_options, **(estimator.optimizer_options or {})}
+    kwargs = {f"optimizer__{k}": v for k, v in options.items()}
+    if phase.param_groups:
+        kwargs["optimizer__param_groups"] = phase.param_groups
+    return MultiTaskNet(
+        module=phase.module,
+        criterion=criterion,
+        optimizer=OPTIMIZERS[estimator.optimizer],
+        optimizer__weight_decay=estimator.weight_decay,
+        lr=estimator.lr,
+        max_epochs=phase.max_epochs,
+        batch_size=estimator._batch_rows(),
+        train_split=None if valid is None else HeldOut(valid),
+        callbacks=callbacks,
+        device=estimator.device,
+        verbose=int(estimator.verbose),
+        task_names=estimator.task_names_,
+        shuffle_seed=seed,
+        **net_kwargs,
+        **kwargs,
+    )
+
+
+def _early_stopping(estimator):
+    return EarlyStopping(
+        monitor="valid_task_loss",
+        patience=estimator.n_iter_no_change,
+        threshold=estimator.tol,
+        threshold_mode="abs",
+        lower_is_better=True,
+        load_best=True,
+    )

@@ -30,9 +30,6 @@ from sk_mtl import (
 pd = pytest.importorskip("pandas")
 pytest.importorskip("safetensors")
 ES = dict(hidden_units=(6,), max_epochs=3, random_state=0, early_stopping=True)
-EARLY_PICKLE = pytest.mark.xfail(
-    reason="train_split lambda, fixed on branch trust-engine", strict=True
-)
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +135,8 @@ def _sk_mtl(model, tmp_path):
 @pytest.mark.parametrize(
     "keep",
     [
-        pytest.param(_pickle, id="pickle", marks=EARLY_PICKLE),
-        pytest.param(_joblib, id="joblib", marks=EARLY_PICKLE),
+        pytest.param(_pickle, id="pickle"),
+        pytest.param(_joblib, id="joblib"),
         pytest.param(_sk_mtl, id="sk_mtl.save"),
     ],
 )

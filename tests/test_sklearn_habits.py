@@ -228,7 +228,7 @@ def test_class_weight_balanced_and_per_task_dicts():
 # ------------------------------------------------------- MLPClassifier attributes
 def test_loss_curve_and_validation_scores(data):
     X, Y = data
-    clf = small(max_epochs=4).fit(X, Y)
+    clf = small(max_epochs=4, early_stopping=False).fit(X, Y)
     assert clf.loss_curve_ == pytest.approx(clf.history_[:, "train_loss"])
     assert len(clf.loss_curve_) == 4
     assert clf.validation_scores_ is None and clf.best_validation_score_ is None
@@ -307,7 +307,7 @@ def test_epoch_table_is_plain_off_a_terminal_and_progress_bar_at_verbose_2(
     assert "train_loss" in out and "valid_score" in out
     assert "\x1b[" not in out  # captured output is not a terminal: no colours
     assert err == ""
-    small(verbose=2).fit(X, Y)
+    small(verbose=2, early_stopping=False).fit(X, Y)
     out, err = capsys.readouterr()
     assert "train_loss" in out
     # One tqdm bar per epoch over its 2 batches (150 rows, batch 128), on stderr.

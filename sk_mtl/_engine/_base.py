@@ -252,6 +252,8 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
                 # Our optimizer is built from the module we pass in: nothing to re-init.
                 warnings.filterwarnings("ignore", message=".*re-initializ.*")
                 net.fit(data[0], None)
+            if net.train_split is not None:  # the held-out rows are not the model's
+                net.set_params(train_split=None, callbacks__early_stopping=None)
             histories.append(net.history)
             if net.interrupted_:
                 handle_interrupt(self, sum(len(h) for h in histories))

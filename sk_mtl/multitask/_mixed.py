@@ -70,7 +70,7 @@ default="squared_error"
         Learning rate.
     batch_size : int, default=128
         Mini-batch size for training (``predict_batch_size`` for prediction).
-    %(optimizer_parameters)s
+    %(optimizer_parameters_auto_stop)s
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, shuffling and the validation split.
 
@@ -121,8 +121,8 @@ default="squared_error"
     ['classification', 'regression']
     >>> est.predict(X[:2]).round(1)
       churn  spend
-    0   yes  134.1
-    1   yes  130.9
+    0   yes  133.8
+    1   yes  131.8
     >>> proba = est.predict_proba(X[:2])  # one entry per task
     >>> proba[0].shape, proba[1] is None
     ((2, 2), True)
@@ -164,7 +164,7 @@ default="squared_error"
         weight_decay=0.0,
         lr_scheduler=None,
         lr_scheduler_options=None,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,

@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
-from sk_mtl._threads import torch_threads
 from skorch.callbacks import Callback
 
 from sk_mtl import (
@@ -18,6 +17,7 @@ from sk_mtl import (
     MultiTaskRegressor,
     TransferClassifier,
 )
+from sk_mtl._runtime._threads import torch_threads
 
 N_THREADS, N_CALLS = 4, 12
 

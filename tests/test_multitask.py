@@ -17,8 +17,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skorch.callbacks import Callback
 
-from sk_mtl import MultiTaskClassifier, make_task_scorer
+from sk_mtl import (
+    MixedTaskEstimator,
+    MultiTaskClassifier,
+    MultiTaskRegressor,
+    make_task_scorer,
+)
 from sk_mtl.model_selection import TaskStratifiedKFold
+from sk_mtl.multitask._shared_network import EARLY_STOPPING_AUTO_SAMPLES
 
 FAST = dict(max_epochs=15, hidden_units=(32,), batch_size=32, random_state=0)
 
@@ -277,6 +283,49 @@ def test_early_stopping_restores_best_and_records_history():
     # the restored weights are those of the best epoch, not the last one
     restored = clf.net_.module_
     assert restored is clf.module_
+
+
+@pytest.mark.parametrize(
+    "make", [MultiTaskClassifier, MultiTaskRegressor, MixedTaskEstimator]
+)
+def test_early_stopping_auto_is_on_above_a_hundred_rows(make):
+    rng = np.random.RandomState(0)
+    params = dict(hidden_units=(4,), max_epochs=2, batch_size=256, random_state=0)
+    n = EARLY_STOPPING_AUTO_SAMPLES
+    for rows, on in [(n, False), (n + 1, True), (600, True)]:
+        X = rng.normal(size=(rows, 2))
+        y = (X[:, 0] > 0).astype(int if make is MultiTaskClassifier else float)
+        model = make(**params).fit(X, y)
+        assert ("valid_loss" in model.history_[-1]) is on, rows
+    off = make(**params, early_stopping=False).fit(X, y)
+    assert "valid_loss" not in off.history_[-1]
+
+
+class _Snapshots(Callback):
+    """Copies the network's weights at the end of every epoch (kept when the
+    net re-initialises its callbacks after fit)."""
+
+    def __init__(self):
+        self.states = []
+
+    def on_epoch_end(self, net, **kwargs):
+        state = net.module_.state_dict()
+        self.states.append({k: v.clone() for k, v in state.items()})
+
+
+def test_auto_early_stopping_restores_the_best_epoch_on_600_rows():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 6))
+    y = rng.randint(0, 2, size=600)  # nothing to learn: later epochs overfit
+    clf = MultiTaskClassifier(
+        (64, 64), max_epochs=60, callbacks=[_Snapshots()], random_state=0
+    ).fit(X, y)
+    best = int(np.argmin(clf.history_[:, "valid_task_loss"]))
+    assert best + 1 < clf.n_iter_ < 60  # stopped early, after the best epoch
+    states = dict(clf.net_.callbacks_)["user_0__Snapshots"].states
+    restored = clf.module_.state_dict()
+    assert all(torch.equal(v, states[best][k]) for k, v in restored.items())
+    assert not all(torch.equal(v, states[-1][k]) for k, v in restored.items())
 
 
 def test_verbose_prints_per_task_losses(capsys):

@@ -271,7 +271,7 @@ def test_class_weight_balanced_and_per_task_dicts():
 # ------------------------------------------------------- MLPClassifier attributes
 def test_loss_curve_and_validation_scores(data):
     X, Y = data
-    clf = small(max_epochs=4).fit(X, Y)
+    clf = small(max_epochs=4, early_stopping=False).fit(X, Y)
     assert clf.loss_curve_ == pytest.approx(clf.history_[:, "train_loss"])
     assert len(clf.loss_curve_) == 4
     assert clf.validation_scores_ is None and clf.best_validation_score_ is None
@@ -346,7 +346,7 @@ def test_epoch_table_is_plain_off_a_terminal_and_progress_bar_only_on_one(
     assert "\x1b[" not in out  # captured output is not a terminal: no colours
     assert err == ""
     # verbose=2 into a log file: the epoch lines, no bar debris ("0%| | 0/2").
-    small(verbose=2).fit(X, Y)
+    small(verbose=2, early_stopping=False).fit(X, Y)
     out, err = capsys.readouterr()
     assert out.count("\n") == 5  # header, rule, one line per epoch
     assert err == ""
@@ -354,7 +354,7 @@ def test_epoch_table_is_plain_off_a_terminal_and_progress_bar_only_on_one(
     # 128), on stderr.
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    small(verbose=2).fit(X, Y)
+    small(verbose=2, early_stopping=False).fit(X, Y)
     assert terminal.getvalue().count("0/2 [") == 3
 
 

@@ -452,20 +452,8 @@ def test_fine_tuner_and_transfer_reuse_the_embeddings():
     assert transfer.fit(X, y_new).score(X, y_new) > 0.9
 
 
-def test_early_stopping_auto_follows_the_number_of_rows():
-    rng = np.random.RandomState(0)
-    params = dict(hidden_units=(4,), max_epochs=2, batch_size=2048, random_state=0)
-    small = MultiTaskClassifier(**params).fit(rng.normal(size=(300, 2)), [0, 1] * 150)
-    assert "valid_loss" not in small.history_[-1]
-    X = rng.normal(size=(10_002, 2))
-    big = MultiTaskClassifier(**params).fit(X, X[:, 0] > 0)
-    assert "valid_loss" in big.history_[-1]
-    off = MultiTaskClassifier(**params, early_stopping=False).fit(X, X[:, 0] > 0)
-    assert "valid_loss" not in off.history_[-1]
-
-
 def test_missing_values_of_float_arrays_are_found_without_a_copy():
-    from sk_mtl._tabular_input import _has_missing
+    from sk_mtl._data._tabular import _has_missing
 
     X = np.zeros((20_000, 3), dtype=np.float32)
     assert not _has_missing(X)

@@ -3,14 +3,10 @@
 import numbers
 
 from sklearn.utils._param_validation import Interval, StrOptions
-from torch import nn
 
 from .._engine._base import BaseNeuralClassifier
-from ..embeddings import (
-    NUMERIC_EMBEDDINGS,
-)
 from ..utils._docs import fill_doc
-from ._shared_network import SharedNetworkMixin
+from ._shared_network import NETWORK_CONSTRAINTS, SharedNetworkMixin
 
 __all__ = ["MultiTaskClassifier"]
 
@@ -118,15 +114,9 @@ default="from_dtype"
 
     _parameter_constraints: dict = {
         **BaseNeuralClassifier._parameter_constraints,
-        "hidden_units": [tuple, list],
+        **NETWORK_CONSTRAINTS,
         "architecture": [StrOptions({"shared_bottom", "mmoe", "tabm"})],
         "n_members": [Interval(numbers.Integral, 1, None, closed="left")],
-        "categorical_features": [str, list, tuple, "array-like", None],
-        "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
-        "early_stopping": ["boolean", StrOptions({"auto"})],
-        "n_experts": [Interval(numbers.Integral, 1, None, closed="left")],
-        "module": [nn.Module, type, None],
-        "module_options": [dict, None],
     }
 
     def __init__(

@@ -72,7 +72,7 @@ default="squared_error"
         Learning rate.
     batch_size : int, default=128
         Mini-batch size for training (``predict_batch_size`` for prediction).
-    %(optimizer_parameters)s
+    %(optimizer_parameters_auto_stop)s
     class_weight : "balanced", dict, list or None, default=None
         Weights of the classes of the classification tasks in the loss,
         multiplied with ``sample_weight``: ``"balanced"`` (every classification
@@ -135,8 +135,8 @@ default="squared_error"
     ['classification', 'regression']
     >>> est.predict(X[:2]).round(1)
       churn  spend
-    0   yes  134.1
-    1   yes  130.9
+    0   yes  133.8
+    1   yes  131.8
     >>> proba = est.predict_proba(X[:2])  # one entry per task
     >>> proba[0].shape, proba[1] is None
     ((2, 2), True)
@@ -179,7 +179,7 @@ default="squared_error"
         lr_scheduler=None,
         lr_scheduler_options=None,
         class_weight=None,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,

@@ -51,7 +51,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         Learning rate.
     batch_size : int, default=128
         Mini-batch size for training (``predict_batch_size`` for prediction).
-    %(optimizer_parameters)s
+    %(optimizer_parameters_auto_stop)s
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, shuffling and the validation split.
 
@@ -98,8 +98,8 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
     >>> reg = MultiTaskRegressor((32,), lr=1e-2, max_epochs=40, random_state=0)
     >>> reg = reg.fit(X, Y)
     >>> reg.predict(X[:2]).round(1)  # in the targets' units
-    array([[67.6,  1.4],
-           [39.8, -1.9]])
+    array([[66.7,  1.3],
+           [39.2, -2. ]])
     >>> reg.score(X, Y) > 0.95  # mean R² over the tasks, labelled entries only
     True
     """
@@ -132,7 +132,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         weight_decay=0.0,
         lr_scheduler=None,
         lr_scheduler_options=None,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,

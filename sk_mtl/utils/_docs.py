@@ -77,9 +77,10 @@ early_stopping : "auto" or bool, default="auto"
     Hold out ``validation_fraction`` of the training data (stratified on the
     first task if it is a classification task), stop when the summed validation
     loss of the tasks has not improved by ``tol`` for ``n_iter_no_change``
-    epochs, and restore the best weights. ``"auto"``: on when there are more
-    than 10,000 training rows (as
-    :class:`~sklearn.ensemble.HistGradientBoostingClassifier` does).
+    epochs, and restore the best epoch's weights. ``"auto"``: on whenever there
+    are more than 100 training rows, at every size (the network then never
+    keeps an overfitted last epoch; see :ref:`tabular`); off below, where too
+    few rows would be held out to pick an epoch.
 """
 _TRAINING = """\
 validation_fraction : float, default=0.1

@@ -1,0 +1,90 @@
+"""The tabular suite's scoring, splits and summary (benchmarks/tabular_suite.py)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks import _suite_report as report
+from benchmarks import tabular_suite as suite
+
+
+def _row(table, model, score, seed=0, rows=1000, cpu=1.0):
+    return dict(
+        table=table,
+        rows=rows,
+        n_train=750,
+        kinds=["binary"],
+        seed=seed,
+        model=model,
+        scores=[score],
+        score=score,
+        cpu_s=cpu,
+        epochs=None,
+    )
+
+
+def test_summary_ranks_normalises_and_counts_wins():
+    rows = [
+        _row("a", "sk_mtl", 0.90),
+        _row("a", "linear", 0.80),
+        _row("a", "histgb", 1.00),
+        _row("b", "sk_mtl", 0.70, rows=30_000),
+        _row("b", "linear", 0.60, rows=30_000),
+        _row("b", "histgb", 0.701, rows=30_000),
+    ]
+    means, _ = report.table_means(rows)
+    models = ["sk_mtl", "histgb", "linear"]
+    ranks = report._ranks(means, models)  # by exact score, tie rule aside
+    assert ranks == {"sk_mtl": 2.0, "histgb": 1.0, "linear": 3.0}
+    norm = report._normalised(means, models, "linear")
+    assert norm["sk_mtl"] == pytest.approx((0.5 + 0.1 / 0.101) / 2)
+    text = "\n".join(report.summary(rows, "sk_mtl"))
+    assert "| histgb | 0 | 1 | 1 |" in text  # a loss on a, a tie on b
+    assert "| linear | 2 | 0 | 0 |" in text
+    assert "sk_mtl - linear = +0.1000" in text  # table a, the only small one
+    assert "sk_mtl - histgb = -0.0010" in text  # table b, the only large one
+
+
+def test_only_seeds_every_model_ran_are_averaged_and_reruns_replace(tmp_path):
+    rows = [
+        _row("a", "sk_mtl", 0.5, seed=0),
+        _row("a", "sk_mtl", 0.9, seed=1),
+        _row("a", "linear", 0.6, seed=0),
+        _row("a", "sk_mtl", 0.7, seed=0),  # a rerun of seed 0
+    ]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    means, _ = report.table_means(report.read_rows(path))
+    assert means["a"]["sk_mtl"][0] == pytest.approx(0.7)
+
+
+def test_split_is_stratified_and_study_rows_stay_inside_the_training_part():
+    Y = pd.DataFrame({"y": [0.0] * 80 + [1.0] * 20})
+    train, test = suite._split(Y, ["binary"], 0, 0.25)
+    assert len(test) == 25 and Y["y"].to_numpy()[test].sum() == 5
+    fit, val = suite._split(Y.iloc[train], ["binary"], 0, 0.2)
+    assert set(train[fit]) | set(train[val]) == set(train)
+    assert not set(train[val]) & set(test)
+
+
+def test_sk_mtl_model_follows_the_task_kinds_and_scores_each_task():
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    X["c"] = pd.Categorical(np.where(X["a"] > 0, "x", "y"))
+    Y = pd.DataFrame({"r": 2 * X["a"] + 0.1 * rng.normal(size=300)})
+    Y["k"] = (X["b"] > 0).astype(float)
+    assert type(suite.sk_mtl_model(["regression"], 0)).__name__ == (
+        "MultiTaskRegressor"
+    )
+    train, test = np.arange(200), np.arange(200, 300)
+    params = {"hidden_units": (16,), "max_epochs": 30, "lr": 1e-2}
+    scores, cpu, epochs = suite._fit_sk_mtl(
+        params, X, Y, ["regression", "binary"], train, test, 0
+    )
+    assert scores[0] > 0.8 and scores[1] > 0.8 and cpu > 0 and epochs >= 1
+    linear, _ = suite._fit_anchor(
+        "linear", X, Y, ["regression", "binary"], train, test, 0
+    )
+    assert linear[0] > 0.9 and linear[1] > 0.9

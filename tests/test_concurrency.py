@@ -190,8 +190,9 @@ def test_torch_threads_of_one_thread_leave_the_others_alone():
 
 
 class _ModeSpy(Callback):
-    """Records the module's mode at each training batch (not deep-copied, so the
-    list the test holds is the one filled)."""
+    """Records the module's mode at each forward pass that builds a graph (the
+    training batches; validation and inference run without one). Not
+    deep-copied, so the list the test holds is the one filled."""
 
     def __init__(self, seen):
         self.seen = seen
@@ -199,9 +200,15 @@ class _ModeSpy(Callback):
     def __deepcopy__(self, memo):
         return self
 
-    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
-        if training:
-            self.seen.append(net.module_.training)
+    def on_train_begin(self, net, **kwargs):
+        def record(module, args):
+            if torch.is_grad_enabled():
+                self.seen.append(module.training)
+
+        self.hook_ = net.module_.register_forward_pre_hook(record)
+
+    def on_train_end(self, net, **kwargs):
+        self.hook_.remove()
 
 
 def test_text_transfer_predicts_from_many_threads(sentences):

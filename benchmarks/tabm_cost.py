@@ -161,19 +161,24 @@ def _median_range(values, fmt):
 
 def _row(label, recs, results):
     seeds = sorted(recs)
-    hgb = [results[HGB][s]["cpu_s"] for s in seeds]
-    ref = [results[REFERENCE][s]["mean_auc"] for s in seeds]
-    epochs = [recs[s]["epochs"] for s in seeds]
+
+    def cell(value, fmt):
+        return _median_range([value(recs[s], s) for s in seeds], fmt)
+
+    hgb = {s: results[HGB][s]["cpu_s"] for s in seeds}
+    ref = {s: results[REFERENCE][s]["mean_auc"] for s in seeds}
+    neural = recs[seeds[0]]["epochs"] is not None
     return [
         label,
-        _median_range([recs[s]["cpu_s"] for s in seeds], "{:.1f}"),
-        _median_range([recs[s]["cpu_s"] / h for s, h in zip(seeds, hgb)], "{:.1f}"),
-        _median_range([recs[s]["wall_s"] for s in seeds], "{:.1f}"),
-        "—" if epochs[0] is None else _median_range(epochs, "{:.0f}"),
-        _median_range([recs[s]["mean_auc"] for s in seeds], "{:.4f}"),
-        _median_range([recs[s]["mean_auc"] - r for s, r in zip(seeds, ref)], "{:+.4f}"),
+        cell(lambda r, s: r["cpu_s"], "{:.1f}"),
+        cell(lambda r, s: r["cpu_s"] / hgb[s], "{:.1f}"),
+        cell(lambda r, s: r["wall_s"], "{:.1f}"),
+        cell(lambda r, s: r["epochs"], "{:.0f}") if neural else "—",
+        cell(lambda r, s: r["cpu_s"] / r["epochs"], "{:.2f}") if neural else "—",
+        cell(lambda r, s: r["mean_auc"], "{:.4f}"),
+        cell(lambda r, s: r["mean_auc"] - ref[s], "{:+.4f}"),
         *(
-            _median_range([recs[s]["auc"][t] for s in seeds], "{:.4f}")
+            cell(lambda r, s, t=t: r["auc"][t], "{:.4f}")
             for t in range(len(sets.ADULT_TASKS))
         ),
     ]
@@ -187,6 +192,7 @@ def report(results, rows, seeds, uptimes):
         "× HistGB CPU",
         "fit wall s",
         "epochs",
+        "CPU s / epoch",
         "mean val AUC",
         f"Δ AUC vs {REFERENCE}",
         *(f"{t} AUC" for t in sets.ADULT_TASKS),
@@ -207,8 +213,8 @@ def report(results, rows, seeds, uptimes):
             table,
             f"1-minute load when each fit started: median {np.median(loads):.1f} "
             f"[{min(loads):.1f}, {max(loads):.1f}] on "
-            f"{os.cpu_count()} cores. `uptime` at start: `{uptimes[0]}`; "
-            f"at end: `{uptimes[1]}`.",
+            f"{os.cpu_count()} cores. `uptime` when this run started: `{uptimes[0]}`; "
+            f"when it ended: `{uptimes[1]}` (a resumed run reuses stored fits).",
         ]
     )
 

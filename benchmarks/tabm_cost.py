@@ -7,8 +7,9 @@ validation rows per seed:
   defaults): the anchor of the cost ratios;
 - ``MultiTaskClassifier()`` as shipped (shared-bottom MLP);
 - ``MultiTaskClassifier(architecture="tabm", early_stopping=True)`` at a ladder
-  of costs: ``n_members`` 16, 8, 4, 2 at the default ``hidden_units`` and
-  narrower trunks (the widths halved once and twice).
+  of costs: ``n_members`` 16, 8, 4, 2 at the default ``hidden_units``, 16
+  members on narrower trunks (the widths halved once and twice), and 4 and 2
+  members on the trunk halved once.
 
 Data: Adult's official training file (``benchmarks/tabular_sets.py``; tasks
 ``income`` and ``never_married``), subsampled to ``--rows`` rows (the machine is
@@ -79,6 +80,7 @@ CONFIGS = {
     "tabm, 16 members, (64, 32)": _tabm(16, (64, 32)),
     "tabm, 16 members, (32, 16)": _tabm(16, (32, 16)),
     "tabm, 4 members, (64, 32)": _tabm(4, (64, 32)),
+    "tabm, 2 members, (64, 32)": _tabm(2, (64, 32)),
 }
 
 

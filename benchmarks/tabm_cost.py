@@ -216,7 +216,7 @@ def report(results, rows, seeds, uptimes):
             f"1-minute load when each fit started: median {np.median(loads):.1f} "
             f"[{min(loads):.1f}, {max(loads):.1f}] on "
             f"{os.cpu_count()} cores. `uptime` when this run started: `{uptimes[0]}`; "
-            f"when it ended: `{uptimes[1]}` (a resumed run reuses stored fits).",
+            f"when it ended: `{uptimes[1]}`.",
         ]
     )
 

@@ -38,8 +38,10 @@ class MultiTaskClassifier(SharedNetworkMixin, BaseNeuralClassifier):
         ``tabular`` extra (``pip install 'sk_mtl[tabular]'``).
     n_experts : int, default=4
         Number of experts for ``architecture="mmoe"``.
-    n_members : int, default=16
-        Number of members for ``architecture="tabm"``.
+    n_members : int, default=4
+        Number of members for ``architecture="tabm"``; each costs about one
+        plain network's compute per batch (the User Guide gives what fewer
+        members give up).
     categorical_features : "from_dtype", list of str or int, bool mask or None, \
 default="from_dtype"
         Categorical columns of X, each read through a learned embedding (see
@@ -126,7 +128,7 @@ default="from_dtype"
         dropout=0.1,
         architecture="shared_bottom",
         n_experts=4,
-        n_members=16,
+        n_members=4,
         categorical_features="from_dtype",
         numeric_embedding=None,
         module=None,

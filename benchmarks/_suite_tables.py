@@ -32,8 +32,9 @@ class Table:
 
 
 def _frame(X):
-    """Object/bool columns as category, numbers as float."""
-    X = X.copy()
+    """Object/bool columns as category, numbers as float; a column without a
+    single value (thyroid_disease's TBG) is dropped."""
+    X = X.loc[:, X.notna().any()].copy()
     for c in X.columns:
         if isinstance(X[c].dtype, pd.CategoricalDtype):
             continue

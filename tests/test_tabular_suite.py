@@ -44,6 +44,7 @@ def test_summary_ranks_normalises_and_counts_wins():
     assert "| histgb | 0 | 1 | 1 |" in text  # a loss on a, a tie on b
     assert "| linear | 2 | 0 | 0 |" in text
     assert "sk_mtl - linear = +0.1000" in text  # table a, the only small one
+    assert "| a | 1,000 | 1 | 0.9000 |" in text  # rows, seeds, sk_mtl's score
     assert "sk_mtl - histgb = -0.0010" in text  # table b, the only large one
 
 

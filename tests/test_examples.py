@@ -137,12 +137,14 @@ def test_readme_examples_print_what_the_readme_shows(readme_run):
 
 
 def test_readme_first_example_scores_held_out_rows(readme_run):
-    # The README says the model scores 1.0 on its training rows, below 1 held out.
+    # The README says what the model scores on its training rows (0.992), more
+    # than on the held-out rows it prints.
     ns, _ = readme_run
     clf = ns["clf"]
     assert len(ns["X_test"]) == 250 and len(ns["X_train"]) == 750
-    assert clf.score(ns["X_train"], ns["Y_train"]) == 1.0
-    assert clf.score(ns["X_test"], ns["Y_test"]) < 1.0
+    train = clf.score(ns["X_train"], ns["Y_train"])
+    assert round(train, 3) == 0.992
+    assert clf.score(ns["X_test"], ns["Y_test"]) < train
 
 
 def test_readme_integer_cv_fails_on_missing_labels_as_it_says(readme_run):

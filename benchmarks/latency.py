@@ -15,7 +15,7 @@ tasks) and then called on batches of held-out rows:
 Every contender lives in a worker process that fits it once and then answers
 "time n calls at batch b" requests; the parent sends the requests in a rotating
 order, so contenders (and, with ``--baseline DIR``, the same sk_mtl contenders
-imported from another checkout, e.g. ``git worktree add /tmp/base <commit>``)
+imported from another checkout, e.g. ``git worktree add "$BASE" <commit>``)
 alternate within one run. A last table gives, per checkout, the time to first
 prediction of a model saved with ``sk_mtl.save`` and loaded with ``sk_mtl.load``
 in a fresh process (import, load, first one-row call, then the median of 50

@@ -19,8 +19,8 @@ imported from another checkout, e.g. ``git worktree add "$BASE" <commit>``)
 alternate within one run. A last table gives, per checkout, the time to first
 prediction of a model saved with ``sk_mtl.save`` and loaded with ``sk_mtl.load``
 in a fresh process (import, load, first one-row call, then the median of 50
-more). The text TransferClassifier is not measured: it needs a pretrained
-encoder, which this benchmark does not download.
+more). A text TransferClassifier (the bundled MiniLM) is not among the
+contenders yet.
 
 Run alone: ``python -m benchmarks.latency [--quick] [--baseline DIR]``;
 writes ``benchmarks/results/latency.md``. CPU only: CUDA is untested here.

@@ -32,7 +32,14 @@ from ._inference import eval_mode
 from ._monitoring import monitoring_callbacks
 from ._options import lr_scheduler_callback
 
-__all__ = ["OPTIMIZERS", "BatchedDataPathMixin", "HeldOut", "MultiTaskNet", "make_net"]
+__all__ = [
+    "OPTIMIZERS",
+    "BatchedDataPathMixin",
+    "HeldOut",
+    "MultiTaskNet",
+    "make_net",
+    "without_callback",
+]
 
 # Stands for "the same object as module_" in a pickled net.
 _SAME_AS_MODULE = "<module_>"
@@ -212,9 +219,7 @@ class MultiTaskNet(BatchedDataPathMixin, NeuralNet):
         if self.train_split is None:
             return
         self.train_split = None
-        self.callbacks = [
-            cb for cb in self.callbacks if _callback_name(cb) != "early_stopping"
-        ]
+        self.callbacks = without_callback(self.callbacks, "early_stopping")
         self.callbacks_ = [
             (name, cb) for name, cb in self.callbacks_ if name != "early_stopping"
         ]
@@ -293,8 +298,9 @@ class HeldOut:
         return dataset, self.valid
 
 
-def _callback_name(cb):
-    return cb[0] if isinstance(cb, tuple) else None
+def without_callback(callbacks, name):
+    """``callbacks`` (a net's ``callbacks`` parameter) less the one named ``name``."""
+    return [cb for cb in callbacks if not (isinstance(cb, tuple) and cb[0] == name)]
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from skorch.history import History
 
 from .._engine._base import BaseNeuralClassifier
 from .._engine._inference import eval_mode, predict_outputs
+from .._engine._net import without_callback
 from .._engine._phases import Network, TrainingPhase
 from .._runtime._device import handle_interrupt
 from ..modules import HeadView, MultiHeadNetwork, StackedTrunk
@@ -328,9 +329,9 @@ SentenceTransformer
         net = self._make_net(phase, network, None, seed)
         # The pairs' loss and optimizer; the phase's own schedule replaces any
         # lr_scheduler (which is the head's).
-        callbacks = [cb for cb in net.callbacks if _name(cb) != "lr_scheduler"]
         net.set_params(
-            callbacks=callbacks, **pair_net_options(self._reused_lr(ctx.source))
+            callbacks=without_callback(net.callbacks, "lr_scheduler"),
+            **pair_net_options(self._reused_lr(ctx.source)),
         )
         frozen = [p for p in base.parameters() if not p.requires_grad]
         set_requires_grad(frozen, True)
@@ -413,7 +414,3 @@ SentenceTransformer
             tags.input_tags.string = True
             tags.input_tags.two_d_array = False
         return tags
-
-
-def _name(callback):
-    return callback[0] if isinstance(callback, tuple) else None

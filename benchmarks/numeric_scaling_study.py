@@ -24,22 +24,18 @@ benchmarks.numeric_scaling_study``; appends to
 ``benchmarks/results/numeric_scaling_study.jsonl`` and prints the summary.
 """
 
-import argparse
-import json
-import warnings
 from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 from sk_mtl._data import _tabular
 from sk_mtl.multitask import _shared_network
 
-from ._suite_tables import TABLES
-from .tabular_suite import _fit_anchor, _fit_sk_mtl, _split
+from . import _validation_study as study
+from .tabular_suite import _fit_anchor, _fit_sk_mtl
 
 RESULTS = Path(__file__).parent / "results" / "numeric_scaling_study.jsonl"
 TABLE_NAMES = (
@@ -89,68 +85,31 @@ def _fit_way(way, X, Y, kinds, fit, val, seed):
 
 
 def run(data, seeds, out):
-    for table in TABLES:
-        if table.name not in TABLE_NAMES:
-            continue
-        X, Y, kinds = table.load(data)
-        for seed in seeds:
-            train, _ = _split(Y, kinds, seed, 0.25)
-            fit, val = _split(Y.iloc[train], kinds, seed, 0.2)
-            fit, val = train[fit], train[val]
-            scores, cpu = _fit_anchor("linear", X, Y, kinds, fit, val, seed)
-            results = {"linear": (scores, cpu, None)}
-            for way in WAYS:
-                results[way] = _fit_way(way, X, Y, kinds, fit, val, seed)
-            for model, (scores, cpu, epochs) in results.items():
-                row = dict(table=table.name, seed=seed, model=model)
-                row.update(score=round(float(np.mean(scores)), 5), cpu_s=round(cpu, 2))
-                with open(out, "a") as f:
-                    f.write(json.dumps({**row, "epochs": epochs}) + "\n")
-                print(json.dumps(row), flush=True)
+    splits = study.validation_splits(data, TABLE_NAMES, seeds)
+    for table, X, Y, kinds, seed, fit, val in splits:
+        scores, cpu = _fit_anchor("linear", X, Y, kinds, fit, val, seed)
+        results = {"linear": (scores, cpu, None)}
+        for way in WAYS:
+            results[way] = _fit_way(way, X, Y, kinds, fit, val, seed)
+        study.record(out, table, seed, results)
 
 
 def summary(rows):
     """Per table means over seeds, and each way against ``as_given``."""
-    means = {}
-    for r in rows:  # a rerun of (table, seed, model) replaces the earlier row
-        means.setdefault((r["table"], r["model"]), {})[r["seed"]] = r["score"]
-    tables = list(dict.fromkeys(r["table"] for r in rows))
+    means, tables = study.table_means(rows)
     models = ["linear", *WAYS]
     lines = ["| table | " + " | ".join(models) + " |", "|---" * 6 + "|"]
     for t in tables:
-        cells = [f"{np.mean(list(means[t, m].values())):.4f}" for m in models]
+        cells = [f"{means[t, m]:.4f}" for m in models]
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     lines += ["", "| way | mean difference to as_given | better / tie / worse |"]
     lines.append("|---|---|---|")
     for way in WAYS[1:]:
-        diffs = [
-            np.mean(list(means[t, way].values()))
-            - np.mean(list(means[t, "as_given"].values()))
-            for t in tables
-        ]
-        counts = [sum(d >= 0.002 for d in diffs), 0, sum(d <= -0.002 for d in diffs)]
-        counts[1] = len(diffs) - counts[0] - counts[2]
-        lines.append(
-            f"| {way} | {np.mean(diffs):+.4f} | {' / '.join(map(str, counts))} |"
-        )
+        diffs = [means[t, way] - means[t, "as_given"] for t in tables]
+        counts = " / ".join(map(str, study.verdict(diffs)))
+        lines.append(f"| {way} | {np.mean(diffs):+.4f} | {counts} |")
     return lines
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data", default=str(Path(__file__).parents[1] / ".." / "shared" / "data")
-    )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--report", action="store_true")
-    args = parser.parse_args(argv)
-    if not args.report:
-        with threadpool_limits(1), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            run(args.data, args.seeds, RESULTS)
-    rows = [json.loads(line) for line in open(RESULTS)]
-    print("\n".join(summary(rows)))
-
-
 if __name__ == "__main__":
-    main()
+    study.main(__doc__, run, summary, RESULTS)

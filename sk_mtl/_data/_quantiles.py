@@ -24,7 +24,7 @@ N_QUANTILES = 1000
 _BOUND = 1e-7
 _CLIP = float(ndtri(1 - (_BOUND - np.spacing(1))))
 # Rows transformed at a time: the index and float64 temporaries stay small.
-_CHUNK_ROWS = 8192
+_CHUNK_ROWS = 1024
 
 
 def fit_quantile_transformer(X):
@@ -56,13 +56,24 @@ class QuantileScaling:
         self._sorted = torch.from_numpy(rows)
         self._flat = rows.ravel()
         self._offsets = np.arange(n_features)[:, None] * n_quantiles
-        self._references = np.linspace(0, 1, n_quantiles)
-        # For each quantile, the position of the last one equal to it.
+        self._low = rows[:, :1] + _BOUND  # below: the lowest reference, 0
+        self._high = rows[:, -1:] - _BOUND  # above: the highest, 1
+        refs = np.linspace(0, 1, n_quantiles)
+        self._references = np.tile(refs, n_features)
+        # For a value on a quantile, the mean of the references at both ends of
+        # the run of quantiles equal to it (what the upward and the downward
+        # interpolation give).
         last = np.empty(rows.shape, dtype=np.int64)
         last[:, -1] = n_quantiles - 1
         for i in range(n_quantiles - 2, -1, -1):
             last[:, i] = np.where(rows[:, i] == rows[:, i + 1], last[:, i + 1], i)
-        self._last_equal = last.ravel()
+        self._on_quantile = ((refs + refs[last]) / 2).ravel()
+        # For a value between quantiles i - 1 and i: the slope of the references
+        # over that interval, stored at i (0 where the two are equal).
+        rise = np.diff(rows, axis=1, prepend=rows[:, :1])
+        step = np.diff(refs, prepend=0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._slope = np.where(rise > 0, step / rise, 0.0).ravel()
 
     @classmethod
     def fit(cls, X):
@@ -79,26 +90,18 @@ class QuantileScaling:
 
     def _normal(self, X):
         """The transform of a block, as (n_features, n_rows) float64."""
-        flat, refs = self._flat, self._references
-        n = len(refs)
+        flat, n = self._flat, self._sorted.shape[1]
         x = np.array(X.T, order="C")  # a writable copy that torch can wrap
-        # First quantile >= x, as a position within the column (lo) and flat.
+        # First quantile >= x, as a position within its column.
         lo = torch.searchsorted(self._sorted, torch.from_numpy(x)).numpy()
         at = np.minimum(lo, n - 1) + self._offsets
-        # x on a quantile: the mean of the references at both ends of the run of
-        # quantiles equal to it (what the upward and downward interpolations
-        # give); between two quantiles: linear interpolation.
+        right = np.clip(lo, 1, n - 1) + self._offsets
+        left = right - 1
+        u = self._references[left] + (x - flat[left]) * self._slope[right]
         on_quantile = flat[at] == x
-        run_end = self._last_equal[at]
-        equal = (refs[at - self._offsets] + refs[run_end]) / 2
-        inner = np.clip(lo, 1, n - 1) + self._offsets
-        q_lo, q_hi = flat[inner - 1], flat[inner]
-        inner -= self._offsets
-        step = (x - q_lo) / np.where(q_hi > q_lo, q_hi - q_lo, 1.0)
-        between = refs[inner - 1] + step * (refs[inner] - refs[inner - 1])
-        u = np.where(on_quantile, equal, between)
-        u[x + _BOUND > flat[self._offsets + n - 1]] = 1.0
-        u[x - _BOUND < flat[self._offsets]] = 0.0
+        u[on_quantile] = self._on_quantile[at[on_quantile]]
+        u[x > self._high] = 1.0
+        u[x < self._low] = 0.0
         return np.clip(ndtri(u), -_CLIP, _CLIP)
 
 

@@ -14,8 +14,9 @@ from skorch.utils import to_tensor
 
 from .._runtime._threads import work_per_row
 from ..utils._progress import progress
-from ._batches import BatchIterator, TensorBatchDataset, take_rows
+from ._batches import BatchIterator, TensorBatchDataset
 from ._options import predict_batch_rows
+from ._traced import forward_fn, layout
 
 __all__ = ["eval_mode", "n_rows", "prediction_plan", "predict_outputs", "sums_finite"]
 
@@ -32,11 +33,20 @@ def eval_mode(module):
     mode. A module found in train mode here (an older pickle, a user's
     ``.train()``) is switched under a lock; the switch only ever goes to eval, so
     no thread can see another thread's batches run with dropout on.
+    The network's submodules are looked up once (:func:`._traced.layout`), not
+    walked on every call.
     """
-    if any(m.training for m in module.modules()):
+    _eval_layout(module)
+    return module
+
+
+def _eval_layout(module):
+    """:func:`eval_mode`, returning the network's :func:`._traced.layout`."""
+    found = layout(module)
+    if found.training(module):
         with _MODE_LOCK:
             module.eval()
-    return module
+    return found
 
 
 def n_rows(X):
@@ -78,11 +88,11 @@ def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=
     outputs : list of torch.Tensor
         One ``(n_samples, width)`` tensor per task.
     """
-    eval_mode(module)
+    found = _eval_layout(module)
     with torch.inference_mode():
         one_batch = order is None and isinstance(X, torch.Tensor | dict)
         if one_batch and n_rows(X) <= batch_size:
-            out = _forward_batch(module, take_rows(X, slice(None)), device)
+            out = _forward_batch(module, X, device, found)
             return list(out) if str(device) == "cpu" else [t.cpu() for t in out]
         dataset = TensorBatchDataset(X)
         if str(device) != "cpu":
@@ -94,7 +104,7 @@ def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=
             starts = range(0, len(dataset), batch_size)
             batches = (dataset[order[i : i + batch_size]] for i in starts)
         chunks = [
-            _forward_batch(module, Xb, device)
+            _forward_batch(module, Xb, device, found)
             for Xb, _ in progress(batches, verbose, "predicting", n_batches)
         ]
     outputs = [torch.cat([c[t] for c in chunks]).cpu() for t in range(len(chunks[0]))]
@@ -103,11 +113,15 @@ def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=
     return [out[torch.argsort(order)] for out in outputs]
 
 
-def _forward_batch(module, Xb, device):
-    """The module's outputs for one batch, as a tuple of per-task tensors."""
+def _forward_batch(module, Xb, device, found):
+    """The module's outputs for one batch, as a tuple of per-task tensors
+    (through its trace where :func:`._traced.forward_fn` has one)."""
     if str(device) != "cpu" or not isinstance(Xb, torch.Tensor | dict):
         Xb = to_tensor(Xb, device=device)
-    out = module(**Xb) if isinstance(Xb, dict) else module(Xb)
+    if isinstance(Xb, dict):
+        out = module(**Xb)
+    else:
+        out = forward_fn(module, Xb, found)(Xb)
     return out if isinstance(out, tuple | list) else (out,)
 
 
@@ -138,5 +152,14 @@ def prediction_plan(module, predict_batch_size, batch_rows, input_):
 
 def sums_finite(outputs):
     """Whether every output tensor has a finite sum: a NaN or inf anywhere makes
-    its sum non-finite, so True means all finite (one reduction per tensor)."""
+    its sum non-finite, so True means all finite.
+
+    Outputs that are views of one tensor of their total size (the per-task
+    slices of fused heads) take one reduction of that tensor; others one each.
+    (A non-finite value in a view is in its base too: the shortcut misses none.)
+    """
+    base = outputs[0]._base if outputs else None
+    if base is not None and all(out._base is base for out in outputs[1:]):
+        if base.numel() == sum(map(torch.Tensor.numel, outputs)):
+            outputs = (base,)
     return all(math.isfinite(float(out.sum())) for out in outputs)

@@ -353,8 +353,11 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             self.module_, self.predict_batch_size, self._batch_rows(), self.input_
         )
         # The threads are sized for the batches this call runs, not for the
-        # largest batch: one row never waits for a second thread.
-        work = min(rows, n_rows(inputs)) * per_row // 3
+        # largest batch: one row never waits for a second thread. A forward
+        # pass counts as a training step of as many rows: its few large
+        # matrix products split across threads as well as a step's
+        # (benchmarks/results/threads.md, the predict columns).
+        work = min(rows, n_rows(inputs)) * per_row
         with self._threads(work):
             outputs = predict_outputs(self.module_, inputs, rows, self.device)
         if not sums_finite(outputs):  # then find the rows and say why

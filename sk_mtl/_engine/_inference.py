@@ -61,8 +61,10 @@ def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=
     mode is not restored, so concurrent calls never see train mode), inference
     mode, batches of ``batch_size`` rows moved to ``device`` once. Input that
     fits one batch (a served request) goes through the module directly, with no
-    dataset or iterator. It only reads ``module``: calls from several threads
-    give the results of serial calls.
+    dataset or iterator. From the second call on, a dense CPU tensor goes
+    through the network's checked trace where it has one
+    (:func:`._traced.forward_fn`). It only reads ``module``: calls from several
+    threads give the results of serial calls.
 
     Parameters
     ----------

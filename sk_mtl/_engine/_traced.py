@@ -7,7 +7,9 @@ prediction of a network on a dense CPU tensor on, :func:`forward_fn` runs a
 without the Python. The trace shares the network's parameter and buffer tensors
 (in-place updates, e.g. ``partial_fit``, are seen) and is checked against the
 network once, on one and on three rows; a network that cannot be traced, warns
-while traced or disagrees is called as usual from then on.
+while traced or disagrees is called as usual from then on. Tracing costs tens
+of milliseconds once, in the second call (35-60 ms for the default MLP on a
+2-core machine); a single prediction never pays it.
 
 Only networks made of torch's, sk_mtl's and the ``tabm`` package's modules are
 traced: a user's module may have effects in Python (a counter, a log) that a

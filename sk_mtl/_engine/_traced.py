@@ -55,7 +55,8 @@ class _Layout:
     module, parameter and buffer dicts with a snapshot of their values, and the
     memory address of every parameter and buffer; the checks run in C
     (``map``), not in a Python loop. ``trace`` is None until traced, then the
-    traced network or False (not traceable).
+    traced network or False (not traceable); ``forward`` is the trace's forward
+    method, or None.
     """
 
     def __init__(self, module):
@@ -73,6 +74,7 @@ class _Layout:
         # may count, log or cache in Python, which a trace would skip.
         pure = all(type(m).__module__.partition(".")[0] in _PURE for m in modules)
         self.trace = None if pure else False
+        self.forward = None
 
     def modules(self, module):
         """The network's modules, root first."""
@@ -136,9 +138,11 @@ def forward_fn(module, Xb, found):
         with _LOCK:
             if found.trace is None:
                 found.trace = _trace(module, Xb)
-    # The trace's own method: nn.Module's call machinery (hooks of the traced
-    # copy, which has none) is skipped too.
-    return found.trace.forward if found.trace else module
+                # The trace's own method (looked up once: a ScriptModule's
+                # attributes are found in Python): nn.Module's call machinery
+                # is skipped too (the traced copy has no hooks).
+                found.forward = found.trace.forward if found.trace else None
+    return found.forward or module
 
 
 def _trace(module, Xb):

@@ -9,7 +9,11 @@ without the Python. The trace shares the network's parameter and buffer tensors
 network once, on one and on three rows; a network that cannot be traced, warns
 while traced or disagrees is called as usual from then on. Tracing costs tens
 of milliseconds once, in the second call (35-60 ms for the default MLP on a
-2-core machine); a single prediction never pays it.
+2-core machine); a single prediction never pays it. Its warnings (torch's
+deprecation of ``torch.jit.trace``, the tracer's) are caught, with
+``warnings.catch_warnings``, which is process-wide: a warning another thread
+raises in those milliseconds is caught too. Where ``torch.jit.trace`` is gone
+(a future torch), every network is called as a module.
 
 Only networks made of torch's, sk_mtl's and the ``tabm`` package's modules are
 traced: a user's module may have effects in Python (a counter, a log) that a

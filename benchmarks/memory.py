@@ -5,7 +5,8 @@ fit), resets the peak resident set size (Linux ``VmHWM``), fits
 MultiTaskClassifier((16,), max_epochs=1) on the whole X and notes the peak again.
 The difference is the extra memory ``fit`` needed on top of X; the resident
 memory left after ``del model; gc.collect()`` is noted too. For a float64 X the
-floor is one float32 copy (half of X): the network computes in float32.
+floor is one float32 copy (half of X): the network reads a float32 copy of
+X, quantile-scaled, for float32 X as well.
 
 Run alone: ``python benchmarks/memory.py [--quick]``.
 """
@@ -164,12 +165,13 @@ def run(data_home=None, quick=False, out_dir=None):
         )
     lines += [
         "",
-        "A float64 X costs one float32 copy (0.5x X) and nothing more, early "
-        "stopping included: the training and validation rows are read through an "
-        "index, a batch at a time, not copied. A float32 X is used in place. Sparse "
-        "X stays sparse (a float32 copy of its non-zeros); each batch is made dense "
-        "when the network reads it, so the dense matrix of the last column is never "
-        "held.",
+        "Dense X costs one float32 copy, the quantile-scaled X the network reads "
+        "(0.5x a float64 X, 1x a float32 X; X itself is never changed), and little "
+        "more, early stopping included: the training and validation rows are read "
+        "through an index, a batch at a time, not copied. Sparse X is read as "
+        "given and stays sparse (a float32 copy of its non-zeros); each batch is "
+        "made dense when the network reads it, so the dense matrix of the last "
+        "column is never held.",
     ]
     return "\n".join(lines)
 

@@ -95,6 +95,15 @@ CANDIDATES = {
         "hidden_units": (64, 32),
         "dropout": 0.3,
     },
+    # third round, on numeric X quantile-scaled (early stopping is the default):
+    # cheaper or larger networks, patience, the numeric embedding
+    "bs256": {"batch_size": 256},
+    "bs256_lr2e-3": {"batch_size": 256, "lr": 2e-3},
+    "h256-128": {"hidden_units": (256, 128)},
+    "p16": {"n_iter_no_change": 16},
+    "adamw_wd1e-2": {"optimizer": "adamw", "weight_decay": 1e-2},
+    "ple": {"numeric_embedding": "piecewise_linear"},
+    "lr3e-4_e200": {"lr": 3e-4, "max_epochs": 200},
 }
 
 

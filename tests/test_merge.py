@@ -97,6 +97,14 @@ def test_weight_space_needs_identical_architecture_and_classes():
     lr = LogisticRegression().fit(X, y)
     with pytest.raises(TypeError, match="not an sk_mtl neural estimator"):
         merge_models([a, lr], space="weights")
+    # Fitted on other rows: another scaling of X, so averaged weights would
+    # mean nothing; on the same rows, the same reading.
+    other = MultiTaskClassifier((8,), max_epochs=2, random_state=1).fit(X[:60], y[:60])
+    with pytest.raises(ValueError, match=r"read X the same way.*estimators\[1\]"):
+        merge_models([a, other], space="weights")
+    merge_models([a, other], space="output")
+    same = MultiTaskClassifier((8,), max_epochs=2, random_state=1).fit(X, y)
+    assert merge_models([a, same], space="weights").predict_proba(X).shape == (80, 2)
     # Output space only needs the same classes.
     assert merge_models([a, wider, lr]).score(X, y) > 0.6
 

@@ -17,9 +17,10 @@ from sk_mtl import (
     TransferClassifier,
     merge_models,
 )
-from sk_mtl._data._inputs import RowBatches
+from sk_mtl._data._inputs import NumericInput, RowBatches
 from sk_mtl._engine._callbacks import DivergenceError, DivergenceWarning
 from sk_mtl._runtime._device import FitInterruptedWarning
+from sk_mtl.multitask import _shared_network
 
 FAST = dict(hidden_units=(8,), max_epochs=3, random_state=0)
 
@@ -137,11 +138,17 @@ def test_numeric_strings_are_rejected_like_sklearn(data):
         source.predict(X.astype(str))
 
 
-def test_sparse_x_is_batched_not_densified(data):
+def test_sparse_x_is_batched_not_densified(data, monkeypatch):
     X, y, _ = data
     X = np.where(np.abs(X) > 0.5, X, 0.0)
-    dense = MultiTaskClassifier(**FAST).fit(X, y)
     sparse = MultiTaskClassifier(**FAST).fit(sp.csr_matrix(X), y)
+    assert sparse.input_.scaling_ is None  # sparse X is read as given
+    # The same numbers, dense and read as given, make the same model.
+    monkeypatch.setattr(
+        _shared_network, "make_input", lambda X, *a, **k: NumericInput()
+    )
+    dense = MultiTaskClassifier(**FAST).fit(X, y)
+    assert dense.input_.scaling_ is None
     Xs = sparse.input_.transform(sp.csr_matrix(X), sparse)
     assert sp.issparse(Xs) and Xs.dtype == np.float32
     assert isinstance(sparse.input_.tensors(Xs), RowBatches)

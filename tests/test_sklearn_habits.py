@@ -213,6 +213,24 @@ def test_optimizer_options_in_the_constructor_as_in_skorch(data):
         small(callbacks__x=1)
 
 
+def test_adam_uses_torchs_fused_update_unless_told_otherwise(data):
+    X, Y = data
+    fused = small().fit(X, Y).net_.optimizer_.defaults
+    assert fused["fused"] is True
+    chosen = small(optimizer__foreach=True).fit(X, Y).net_.optimizer_.defaults
+    assert chosen["foreach"] is True and not chosen["fused"]
+    sgd = small(optimizer="sgd").fit(X, Y).net_.optimizer_.defaults
+    assert not sgd.get("fused")
+    # The same algorithm: the loop over tensors lands on the same model,
+    # up to float rounding.
+    looped = small(optimizer__fused=False).fit(X, Y)
+    np.testing.assert_allclose(
+        looped.predict_proba(X[:20])[0],
+        small().fit(X, Y).predict_proba(X[:20])[0],
+        atol=1e-4,
+    )
+
+
 class Trunk(nn.Module):
     def __init__(self, n_in=4, width=6):
         super().__init__()

@@ -18,6 +18,8 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import validate_data
 
+from ._quantiles import QuantileScaling, check_quantiles
+
 __all__ = ["NumericInput", "RowBatches", "as_dense", "reject_text"]
 
 
@@ -234,23 +236,42 @@ def _check_float32_range(values, X, owner):
 class NumericInput:
     """Numeric features, dense or sparse, read as float32 rows.
 
+    Parameters
+    ----------
+    scale : bool, default=False
+        Map each dense column to a standard normal through its training
+        quantiles (:class:`~sk_mtl._data._quantiles.QuantileScaling`, the
+        scaling the tabular front-end gives a DataFrame's numeric columns).
+        Sparse X is never scaled (its zeros stay zeros). Off, X reaches the
+        network as given (a pretrained module reads the numbers it was trained
+        on).
+
     Attributes
     ----------
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of str or None
         Their names, when X had string column names.
+    scaling_ : QuantileScaling or None
+        The scaling fitted in fit (None when X is read as given).
     """
 
     kind = "numeric"
 
+    def __init__(self, scale=False):
+        self.scale = scale
+
     def fit(self, X, owner, reader=None):
-        """Validate training X for ``owner`` and remember its features."""
+        """Validate training X for ``owner``, remember its features, return it
+        (scaled when ``scale``)."""
         reject_text(X, reader or type(owner).__name__)
         X = self._validate(X, owner, reset=True)
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = getattr(owner, "feature_names_in_", None)
-        return X
+        self.scaling_ = None
+        if self.scale and not sp.issparse(X) and X.shape[0]:
+            self.scaling_ = QuantileScaling.fit(X)
+        return self._scaled(X)
 
     def transform(self, X, owner, *, reset=False, reader=None):
         """Validate X for ``owner``; it must have the features seen in fit.
@@ -263,8 +284,9 @@ class NumericInput:
             reject_text(X, f"the {reader}")
             X = self._validate(X, owner, reset=True)
             self._check_reuse(X, owner, reader)
-            return X
-        return self._validate(X, owner, reset=False)
+        else:
+            X = self._validate(X, owner, reset=False)
+        return self._scaled(X)
 
     @property
     def width(self):
@@ -278,6 +300,20 @@ class NumericInput:
         makes each batch dense when it is read.
         """
         return _take_rows(X if sp.issparse(X) else torch.from_numpy(X), rows)
+
+    def _scaled(self, X):
+        """Validated X as the float32 rows the network reads."""
+        if sp.issparse(X):
+            return X
+        # An input pickled by an older sk_mtl has no scaling_: X as given.
+        scaling = getattr(self, "scaling_", None)
+        if scaling is not None:
+            return scaling.transform(X)
+        # The one float32 copy of float64 X (none for float32 X).
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+        if not X32.flags.writeable:  # torch cannot wrap read-only memory
+            X32 = X32.copy()
+        return X32
 
     @staticmethod
     def _validate(X, owner, *, reset):
@@ -296,28 +332,35 @@ class NumericInput:
             X = X.tocsr()
             return X if X.dtype == np.float32 else X.astype(np.float32)
         _check_float32_range(X, X, owner)
-        # The one float32 copy of float64 X (none for float32 X).
-        X32 = np.ascontiguousarray(X, dtype=np.float32)
-        if not X32.flags.writeable:  # torch cannot wrap read-only memory
-            X32 = X32.copy()
-        return X32
+        return X
 
     def to_config(self):
         """What the input was fitted on, as JSON-able values (for saving)."""
         names = self.feature_names_in_
+        scaling = getattr(self, "scaling_", None)
         return {
             "kind": self.kind,
             "n_features_in_": int(self.n_features_in_),
             "feature_names_in_": None if names is None else [str(n) for n in names],
+            "quantiles": None if scaling is None else scaling.quantiles,
         }
 
     @classmethod
     def from_config(cls, config):
-        """The fitted input that :meth:`to_config` describes."""
-        new = cls()
+        """The fitted input that :meth:`to_config` describes.
+
+        A file written before inputs were scaled has no ``quantiles``: its model
+        reads X as given, as it was trained to.
+        """
+        quantiles = config.get("quantiles")
+        new = cls(scale=quantiles is not None)
         new.n_features_in_ = int(config["n_features_in_"])
         names = config["feature_names_in_"]
         new.feature_names_in_ = None if names is None else np.asarray(names, object)
+        new.scaling_ = None
+        if quantiles is not None:
+            checked = check_quantiles(quantiles, new.n_features_in_)
+            new.scaling_ = QuantileScaling(checked)
         return new
 
     def _check_reuse(self, X, owner, reader):

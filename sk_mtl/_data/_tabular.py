@@ -32,10 +32,10 @@ from collections import Counter
 
 import numpy as np
 import torch
-from sklearn.preprocessing import QuantileTransformer
 from sklearn.utils.validation import check_array, validate_data
 
 from ._inputs import NumericInput, _take_rows, check_column_types
+from ._quantiles import QuantileScaling, fit_quantile_transformer
 
 __all__ = ["TabularInput", "TabularData", "make_input"]
 
@@ -90,23 +90,24 @@ def make_input(X, categorical_features="from_dtype", *, tabular=False):
     X is read as tabular (scaled numerics, encoded categories, missing values
     allowed) when it has a categorical column, a missing value, or when
     ``tabular`` is True (the network needs the tabular front-end); otherwise as
-    plain numbers, exactly as given (sparse X always is).
+    plain numbers, each dense column quantile-scaled the same way (sparse X is
+    read as given).
     """
     if hasattr(X, "toarray") or hasattr(X, "tocsr"):  # sparse
         return NumericInput()
     if tabular or _has_missing(X):
         return TabularInput(categorical_features)
     if categorical_features is None:
-        return NumericInput()
+        return NumericInput(scale=True)
     if isinstance(categorical_features, str) and categorical_features == "from_dtype":
         if not (_is_frame(X) or isinstance(X, np.ndarray)):
             X = np.asarray(X, dtype=object)
         if X.ndim == 2 and _from_dtype(X):
             return TabularInput(categorical_features)
-        return NumericInput()
+        return NumericInput(scale=True)
     mask = np.asarray(categorical_features)
     if mask.size == 0 or (mask.dtype == bool and not mask.any()):
-        return NumericInput()
+        return NumericInput(scale=True)
     return TabularInput(categorical_features)
 
 
@@ -194,15 +195,11 @@ class TabularInput:
         missing = np.isnan(numeric)
         self._missing_at = [int(i) for i in np.flatnonzero(missing.any(axis=0))]
         self._set_column_attributes()
-        self.scaler_ = None
+        self.scaler_ = self._fast_scaling = None
         if numeric.shape[1]:
             # An all-NaN column would give NaN quantiles: fit it on zeros.
             filled = np.where(missing.all(axis=0), 0.0, numeric)
-            self.scaler_ = QuantileTransformer(
-                output_distribution="normal",
-                n_quantiles=max(1, min(1000, len(X))),
-                random_state=0,
-            ).fit(filled)
+            self.scaler_ = fit_quantile_transformer(filled)
         return self._encode(X, numeric)
 
     def transform(self, X, owner, *, reset=False, reader=None):
@@ -239,6 +236,12 @@ class TabularInput:
         self.categorical_columns_ = [label(j) for j in self._categorical_at]
         self.numeric_columns_ = [label(j) for j in self._numeric_at]
         self.missing_columns_ = [label(self._numeric_at[i]) for i in self._missing_at]
+
+    def _scaling(self):
+        """The fast transform of ``scaler_``'s quantiles (made once, not saved)."""
+        if getattr(self, "_fast_scaling", None) is None:
+            self._fast_scaling = QuantileScaling(self.scaler_.quantiles_)
+        return self._fast_scaling
 
     def _layout(self):
         """``(numeric, categorical, missing)`` positions (see ``fit``).
@@ -365,7 +368,7 @@ class TabularInput:
         missing = np.isnan(numeric)
         scaled = numeric
         if self.scaler_ is not None:
-            scaled = self.scaler_.transform(np.where(np.isnan(numeric), 0.0, numeric))
+            scaled = self._scaling().transform(np.where(missing, 0.0, numeric))
             scaled[missing] = 0.0
         codes = np.empty((X.shape[0], len(categorical_at)), dtype=np.int64)
         for i, (j, cats) in enumerate(zip(categorical_at, self.categories_)):

@@ -87,7 +87,7 @@ class DivergenceWarning(UserWarning):
 
 
 _ADVICE = (
-    "Lower lr (e.g. by 10x), scale X (e.g. StandardScaler), or use "
+    "Lower lr (e.g. by 10x), scale sparse X (e.g. MaxAbsScaler), or use "
     "optimizer='adam'; on_divergence='restore' keeps the last finite weights instead."
 )
 

@@ -91,7 +91,9 @@ class IncrementalMixin:
 
         The first call builds the network for ``classes``; later calls continue
         training it with the same optimizer state. Early stopping and unfreezing
-        are not applied (use ``fit`` for them).
+        are not applied (use ``fit`` for them). What ``fit`` learns from the
+        training rows, the scaling of the numeric columns and the categories,
+        is learned from the first chunk: make it large and representative.
 
         Parameters
         ----------

@@ -30,7 +30,7 @@ from ._batches import BatchIterator, TensorBatchDataset
 from ._callbacks import DivergenceGuard, TaskLossRecorder, WeightingEpochEnd
 from ._inference import eval_mode
 from ._monitoring import monitoring_callbacks
-from ._options import lr_scheduler_callback
+from ._options import fused_update, lr_scheduler_callback
 
 __all__ = [
     "OPTIMIZERS",
@@ -374,6 +374,7 @@ def make_net(estimator, phase, network, valid, seed):
         ohem_fraction=getattr(estimator, "ohem_fraction", 0.25),
     )
     options = {**network.optimizer_options, **(estimator.optimizer_options or {})}
+    options = {**fused_update(estimator, options), **options}
     kwargs = {f"optimizer__{k}": v for k, v in options.items()}
     if phase.param_groups:
         kwargs["optimizer__param_groups"] = phase.param_groups

@@ -30,7 +30,14 @@ __all__ = ["Writer", "Reader"]
 
 # Rebuilt after loading rather than stored (a SentenceEncoder's encoder is
 # reloaded from its package on first use).
-_SKIPPED = {"net_", "_source", "_metadata_request", "_encoder", "_device"}
+_SKIPPED = {
+    "net_",
+    "_source",
+    "_metadata_request",
+    "_encoder",
+    "_device",
+    "_fast_scaling",
+}
 
 
 def _params(obj):

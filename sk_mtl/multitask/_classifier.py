@@ -52,8 +52,9 @@ default="from_dtype"
         categorical column or a missing value (NaN) is read by the tabular
         front-end: numeric columns quantile-scaled in fit, missing values
         indicated, categories encoded (rare and unseen ones share a slot). A
-        numeric X without missing values is read as given, unless
-        ``numeric_embedding`` or ``architecture="tabm"`` asks for the front-end.
+        numeric X without missing values gets the same quantile scaling of
+        each column without the front-end (unless ``numeric_embedding`` or
+        ``architecture="tabm"`` asks for it); sparse X is read as given.
     numeric_embedding : {None, "periodic", "piecewise_linear"}, default=None
         Embedding of each numeric column (Gorishniy et al. 2022): periodic
         (learned frequencies) or piecewise-linear (on 48 quantile bins of the

@@ -135,8 +135,8 @@ default="squared_error"
     ['classification', 'regression']
     >>> est.predict(X[:2]).round(1)
       churn  spend
-    0   yes  133.8
-    1   yes  131.8
+    0   yes  134.4
+    1   yes  132.2
     >>> proba = est.predict_proba(X[:2])  # one entry per task
     >>> proba[0].shape, proba[1] is None
     ((2, 2), True)

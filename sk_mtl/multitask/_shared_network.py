@@ -46,7 +46,8 @@ EARLY_STOPPING_AUTO_SAMPLES = 100
 class SharedNetworkMixin:
     """Input and network of the shared-trunk estimators (not for direct use).
 
-    X is read as given, or by the tabular front-end (categorical columns, NaN);
+    Numeric X is quantile-scaled (sparse X read as given), or read by the
+    tabular front-end (categorical columns, NaN);
     the network is a shared MLP (or the user's ``module``) with one head per task,
     an MMoE, or (MultiTaskClassifier) a TabM-mini ensemble; each head is as wide
     as its task's ``n_outputs``, so regression tasks get one output.

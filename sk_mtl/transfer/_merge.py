@@ -27,7 +27,12 @@ from .._data._inputs import as_dense
 from .._data._tasks import ClassificationTask
 from .._engine._base import TaskClassifierMixin
 from ..utils import task_columns
-from ._merge_math import average_state, check_same_architecture, fit_simplex_weights
+from ._merge_math import (
+    average_state,
+    check_same_architecture,
+    check_same_input,
+    fit_simplex_weights,
+)
 from ._reuse import SharedSourceMixin
 
 __all__ = ["MergedClassifier", "merge_models"]
@@ -206,6 +211,7 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
             self.feature_names_in_ = names
         if self.space == "weights":
             check_same_architecture(members)
+            check_same_input(members)
         return members
 
     # --------------------------------------------------------------- merging

@@ -1,10 +1,57 @@
 """Merging as functions: weight averaging, architecture checks, fitted weights."""
 
+import numpy as np
 import torch
 
 from .._engine._base import BaseNeuralClassifier
 
-__all__ = ["average_state", "check_same_architecture", "fit_simplex_weights"]
+__all__ = [
+    "average_state",
+    "check_same_architecture",
+    "check_same_input",
+    "fit_simplex_weights",
+]
+
+
+def _same_fit(a, b):
+    """Whether two fitted objects (an input, its scaler, their arrays) hold the
+    same fitted values; caches rebuilt from them (``_fast_*``) are not compared."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and bool(np.array_equal(a, b))
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(map(_same_fit, a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_fit(a[k], b[k]) for k in a)
+    if callable(getattr(a, "to_config", None)):
+        return _same_fit(a.to_config(), b.to_config())
+    if hasattr(a, "__dict__"):
+        state = {k: v for k, v in vars(a).items() if not k.startswith("_fast")}
+        other = {k: v for k, v in vars(b).items() if not k.startswith("_fast")}
+        return _same_fit(state, other)
+    return bool(a == b)
+
+
+def check_same_input(members):
+    """ValueError unless every member reads X as the first does.
+
+    Averaged weights only mean something on one reading of X: members fine-tuned
+    from one source share its input; members fitted apart each learned their own
+    scaling and categories from their own rows.
+    """
+    first = getattr(members[0], "input_", None)
+    for i, m in enumerate(members[1:], start=1):
+        if not _same_fit(first, getattr(m, "input_", None)):
+            raise ValueError(
+                f"space='weights' needs members that read X the same way, but "
+                f"estimators[{i}]'s input (its scaling of the numeric columns or "
+                "its categories) was fitted on other rows than estimators[0]'s. "
+                "Merge them in output space (space='output'), or fine-tune the "
+                "members from one source (they then share its input)."
+            )
 
 
 def check_same_architecture(members):

@@ -130,7 +130,7 @@ def reuse_input(source, X, owner, *, input_mismatch, reader):
     """
     width = getattr(source.input_, "n_features_in_", None)
     if input_mismatch == "reinit" and width is not None:
-        fresh = NumericInput()
+        fresh = NumericInput(scale=True)
         X_valid = fresh.fit(X, owner, reader=f"the {reader}")
         if X_valid.shape[1] != width:
             return fresh, X_valid, True

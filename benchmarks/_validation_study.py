@@ -1,0 +1,76 @@
+"""What the small validation studies of the tabular defaults share.
+
+Each study (``numeric_scaling_study``, ``linear_path_study``) fits contenders on
+the validation split of the tabular suite's training parts, appends one JSON row
+per fit and prints a table of per-table means from its rows.
+"""
+
+import argparse
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ._suite_tables import TABLES
+from .tabular_suite import _split
+
+TIE = 0.002
+
+
+def validation_splits(data, names, seeds):
+    """``(table, X, Y, kinds, seed, fit_rows, validation_rows)`` of the suite's
+    training parts (80 % fitted / 20 % scored inside each; test rows unused)."""
+    for table in TABLES:
+        if table.name not in names:
+            continue
+        X, Y, kinds = table.load(data)
+        for seed in seeds:
+            train, _ = _split(Y, kinds, seed, 0.25)
+            fit, val = _split(Y.iloc[train], kinds, seed, 0.2)
+            yield table, X, Y, kinds, seed, train[fit], train[val]
+
+
+def record(out, table, seed, results):
+    """Append and print one row per ``model -> (scores, cpu_s, epochs)``."""
+    for model, (scores, cpu, epochs) in results.items():
+        row = dict(table=table.name, seed=seed, model=model)
+        row.update(score=round(float(np.mean(scores)), 5), cpu_s=round(cpu, 2))
+        with open(out, "a") as f:
+            f.write(json.dumps({**row, "epochs": epochs}) + "\n")
+        print(json.dumps(row), flush=True)
+
+
+def table_means(rows):
+    """``{(table, model): mean over seeds}`` and the tables in order; a rerun of
+    (table, seed, model) replaces the earlier row."""
+    by_seed = {}
+    for r in rows:
+        by_seed.setdefault((r["table"], r["model"]), {})[r["seed"]] = r["score"]
+    means = {k: float(np.mean(list(v.values()))) for k, v in by_seed.items()}
+    return means, list(dict.fromkeys(r["table"] for r in rows))
+
+
+def verdict(diffs):
+    """``(better, tie, worse)`` counts of differences, a tie within TIE."""
+    better = sum(d >= TIE for d in diffs)
+    worse = sum(d <= -TIE for d in diffs)
+    return better, len(diffs) - better - worse, worse
+
+
+def main(doc, run, summary, results, argv=None):
+    """A study's command line: run (unless ``--report``), then print the summary."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(
+        "--data", default=str(Path(__file__).parents[1] / ".." / "shared" / "data")
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.report:
+        with threadpool_limits(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run(args.data, args.seeds, results)
+    rows = [json.loads(line) for line in open(results)]
+    print("\n".join(summary(rows)))

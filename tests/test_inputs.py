@@ -1,0 +1,74 @@
+"""NumericInput: numeric X validated, remembered and (dense, by default) scaled."""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.datasets import make_classification
+
+from sk_mtl import MultiTaskClassifier, TransferClassifier
+from sk_mtl._data._inputs import NumericInput
+from sk_mtl._data._tabular import make_input
+
+FAST = dict(max_epochs=30, hidden_units=(16,), batch_size=32, lr=1e-2, random_state=0)
+
+
+def wide_scales(n=300, seed=0):
+    """Informative columns whose units differ by up to 1e6."""
+    X, y = make_classification(
+        n, n_features=5, n_informative=4, n_redundant=0, random_state=seed
+    )
+    return X * np.array([1e-3, 1.0, 1e2, 1e4, 1e6]), y
+
+
+def test_default_model_reads_dense_columns_on_one_scale():
+    X, y = wide_scales()
+    clf = MultiTaskClassifier(**FAST).fit(X, y)
+    assert isinstance(clf.input_, NumericInput) and clf.input_.scaling_ is not None
+    seen = clf.input_.transform(X, clf)
+    assert seen.dtype == np.float32 and np.abs(seen).max() < 5.3
+    assert np.abs(np.median(seen, axis=0)).max() < 0.05
+    # Units do not matter: a positive affine change of every column gives the
+    # same model, and so the same probabilities.
+    shifted = X * np.array([7.0, 0.01, 3.0, 1e-5, 2.0]) + 40.0
+    again = MultiTaskClassifier(**FAST).fit(shifted, y)
+    np.testing.assert_allclose(
+        again.predict_proba(shifted), clf.predict_proba(X), atol=1e-4
+    )
+    assert clf.score(X, y) > 0.9  # a scaled linear model: 0.72
+
+
+def test_sparse_x_and_pretrained_modules_read_x_as_given():
+    X, y = wide_scales(100)
+    assert make_input(sp.csr_matrix(X)).scale is False
+    clf = MultiTaskClassifier(**FAST).fit(sp.csr_matrix(X), y)
+    assert clf.input_.scaling_ is None
+    # A pretrained torch module was trained on X's own numbers.
+    tc = TransferClassifier(torch.nn.Linear(5, 4), max_epochs=2).fit(X, y)
+    assert tc.input_.scaling_ is None
+    np.testing.assert_array_equal(tc.input_.transform(X, tc), X.astype(np.float32))
+
+
+def test_config_round_trip_keeps_the_scaling_and_old_configs_read_x_as_given():
+    X, y = wide_scales(80)
+    inp = NumericInput(scale=True)
+    owner = MultiTaskClassifier()
+    fitted = inp.fit(X, owner)
+    config = inp.to_config()
+    assert config["quantiles"].shape == (80, 5)
+    back = NumericInput.from_config(config)
+    np.testing.assert_array_equal(back.transform(X, owner), fitted)
+    # A configuration without quantiles (written before inputs were scaled).
+    old = NumericInput.from_config(
+        {k: v for k, v in config.items() if k != "quantiles"}
+    )
+    assert old.scaling_ is None
+    np.testing.assert_array_equal(old.transform(X, owner), X.astype(np.float32))
+
+
+def test_input_unpickled_without_scaling_reads_x_as_given():
+    X, y = wide_scales(60)
+    inp = NumericInput()
+    owner = MultiTaskClassifier()
+    inp.fit(X, owner)
+    del inp.scaling_  # as an input pickled by an older version
+    np.testing.assert_array_equal(inp.transform(X, owner), X.astype(np.float32))

@@ -16,7 +16,6 @@ from .._runtime._threads import work_per_row
 from ..utils._progress import progress
 from ._batches import BatchIterator, TensorBatchDataset
 from ._options import predict_batch_rows
-from ._traced import forward_fn, layout
 
 __all__ = ["eval_mode", "n_rows", "prediction_plan", "predict_outputs", "sums_finite"]
 
@@ -33,20 +32,11 @@ def eval_mode(module):
     mode. A module found in train mode here (an older pickle, a user's
     ``.train()``) is switched under a lock; the switch only ever goes to eval, so
     no thread can see another thread's batches run with dropout on.
-    The network's submodules are looked up once (:func:`._traced.layout`), not
-    walked on every call.
     """
-    _eval_layout(module)
-    return module
-
-
-def _eval_layout(module):
-    """:func:`eval_mode`, returning the network's :func:`._traced.layout`."""
-    found = layout(module)
-    if found.training(module):
+    if any(m.training for m in module.modules()):
         with _MODE_LOCK:
             module.eval()
-    return found
+    return module
 
 
 def n_rows(X):
@@ -61,10 +51,8 @@ def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=
     mode is not restored, so concurrent calls never see train mode), inference
     mode, batches of ``batch_size`` rows moved to ``device`` once. Input that
     fits one batch (a served request) goes through the module directly, with no
-    dataset or iterator. From the second call on, a dense CPU tensor goes
-    through the network's checked trace where it has one
-    (:func:`._traced.forward_fn`). It only reads ``module``: calls from several
-    threads give the results of serial calls.
+    dataset or iterator. It only reads ``module``: calls from several threads
+    give the results of serial calls.
 
     Parameters
     ----------
@@ -90,11 +78,11 @@ def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=
     outputs : list of torch.Tensor
         One ``(n_samples, width)`` tensor per task.
     """
-    found = _eval_layout(module)
+    eval_mode(module)
     with torch.inference_mode():
         one_batch = order is None and isinstance(X, torch.Tensor | dict)
         if one_batch and n_rows(X) <= batch_size:
-            out = _forward_batch(module, X, device, found)
+            out = _forward_batch(module, X, device)
             return list(out) if str(device) == "cpu" else [t.cpu() for t in out]
         dataset = TensorBatchDataset(X)
         if str(device) != "cpu":
@@ -106,7 +94,7 @@ def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=
             starts = range(0, len(dataset), batch_size)
             batches = (dataset[order[i : i + batch_size]] for i in starts)
         chunks = [
-            _forward_batch(module, Xb, device, found)
+            _forward_batch(module, Xb, device)
             for Xb, _ in progress(batches, verbose, "predicting", n_batches)
         ]
     outputs = [torch.cat([c[t] for c in chunks]).cpu() for t in range(len(chunks[0]))]
@@ -115,15 +103,11 @@ def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=
     return [out[torch.argsort(order)] for out in outputs]
 
 
-def _forward_batch(module, Xb, device, found):
-    """The module's outputs for one batch, as a tuple of per-task tensors
-    (through its trace where :func:`._traced.forward_fn` has one)."""
+def _forward_batch(module, Xb, device):
+    """The module's outputs for one batch, as a tuple of per-task tensors."""
     if str(device) != "cpu" or not isinstance(Xb, torch.Tensor | dict):
         Xb = to_tensor(Xb, device=device)
-    if isinstance(Xb, dict):
-        out = module(**Xb)
-    else:
-        out = forward_fn(module, Xb, found)(Xb)
+    out = module(**Xb) if isinstance(Xb, dict) else module(Xb)
     return out if isinstance(out, tuple | list) else (out,)
 
 

@@ -10,7 +10,11 @@ tasks) and then called on batches of held-out rows:
   float32 tensor in, logits out, torch's default threads);
 - scikit-learn ``MLPClassifier`` with the same hidden layers on the same three
   tasks (multi-label) and ``HistGradientBoostingClassifier`` (first task only:
-  it predicts one task).
+  it predicts one task);
+- a text ``TransferClassifier("all-MiniLM-L6-v2")`` (the encoder bundled with
+  the package, no download) fitted on 300 synthetic one-line reviews of three
+  classes (good / bad / average) and called on such lines. Its calls cost
+  milliseconds, so it is timed on a quarter of the calls of the others.
 
 Every contender lives in a worker process that fits it once and then answers
 "time n calls at batch b" requests; the parent sends the requests in a rotating
@@ -19,8 +23,7 @@ imported from another checkout, e.g. ``git worktree add "$BASE" <commit>``)
 alternate within one run. A last table gives, per checkout, the time to first
 prediction of a model saved with ``sk_mtl.save`` and loaded with ``sk_mtl.load``
 in a fresh process (import, load, first one-row call, then the median of 50
-more). A text TransferClassifier (the bundled MiniLM) is not among the
-contenders yet.
+more).
 
 Run alone: ``python -m benchmarks.latency [--quick] [--baseline DIR]``;
 writes ``benchmarks/results/latency.md``. CPU only: CUDA is untested here.
@@ -40,7 +43,16 @@ ROOT = Path(__file__).resolve().parents[1]
 BATCHES = (1, 16, 256)
 N_FEATURES, N_TASKS, N_TRAIN = 30, 3, 2000
 HIDDEN = (128, 64)
-SK_MTL = ("sk_mtl MLP", "sk_mtl MMoE", "sk_mtl TabM")
+TEXT = "sk_mtl text (MiniLM)"
+SK_MTL = ("sk_mtl MLP", "sk_mtl MMoE", "sk_mtl TabM", TEXT)
+# Contenders timed on fewer calls per request (milliseconds per call).
+SLOW = {TEXT: 4}
+SUBJECTS = ("The battery", "This phone", "The screen", "The service", "The camera")
+PHRASES = (
+    ("is excellent", "works great", "is superb", "was fast"),
+    ("is terrible", "broke quickly", "is awful", "was slow"),
+    ("is okay", "is average", "was fine", "is acceptable"),
+)
 OTHERS = ("torch module by hand", "MLPClassifier", "HistGB (1 task)")
 
 
@@ -51,6 +63,16 @@ def make_data(n, seed):
     X = rng.normal(size=(n, N_FEATURES)).astype(np.float32)
     W = rng.normal(size=(N_FEATURES, N_TASKS))
     return X, (X @ W + 0.5 * rng.normal(size=(n, N_TASKS)) > 0).astype(int)
+
+
+def make_texts(n, seed):
+    """``n`` one-line reviews and their class (0 good, 1 bad, 2 average)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, len(PHRASES), n)
+    texts = [f"{rng.choice(SUBJECTS)} {rng.choice(PHRASES[c])}." for c in y]
+    return texts, y
 
 
 # ------------------------------------------------------------------ worker side
@@ -83,6 +105,15 @@ def _fit_contenders(names):
         calls[name] = model.predict_proba
         if name == "sk_mtl MLP":
             mlp = model
+    if TEXT in names:
+        try:
+            from sk_mtl import TransferClassifier
+
+            texts, y = make_texts(300, 0)
+            text_model = TransferClassifier("all-MiniLM-L6-v2", random_state=0)
+            calls[TEXT] = text_model.fit(texts, y).predict_proba
+        except ImportError as exc:  # the text extra missing
+            print(f"skip {TEXT}: {exc}", file=sys.stderr)
     if "torch module by hand" in names:
         module = mlp.module_
 
@@ -118,15 +149,16 @@ def worker(root, names):
     sys.path.insert(0, root)
     calls = _fit_contenders(names)
     X, _ = make_data(4096, 1)
+    inputs = {TEXT: make_texts(4096, 1)[0]}
     print(json.dumps({"ready": sorted(calls)}), flush=True)
     for line in sys.stdin:
         name, batch, n = line.split("\t")
         batch, n = int(batch), int(n)
-        f = calls[name]
+        f, rows = calls[name], inputs.get(name, X)
         times = []
         for i in range(n):
-            start = (i * batch) % (len(X) - batch)
-            Xb = X[start : start + batch]
+            start = (i * batch) % (len(rows) - batch)
+            Xb = rows[start : start + batch]
             t = time.perf_counter()
             f(Xb)
             times.append(time.perf_counter() - t)
@@ -192,7 +224,8 @@ def measure(workers, rounds, n_calls):
         shift = r % len(jobs)
         for w, name, b in jobs[shift:] + jobs[:shift]:
             loads.append(os.getloadavg()[0])
-            times[(w.label, name, b)] += w.time(name, b, n_calls)[2:]  # 2 warm-up
+            n = max(5, n_calls // SLOW.get(name, 1))
+            times[(w.label, name, b)] += w.time(name, b, n)[2:]  # 2 warm-up
     return times, loads
 
 
@@ -267,13 +300,15 @@ def report(args, times, loads, first, wall):
     command = "python -m benchmarks.latency" + (" --quick" if args.quick else "")
     if args.baseline:
         command += " --baseline <checkout of the base commit>"
-    n = len(next(iter(times.values())))
+    n = len(times[("this", "MLPClassifier", 1)])
+    n_text = len(times.get(("this", TEXT, 1), ()))
     lines = [
         "# Serving latency of predict_proba",
         "",
         f"Produced by `{command}` in {wall / 60:.1f} min, "
         f"{time.strftime('%Y-%m-%d')}, CPU only ({os.cpu_count()} cores; CUDA "
-        f"untested). {n} calls per contender and batch, contenders alternating; "
+        f"untested). {n} calls per contender and batch ({n_text} for the text "
+        "model), contenders alternating; "
         f"1-minute load average {min(loads):.1f}–{max(loads):.1f} during the "
         "measurements. Latency in microseconds; rows/s = rows / total time.",
         "",

@@ -2,7 +2,8 @@
 
 The study behind ``n_threads="auto"``. Each workload is fitted with
 ``sk_mtl.MultiTaskClassifier(n_threads=<contender>)`` (``fit``, then
-``predict_proba`` on the training rows) at 1 thread, 2 threads and "auto", which
+``predict_proba`` on the training rows, median of 3 calls, and on their first
+128 rows, median of 21 calls) at 1 thread, 2 threads and "auto", which
 the estimator resolves itself at each call
 (:func:`sk_mtl._runtime._threads.resolve_n_threads`, with the load of other
 processes measured between calls); the threads each call really used are
@@ -155,10 +156,20 @@ def time_once(w, contender):
     fit = time.perf_counter() - start
     seen = []
     model.module_.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
-    start = time.perf_counter()
-    model.predict_proba(w["X"])
-    predict = time.perf_counter() - start
-    return fit, predict, int(model.history_[-1, "torch_threads"]), max(seen)
+    predict = _median_seconds(model.predict_proba, w["X"], 3)
+    predict_128 = _median_seconds(model.predict_proba, w["X"][:128], 21)
+    fit_threads = int(model.history_[-1, "torch_threads"])
+    return fit, predict, fit_threads, max(seen), predict_128
+
+
+def _median_seconds(f, X, n):
+    """Median seconds of ``n`` calls ``f(X)``."""
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        f(X)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def measure(w, repeats, give_up_s):
@@ -181,6 +192,7 @@ def measure(w, repeats, give_up_s):
         out[c] = {
             "fit": statistics.median(x[0] for x in rs),
             "predict": statistics.median(x[1] for x in rs),
+            "predict_128": statistics.median(x[4] for x in rs),
             "n": len(rs),
             "picks": sorted({(x[2], x[3]) for x in rs}),
         }
@@ -215,6 +227,8 @@ def results_table(results, phase):
         f"fit auto / {ref}",
         "pred 1 / 2 / auto (s)",
         f"pred auto / {ref}",
+        "pred 128 rows 1 / 2 / auto (ms)",
+        f"pred 128 auto / {ref}",
         "auto threads fit/pred",
         "load 1-min",
     ]
@@ -222,7 +236,7 @@ def results_table(results, phase):
     for name, r in results:
         flag = {c: "†" if r[c]["n"] < 3 else "" for c in CONTENDERS}
         ratios = []
-        for step in ("fit", "predict"):
+        for step in ("fit", "predict", "predict_128"):
             best = r[1][step] if phase != "quiet" else min(r[1][step], r[2][step])
             ratios.append(f"{r['auto'][step] / best:.2f}")
         rows.append(
@@ -233,6 +247,8 @@ def results_table(results, phase):
                 ratios[0],
                 " / ".join(f"{r[c]['predict']:.3f}" for c in CONTENDERS),
                 ratios[1],
+                " / ".join(f"{r[c]['predict_128'] * 1e3:.2f}" for c in CONTENDERS),
+                ratios[2],
                 fmt_picks(r["auto"]["picks"]),
                 f"{r['load'][0]:.1f}–{r['load'][1]:.1f}",
             ]

@@ -156,8 +156,9 @@ def test_fits_on_workers_raise_the_frozen_mmap_threshold(client):
         calls, real = [], _malloc._mallopt
         _malloc._mallopt = lambda: lambda *args: calls.append(args) or 1
         try:
-            X = np.random.RandomState(0).normal(size=(40, 3)).astype(np.float32)
-            MultiTaskClassifier((4,), max_epochs=1).fit(X, X[:, 0] > 0)
+            # Batches large enough to allocate past the mmap threshold.
+            X = np.random.RandomState(0).normal(size=(200, 30)).astype(np.float32)
+            MultiTaskClassifier((256,), max_epochs=1).fit(X, X[:, 0] > 0)
         finally:
             _malloc._mallopt = real
         return _malloc.needs_tuning(), calls

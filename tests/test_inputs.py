@@ -1,6 +1,8 @@
 """NumericInput: numeric X validated, remembered and (dense, by default) scaled."""
 
 import numpy as np
+import pandas as pd
+import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.datasets import make_classification
@@ -72,3 +74,35 @@ def test_input_unpickled_without_scaling_reads_x_as_given():
     inp.fit(X, owner)
     del inp.scaling_  # as an input pickled by an older version
     np.testing.assert_array_equal(inp.transform(X, owner), X.astype(np.float32))
+
+
+def test_plain_float_rows_skip_validate_data_and_keep_its_errors(monkeypatch):
+    from sk_mtl._data import _inputs
+
+    X, y = wide_scales(60)
+    clf = MultiTaskClassifier(**FAST).fit(X, y)
+    calls = []
+    full = _inputs.validate_data
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return full(*args, **kwargs)
+
+    monkeypatch.setattr(_inputs, "validate_data", counted)
+    expected = clf.predict_proba(X[:1].tolist())  # a list: the full checks
+    assert len(calls) == 1
+    np.testing.assert_array_equal(clf.predict_proba(X[:1]), expected)
+    assert len(calls) == 1  # plain float rows: no second look
+    bad = X[:2].copy()
+    bad[1, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(bad)
+    with pytest.raises(ValueError, match="5 features"):
+        clf.predict(X[:2, :4])
+    huge = X[:2].copy()
+    huge[0, 2] = 1e300
+    with pytest.raises(ValueError, match="float32 range"):
+        clf.predict(huge)
+    framed = MultiTaskClassifier(**FAST).fit(pd.DataFrame(X, columns=list("abcde")), y)
+    with pytest.warns(UserWarning, match="feature names"):
+        framed.predict(X[:2])

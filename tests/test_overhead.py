@@ -5,6 +5,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from _two_tasks import fit_small, two_task_data
 from sklearn.exceptions import NotFittedError
 
 from sk_mtl import MultiTaskClassifier, MultiTaskRegressor
@@ -14,15 +15,11 @@ from sk_mtl._runtime import _threads
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 5)).astype(np.float32)
-    Y = np.stack([(X[:, 0] > 0), (X[:, 1] + X[:, 2] > 0)], axis=1).astype(int)
-    return X, Y
+    return two_task_data()
 
 
 def _fit(data, **params):
-    X, Y = data
-    return MultiTaskClassifier((8,), max_epochs=2, random_state=0, **params).fit(X, Y)
+    return fit_small(data, **params)
 
 
 def _thread_spy(model):

@@ -343,3 +343,27 @@ def test_auto_threads_see_tabm_members(eight_idle_cores, monkeypatch):
         assert seen[0] == 8 * work_per_row(clf.module_)
     trunk = sum(p.numel() for p in clf.module_.network.trunk.parameters())
     assert work[4] - work[1] >= 8 * 3 * trunk
+
+
+def test_predict_threads_follow_the_rows_of_the_call(eight_idle_cores, monkeypatch):
+    import numpy as np
+
+    from sk_mtl import MultiTaskClassifier
+
+    X = np.random.RandomState(0).normal(size=(2048, 20)).astype(np.float32)
+    clf = MultiTaskClassifier((256, 256), max_epochs=1, n_threads="auto").fit(
+        X[:64], (X[:64, 0] > 0).astype(int)
+    )
+    seen = []
+    resolve = _threads.resolve_n_threads
+
+    def spy(n_threads, *, work_per_batch=None):
+        seen.append((work_per_batch, resolve(n_threads, work_per_batch=work_per_batch)))
+        return seen[-1][1]
+
+    monkeypatch.setattr("sk_mtl._engine._base.resolve_n_threads", spy)
+    per_row = work_per_row(clf.module_)
+    clf.predict(X[:1])
+    clf.predict(X)  # one forward pass of 2048 rows: ~180M multiply-adds
+    # A forward pass counts rows x work per row, like a training step.
+    assert seen == [(per_row, 1), (2048 * per_row, 8)]

@@ -79,8 +79,8 @@ from sklearn.utils.validation import (
 from .._data._inputs import NumericInput
 from .._data._tasks import fit_tasks
 from .._runtime._device import check_device, float32_default_dtype, handle_interrupt
-from .._runtime._malloc import fast_allocation, release_free_memory
-from .._runtime._threads import resolve_n_threads, torch_threads, work_per_row
+from .._runtime._malloc import release_free_memory
+from .._runtime._threads import compute_scope, resolve_n_threads, work_per_row
 from ..losses import LOSSES
 from ..weighting import TASK_WEIGHTINGS
 from ._callbacks import check_finite_outputs
@@ -289,13 +289,11 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         with self._threads(batch_size * work_per_row(module) * passes // 3):
             yield
 
-    @contextmanager
     def _threads(self, work_per_batch):
         """The torch threads of :meth:`_compute` for ``work_per_batch``
-        multiply-adds per batch, and the fast allocator."""
-        n_threads = resolve_n_threads(self.n_threads, work_per_batch=work_per_batch)
-        with torch_threads(n_threads), fast_allocation():
-            yield
+        multiply-adds per batch, and the fast allocator, as one context."""
+        n = resolve_n_threads(self.n_threads, work_per_batch=work_per_batch)
+        return compute_scope(n, work_per_batch)
 
     def _validation_fraction(self, ctx):
         return self.validation_fraction if self.early_stopping else None
@@ -355,8 +353,11 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             self.module_, self.predict_batch_size, self._batch_rows(), self.input_
         )
         # The threads are sized for the batches this call runs, not for the
-        # largest batch: one row never waits for a second thread.
-        work = min(rows, n_rows(inputs)) * per_row // 3
+        # largest batch: one row never waits for a second thread. A forward
+        # pass counts as a training step of as many rows: its few large
+        # matrix products split across threads as well as a step's
+        # (benchmarks/results/threads.md, the predict columns).
+        work = min(rows, n_rows(inputs)) * per_row
         with self._threads(work):
             outputs = predict_outputs(self.module_, inputs, rows, self.device)
         if not sums_finite(outputs):  # then find the rows and say why

@@ -14,7 +14,7 @@ from skorch.utils import to_tensor
 
 from .._runtime._threads import work_per_row
 from ..utils._progress import progress
-from ._batches import BatchIterator, TensorBatchDataset, take_rows
+from ._batches import BatchIterator, TensorBatchDataset
 from ._options import predict_batch_rows
 
 __all__ = ["eval_mode", "n_rows", "prediction_plan", "predict_outputs", "sums_finite"]
@@ -82,7 +82,7 @@ def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=
     with torch.inference_mode():
         one_batch = order is None and isinstance(X, torch.Tensor | dict)
         if one_batch and n_rows(X) <= batch_size:
-            out = _forward_batch(module, take_rows(X, slice(None)), device)
+            out = _forward_batch(module, X, device)
             return list(out) if str(device) == "cpu" else [t.cpu() for t in out]
         dataset = TensorBatchDataset(X)
         if str(device) != "cpu":
@@ -138,5 +138,14 @@ def prediction_plan(module, predict_batch_size, batch_rows, input_):
 
 def sums_finite(outputs):
     """Whether every output tensor has a finite sum: a NaN or inf anywhere makes
-    its sum non-finite, so True means all finite (one reduction per tensor)."""
+    its sum non-finite, so True means all finite.
+
+    Outputs that are views of one tensor of their total size (the per-task
+    slices of fused heads) take one reduction of that tensor; others one each.
+    (A non-finite value in a view is in its base too: the shortcut misses none.)
+    """
+    base = outputs[0]._base if outputs else None
+    if base is not None and all(out._base is base for out in outputs[1:]):
+        if base.numel() == sum(map(torch.Tensor.numel, outputs)):
+            outputs = (base,)
     return all(math.isfinite(float(out.sum())) for out in outputs)

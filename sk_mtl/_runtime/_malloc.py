@@ -27,7 +27,6 @@ import functools
 import os
 import platform
 import threading
-from contextlib import contextmanager
 
 # mallopt's parameter numbers (glibc's malloc.h).
 M_TRIM_THRESHOLD = -1
@@ -95,34 +94,54 @@ def needs_tuning(environ=None):
     )
 
 
-@contextmanager
-def fast_allocation():
+class fast_allocation:
     """Raise glibc's mmap threshold for the body where the environment froze it.
 
     Nested and concurrent bodies (several fits in the threads of one dask
     worker) share one raise; the last one out puts the 128 KiB mmap threshold
     and the environment's trim threshold back and trims the heap. Does nothing
-    where :func:`needs_tuning` is False or ``mallopt`` is missing.
+    where :func:`needs_tuning` is False or ``mallopt`` is missing. A class
+    rather than a generator: entered on every prediction, it costs no
+    generator frame.
     """
-    global _active
-    mallopt = _mallopt() if needs_tuning() else None
-    if mallopt is None:
-        yield
-        return
-    with _lock:
-        if _active == 0:
-            mallopt(M_MMAP_THRESHOLD, FIT_MMAP_THRESHOLD)
-            mallopt(M_TRIM_THRESHOLD, FIT_MMAP_THRESHOLD)
-        _active += 1
-    try:
-        yield
-    finally:
+
+    __slots__ = ("mallopt",)
+
+    def __enter__(self):
+        global _active
+        self.mallopt = mallopt = _mallopt() if needs_tuning() else None
+        if mallopt is None:
+            return
+        with _lock:
+            if _active == 0:
+                mallopt(M_MMAP_THRESHOLD, FIT_MMAP_THRESHOLD)
+                mallopt(M_TRIM_THRESHOLD, FIT_MMAP_THRESHOLD)
+            _active += 1
+
+    def __exit__(self, *exc_info):
+        global _active
+        mallopt = self.mallopt
+        if mallopt is None:
+            return False
         with _lock:
             _active -= 1
             if _active == 0:
                 mallopt(M_MMAP_THRESHOLD, STATIC_MMAP_THRESHOLD)
                 mallopt(M_TRIM_THRESHOLD, _environ_trim_threshold())
                 _malloc_trim()(0)
+        return False
+
+
+def may_map(work_per_batch):
+    """Whether a batch of ``work_per_batch`` multiply-adds can allocate a tensor
+    of the mmap threshold's size (128 KiB).
+
+    Its tensors hold at most rows x widest layer <= rows x parameters = 3 x
+    work float32 values (work counts a forward pass as a third of forward +
+    backward); below the threshold every allocation comes from the heap anyway,
+    so :class:`fast_allocation` has nothing to do (a one-row prediction).
+    """
+    return 3 * work_per_batch * 4 >= STATIC_MMAP_THRESHOLD
 
 
 def release_free_memory():

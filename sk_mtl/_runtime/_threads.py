@@ -16,9 +16,10 @@ import os
 import sys
 import threading
 import time
-from contextlib import contextmanager
 
 import torch
+
+from ._malloc import fast_allocation, may_map
 
 # "auto" gives each intra-op thread at least this much work per batch, in
 # multiply-adds of one forward+backward batch (batch_size * n_parameters). Below
@@ -330,8 +331,7 @@ def resolve_n_threads(n_threads, *, work_per_batch=None):
     return max(1, n)
 
 
-@contextmanager
-def torch_threads(n):
+class torch_threads:
     """Run the body with ``torch.set_num_threads(n)``, then restore the setting.
 
     The previous value comes back also when the body raises. Nothing is changed
@@ -340,19 +340,69 @@ def torch_threads(n):
     calling thread (OpenMP's per-thread thread count): a block in one thread
     changes neither the caller's nor other threads' count, so concurrent fits and
     predictions in threads do not undo each other's settings
-    (``tests/test_concurrency.py``).
+    (``tests/test_concurrency.py``). A class rather than a generator: entered
+    on every prediction, it costs no generator frame.
 
     Parameters
     ----------
     n : int or None
         Intra-op threads for the body, e.g. from :func:`resolve_n_threads`.
     """
-    previous = torch.get_num_threads()
-    if n is None or n == previous:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+
+    __slots__ = ("n", "previous")
+
+    def __init__(self, n):
+        self.n = n
+        self.previous = None
+
+    def __enter__(self):
+        if self.n is not None:
+            previous = torch.get_num_threads()
+            if self.n != previous:
+                torch.set_num_threads(self.n)
+                self.previous = previous
+
+    def __exit__(self, *exc_info):
+        if self.previous is not None:
+            torch.set_num_threads(self.previous)
+            self.previous = None
+        return False
+
+
+class compute_scope(torch_threads):
+    """:class:`torch_threads` ``(n)`` and :class:`~._malloc.fast_allocation` in
+    one block: where a fit or prediction computes.
+
+    Parameters
+    ----------
+    n : int or None
+        Intra-op threads for the body.
+    work_per_batch : float, optional
+        Multiply-adds of the body's batches; batches too small to allocate past
+        the mmap threshold (:func:`~._malloc.may_map`) skip the allocator tuning.
+    """
+
+    __slots__ = ("allocation",)
+
+    def __init__(self, n, work_per_batch=None):
+        super().__init__(n)
+        small = work_per_batch is not None and not may_map(work_per_batch)
+        self.allocation = None if small else fast_allocation()
+
+    def __enter__(self):
+        super().__enter__()
+        if self.allocation is None:
+            return
+        try:
+            self.allocation.__enter__()
+        except BaseException:
+            super().__exit__(None, None, None)
+            raise
+
+    def __exit__(self, *exc_info):
+        try:
+            if self.allocation is not None:
+                self.allocation.__exit__(*exc_info)
+        finally:
+            super().__exit__(*exc_info)
+        return False

@@ -80,3 +80,15 @@ def test_quantiles_read_from_a_file_are_checked(quantiles, match):
 def test_checked_quantiles_pass_unchanged():
     q = np.sort(np.random.default_rng(2).normal(size=(20, 3)), axis=0)
     assert check_quantiles(q, 3) is q
+
+
+def test_pickle_keeps_only_the_quantiles():
+    import pickle
+
+    X = np.random.default_rng(3).normal(size=(2000, 40))
+    scaling = QuantileScaling.fit(X)
+    data = pickle.dumps(scaling)
+    assert len(data) < 1.1 * scaling.quantiles.nbytes  # not the derived tables
+    back = pickle.loads(data)
+    np.testing.assert_array_equal(back.transform(X[:50]), scaling.transform(X[:50]))
+    np.testing.assert_array_equal(back.quantiles, scaling.quantiles)

@@ -48,18 +48,17 @@ class QuantileScaling:
 
     def __init__(self, quantiles):
         quantiles = np.asarray(quantiles, dtype=np.float64)
-        self.quantiles = quantiles
         n_quantiles, n_features = quantiles.shape
-        # Each column's quantiles as a row, for torch.searchsorted (the one
-        # step that numpy cannot do for all columns in one call), and flat.
+        # Each column's quantiles as a row (the one copy kept), for
+        # torch.searchsorted (the step numpy cannot do for all columns in one
+        # call), and flat.
         rows = np.ascontiguousarray(quantiles.T)
         self._sorted = torch.from_numpy(rows)
         self._flat = rows.ravel()
         self._offsets = np.arange(n_features)[:, None] * n_quantiles
         self._low = rows[:, :1] + _BOUND  # below: the lowest reference, 0
         self._high = rows[:, -1:] - _BOUND  # above: the highest, 1
-        refs = np.linspace(0, 1, n_quantiles)
-        self._references = np.tile(refs, n_features)
+        self._references = refs = np.linspace(0, 1, n_quantiles)
         # For a value on a quantile, the mean of the references at both ends of
         # the run of quantiles equal to it (what the upward and the downward
         # interpolation give).
@@ -74,6 +73,18 @@ class QuantileScaling:
         step = np.diff(refs, prepend=0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             self._slope = np.where(rise > 0, step / rise, 0.0).ravel()
+
+    @property
+    def quantiles(self):
+        """The quantiles, of shape (n_quantiles, n_features)."""
+        return self._flat.reshape(self._sorted.shape).T
+
+    def __getstate__(self):
+        # The quantiles alone: the rest is rebuilt from them when unpickled.
+        return {"quantiles": self.quantiles}
+
+    def __setstate__(self, state):
+        self.__init__(state["quantiles"])
 
     @classmethod
     def fit(cls, X):
@@ -97,7 +108,8 @@ class QuantileScaling:
         at = np.minimum(lo, n - 1) + self._offsets
         right = np.clip(lo, 1, n - 1) + self._offsets
         left = right - 1
-        u = self._references[left] + (x - flat[left]) * self._slope[right]
+        below = self._references[left - self._offsets]
+        u = below + (x - flat[left]) * self._slope[right]
         on_quantile = flat[at] == x
         u[on_quantile] = self._on_quantile[at[on_quantile]]
         u[x > self._high] = 1.0

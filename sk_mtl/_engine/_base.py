@@ -249,7 +249,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             )
             self._set_fitted(ctx)
             self.batch_size_ = auto_batch_size(self.batch_size, len(rows[0]))
-            with self._compute(network.module, self.batch_size_, 3):
+            with self._compute(network.module, self.batch_size_):
                 self._train(network, ctx, targets, weights, rows, seed)
         release_free_memory()
         return self
@@ -281,17 +281,16 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         ):
             yield seed
 
-    @contextmanager
-    def _compute(self, module, batch_size, passes):
-        """Where the network computes: the torch threads for batches of
-        ``passes`` passes (3: forward + backward; 1: predict) and a fast
-        allocator (:mod:`sk_mtl._runtime._malloc`), both restored afterwards."""
-        with self._threads(batch_size * work_per_row(module) * passes // 3):
-            yield
+    def _compute(self, module, batch_size):
+        """Where the network trains on batches of ``batch_size`` rows: the torch
+        threads and a fast allocator (:mod:`sk_mtl._runtime._malloc`), both
+        restored afterwards (:meth:`_threads`)."""
+        return self._threads(batch_size * work_per_row(module))
 
     def _threads(self, work_per_batch):
-        """The torch threads of :meth:`_compute` for ``work_per_batch``
-        multiply-adds per batch, and the fast allocator, as one context."""
+        """The torch threads for ``work_per_batch`` multiply-adds per batch
+        (rows x work per row, at fit and at predict), and the fast allocator,
+        as one context."""
         n = resolve_n_threads(self.n_threads, work_per_batch=work_per_batch)
         return compute_scope(n, work_per_batch)
 

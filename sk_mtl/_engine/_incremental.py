@@ -186,7 +186,7 @@ class IncrementalMixin:
             "partial_fit", self.module_, lambda r: self.input_.tensors(X, r), 1
         )
         data = phase_dataset(phase, targets, weights, np.arange(len(weights)))
-        with self._compute(self.module_, self._batch_rows(), 3):
+        with self._compute(self.module_, self._batch_rows()):
             net.partial_fit(data, None, epochs=1)
         if self.history_ is not net.history:  # a two-phase fit's history
             self.history_ = History([*self.history_, dict(net.history[-1])])

@@ -136,10 +136,10 @@ def may_map(work_per_batch):
     """Whether a batch of ``work_per_batch`` multiply-adds can allocate a tensor
     of the mmap threshold's size (128 KiB).
 
-    Its tensors hold at most rows x widest layer <= rows x parameters = 3 x
-    work float32 values (work counts a forward pass as a third of forward +
-    backward); below the threshold every allocation comes from the heap anyway,
-    so :class:`fast_allocation` has nothing to do (a one-row prediction).
+    Its tensors hold at most rows x widest layer <= rows x parameters = work
+    float32 values; the test keeps a margin of 3 over that bound. Below the
+    threshold every allocation comes from the heap anyway, so
+    :class:`fast_allocation` has nothing to do (a one-row prediction).
     """
     return 3 * work_per_batch * 4 >= STATIC_MMAP_THRESHOLD
 

@@ -295,9 +295,8 @@ def resolve_n_threads(n_threads, *, work_per_batch=None):
         that other processes kept busy lately (:class:`_LoadMonitor`, looked at
         only when more than one thread is still in question) to them.
     work_per_batch : float, optional
-        Multiply-adds of one forward+backward batch, e.g. ``batch_size *
-        work_per_row(module)`` (about a third of that for a forward-only
-        batch). None skips the work rule.
+        Multiply-adds of one batch, ``rows * work_per_row(module)`` for a
+        training step and for a forward pass alike. None skips the work rule.
 
     Returns
     -------

@@ -95,21 +95,23 @@ class QuantileScaling:
         """Finite X of shape (n_samples, n_features) as a new float32 array."""
         out = np.empty(X.shape, dtype=np.float32)
         for start in range(0, X.shape[0], _CHUNK_ROWS):
-            block = np.asarray(X[start : start + _CHUNK_ROWS], dtype=np.float64)
+            block = X[start : start + _CHUNK_ROWS]
             out[start : start + _CHUNK_ROWS] = self._normal(block).T
         return out
 
     def _normal(self, X):
         """The transform of a block, as (n_features, n_rows) float64."""
         flat, n = self._flat, self._sorted.shape[1]
-        x = np.array(X.T, order="C")  # a writable copy that torch can wrap
+        # One float64 copy, column by column, that torch can wrap (writable).
+        x = np.array(X.T, dtype=np.float64, order="C")
         # First quantile >= x, as a position within its column.
         lo = torch.searchsorted(self._sorted, torch.from_numpy(x)).numpy()
         at = np.minimum(lo, n - 1) + self._offsets
-        right = np.clip(lo, 1, n - 1) + self._offsets
+        # Between quantiles inner - 1 and inner of the column (flat: left, right).
+        inner = np.clip(lo, 1, n - 1)
+        right = inner + self._offsets
         left = right - 1
-        below = self._references[left - self._offsets]
-        u = below + (x - flat[left]) * self._slope[right]
+        u = self._references[inner - 1] + (x - flat[left]) * self._slope[right]
         on_quantile = flat[at] == x
         u[on_quantile] = self._on_quantile[at[on_quantile]]
         u[x > self._high] = 1.0

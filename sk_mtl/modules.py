@@ -18,6 +18,7 @@ training engine:
   ``replace_input_layer(n_features)`` the layer reading the input.
 """
 
+import functools
 import math
 
 import torch
@@ -200,6 +201,21 @@ class ExpertLayer(nn.Module):
         return torch.baddbmm(self.bias, X, self.weight)
 
 
+@functools.lru_cache(maxsize=64)
+def _head_rows(slices, width, device):
+    """``(tasks, width)`` row indices of each task's head in the fused heads,
+    padded with the last row (made once per layout and device, not per batch).
+
+    Made outside inference mode even when a prediction asks first: training
+    saves the indices for its backward pass, which an inference tensor cannot.
+    """
+    with torch.inference_mode(False):
+        return torch.tensor(
+            [[start + min(i, n - 1) for i in range(width)] for start, n in slices],
+            device=device,
+        )
+
+
 class MMoE(nn.Module):
     """Multi-gate mixture of experts (Ma et al., KDD 2018).
 
@@ -269,12 +285,9 @@ class MMoE(nn.Module):
         loss scores in one op.
         """
         weight, bias = self.heads.fused_parameters()
-        slices = self.heads.slices
+        slices = tuple(self.heads.slices)
         width = max(n for _, n in slices)
-        rows = torch.tensor(
-            [[start + min(i, n - 1) for i in range(width)] for start, n in slices],
-            device=weight.device,
-        )
+        rows = _head_rows(slices, width, weight.device)
         out = torch.baddbmm(
             bias[rows].unsqueeze(1), mixed, weight[rows].transpose(1, 2)
         )

@@ -71,3 +71,20 @@ def test_mmoe_each_task_reads_its_own_head_on_its_own_mixture(n_classes):
     others = torch.ones(len(grad), dtype=torch.bool)
     others[start : start + width] = False
     assert grad[others].abs().sum() == 0
+
+
+def test_mmoe_trains_after_a_network_of_its_layout_predicted():
+    # The heads' row indices are made once per layout: a prediction (inference
+    # mode) that makes them first must not leave indices backward cannot save.
+    from sk_mtl.modules import _head_rows
+
+    _head_rows.cache_clear()
+    first, second = (
+        MMoE(5, (8,), [2, 3], n_experts=2),
+        MMoE(5, (8,), [2, 3], n_experts=2),
+    )
+    with torch.inference_mode():
+        first.eval()(torch.randn(4, 5))
+    outputs = second(torch.randn(4, 5))
+    sum(o.sum() for o in outputs).backward()
+    assert all(p.grad is not None for p in second.heads.parameters())

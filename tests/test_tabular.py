@@ -462,3 +462,14 @@ def test_missing_values_of_float_arrays_are_found_without_a_copy():
     X[19_999, 2] = np.inf
     X[0, 0] = -np.inf  # the sum is NaN, yet no value is missing
     assert not _has_missing(X)
+
+
+def test_pickled_tabular_input_leaves_its_fast_transform_out():
+    X, Y = make_frame(120)
+    clf = MultiTaskClassifier(**{**FAST, "max_epochs": 1}).fit(X, Y)
+    assert clf.input_._fast_scaling is not None  # made in fit
+    back = pickle.loads(pickle.dumps(clf.input_))
+    assert "_fast_scaling" not in vars(back)
+    np.testing.assert_array_equal(
+        back.transform(X, clf).numeric, clf.input_.transform(X, clf).numeric
+    )

@@ -237,6 +237,12 @@ class TabularInput:
         self.numeric_columns_ = [label(j) for j in self._numeric_at]
         self.missing_columns_ = [label(self._numeric_at[i]) for i in self._missing_at]
 
+    def __getstate__(self):
+        # Without the fast transform: it is rebuilt from scaler_ when needed.
+        state = dict(vars(self))
+        state.pop("_fast_scaling", None)
+        return state
+
     def _scaling(self):
         """The fast transform of ``scaler_``'s quantiles (made once, not saved)."""
         if getattr(self, "_fast_scaling", None) is None:

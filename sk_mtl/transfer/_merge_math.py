@@ -15,7 +15,8 @@ __all__ = [
 
 def _same_fit(a, b):
     """Whether two fitted objects (an input, its scaler, their arrays) hold the
-    same fitted values; caches rebuilt from them (``_fast_*``) are not compared."""
+    same fitted values: their pickled state, so caches rebuilt from it (which
+    the classes leave out of it) are not compared."""
     if a is b:
         return True
     if type(a) is not type(b):
@@ -29,10 +30,15 @@ def _same_fit(a, b):
     if callable(getattr(a, "to_config", None)):
         return _same_fit(a.to_config(), b.to_config())
     if hasattr(a, "__dict__"):
-        state = {k: v for k, v in vars(a).items() if not k.startswith("_fast")}
-        other = {k: v for k, v in vars(b).items() if not k.startswith("_fast")}
-        return _same_fit(state, other)
+        return _same_fit(_state(a), _state(b))
     return bool(a == b)
+
+
+def _state(obj):
+    """What pickling ``obj`` keeps (its ``__getstate__``, else its attributes)."""
+    getstate = getattr(type(obj), "__getstate__", None)
+    state = getstate(obj) if getstate is not None else None
+    return vars(obj) if state is None else state
 
 
 def check_same_input(members):

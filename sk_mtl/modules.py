@@ -202,17 +202,32 @@ class ExpertLayer(nn.Module):
 
 
 @functools.lru_cache(maxsize=64)
-def _head_rows(slices, width, device):
-    """``(tasks, width)`` row indices of each task's head in the fused heads,
-    padded with the last row (made once per layout and device, not per batch).
+def _mmoe_layout(gate_slices, head_slices, n_head_rows, device):
+    """Index tensors of one MMoE layout, made once per layout and device.
 
-    Made outside inference mode even when a prediction asks first: training
-    saves the indices for its backward pass, which an inference tensor cannot.
+    ``gate_order``: the fused gates' rows expert-major (row ``e * tasks + t``
+    is task ``t``'s gate logit for expert ``e``), so the gate logits come out
+    as ``(batch, experts, tasks)``: a softmax over experts is then one
+    vectorised pass over tasks (a softmax over a last dimension of 2-8 is
+    several times slower on CPU). ``head_task``: the task of each fused head
+    row (rows no task uses read task 0; their outputs are dropped).
+    ``head_rows``: ``(tasks, width)`` rows of each task's head, padded with its
+    last row. Made outside inference mode even when a prediction asks first:
+    training saves them for its backward pass, which an inference tensor cannot.
     """
     with torch.inference_mode(False):
-        return torch.tensor(
-            [[start + min(i, n - 1) for i in range(width)] for start, n in slices],
-            device=device,
+        n_experts = gate_slices[0][1]
+        gate_order = [start + e for e in range(n_experts) for start, _ in gate_slices]
+        head_task = [0] * n_head_rows
+        for t, (start, n) in enumerate(head_slices):
+            head_task[start : start + n] = [t] * n
+        width = max(n for _, n in head_slices)
+        head_rows = [
+            [start + min(i, n - 1) for i in range(width)] for start, n in head_slices
+        ]
+        return tuple(
+            torch.tensor(rows, device=device)
+            for rows in (gate_order, head_task, head_rows)
         )
 
 
@@ -222,9 +237,10 @@ class MMoE(nn.Module):
     ``n_experts`` MLP experts share the input; each task mixes their outputs with
     its own softmax gate and reads the mixture with its own linear head. The
     gates are one :class:`FusedHeads` (one matmul for all tasks), and so are the
-    heads: each task's head reads its own mixture, so the forward pass stacks
-    each task's head rows and applies them to the task's mixture in one batched
-    matmul (a cost linear in the number of tasks, not one matmul per task).
+    heads. Narrow heads (the usual case) run on every expert's output in one
+    matmul and are mixed afterwards (the heads are linear, so this equals each
+    head on its task's mixture); heads with many classes read each task's
+    mixture in one batched matmul. Either way nothing loops over tasks.
 
     Parameters
     ----------
@@ -271,28 +287,53 @@ class MMoE(nn.Module):
 
     def forward(self, X):
         experts = self.experts(X)  # (n_experts, batch, units)
-        g = torch.softmax(torch.stack(self.gates(X), dim=1), dim=2)  # (b, tasks, e)
-        mixed = torch.einsum("bte,ebu->tbu", g, experts)  # (tasks, batch, units)
-        return self._task_heads(mixed)
+        gate_weight, gate_bias = self.gates.fused_parameters()
+        head_weight, head_bias = self.heads.fused_parameters()
+        gate_order, head_task, head_rows = _mmoe_layout(
+            tuple(self.gates.slices),
+            tuple(self.heads.slices),
+            head_weight.shape[0],
+            head_weight.device,
+        )
+        logits = torch.addmm(gate_bias[gate_order], X, gate_weight[gate_order].t())
+        gates = torch.softmax(logits.view(len(X), self.n_experts, -1), dim=1)
+        n_rows, n_tasks = head_weight.shape[0], gates.shape[2]
+        if n_rows <= 3 * (n_tasks + n_rows / self.n_experts):
+            return self._heads_of_experts(experts, gates, head_task)
+        return self._heads_of_mixtures(experts, gates, head_rows)
 
-    def _task_heads(self, mixed):
-        """Task t's head on task t's mixture, for all tasks in one batched matmul.
+    def _heads_of_experts(self, experts, gates, head_task):
+        """Every head on every expert's output, then mixed per head row.
+
+        A task's head is linear, so its output on its mixture is the mixture of
+        its outputs on each expert: ``sum_e g_te (W_t h_e) + b_t``. One matmul
+        of all experts by all head rows, ``(experts, batch, rows)``, replaces
+        the ``(tasks, batch, units)`` mixtures: cheaper for narrow heads, the
+        usual case (costs ``experts x rows`` per unit of width, against
+        ``tasks x experts + rows``).
+        """
+        weight, bias = self.heads.fused_parameters()
+        per_expert = torch.matmul(experts, weight.t())  # (experts, batch, rows)
+        mixed = (gates.index_select(2, head_task) * per_expert.transpose(0, 1)).sum(1)
+        return self.heads.split(mixed + bias)
+
+    def _heads_of_mixtures(self, experts, gates, head_rows):
+        """Each task's mixture of the experts, then task t's head on it, for
+        all tasks in one batched matmul (heads with many classes).
 
         The heads' rows are gathered into a ``(tasks, width, units)`` stack
         (narrower heads padded with repeats of their last row, whose outputs are
-        dropped), so the cost grows linearly with the number of tasks. Heads of
-        one width come back as :class:`~sk_mtl.losses.TaskOutputs`, which the
-        loss scores in one op.
+        dropped). Heads of one width come back as
+        :class:`~sk_mtl.losses.TaskOutputs`, which the loss scores in one op.
         """
+        mixed = torch.einsum("bet,ebu->tbu", gates, experts)  # (tasks, batch, units)
         weight, bias = self.heads.fused_parameters()
-        slices = tuple(self.heads.slices)
-        width = max(n for _, n in slices)
-        rows = _head_rows(slices, width, weight.device)
+        slices = self.heads.slices
         out = torch.baddbmm(
-            bias[rows].unsqueeze(1), mixed, weight[rows].transpose(1, 2)
+            bias[head_rows].unsqueeze(1), mixed, weight[head_rows].transpose(1, 2)
         )
         parts = tuple(out[t, :, :n] for t, (_, n) in enumerate(slices))
-        if all(n == width for _, n in slices):
+        if all(n == out.shape[2] for _, n in slices):
             return TaskOutputs(parts, out.transpose(0, 1))
         return parts
 

@@ -49,20 +49,29 @@ def test_mmoe_gates_mix_experts_per_task():
     assert not shared & {id(p) for p in net.gates.parameters()}
 
 
-@pytest.mark.parametrize("n_classes", [[2, 2, 2], [3, 1, 5]])
-def test_mmoe_each_task_reads_its_own_head_on_its_own_mixture(n_classes):
+@pytest.mark.parametrize(
+    "n_classes, path",
+    [
+        ([2, 2, 2], "_heads_of_experts"),
+        ([3, 1, 5], "_heads_of_experts"),
+        ([60, 60], "_heads_of_mixtures"),  # wide heads: mixtures first
+        ([2, 60], "_heads_of_mixtures"),
+    ],
+)
+def test_mmoe_each_task_reads_its_own_head_on_its_own_mixture(
+    n_classes, path, monkeypatch
+):
     torch.manual_seed(0)
-    net = MMoE(5, (8,), n_classes, n_experts=3)
+    net = MMoE(5, (8,), n_classes, n_experts=4)
+    calls = []
+    chosen = getattr(MMoE, path)
+    monkeypatch.setattr(
+        MMoE, path, lambda self, *a: calls.append(path) or chosen(self, *a)
+    )
     X = torch.randn(7, 5)
     out = net(X)
-    experts = net.experts(X)  # (experts, batch, units)
-    gates = torch.softmax(torch.stack(net.gates(X), dim=1), dim=2)
-    for t, n in enumerate(n_classes):
-        mixture = torch.einsum("be,ebu->bu", gates[:, t], experts)
-        head = net.heads[t]
-        expected = mixture @ head.weight.T + head.bias
-        assert out[t].shape == (7, n)
-        torch.testing.assert_close(out[t], expected)
+    assert calls == [path]
+    _assert_each_task_reads_its_mixture(net, X, out, n_classes)
     # Gradients reach each task's own head rows only from that task's loss.
     out[1].sum().backward()
     start, width = net.heads.slices[1]
@@ -73,12 +82,33 @@ def test_mmoe_each_task_reads_its_own_head_on_its_own_mixture(n_classes):
     assert grad[others].abs().sum() == 0
 
 
+def test_mmoe_with_replaced_heads_reads_each_kept_gate_and_head():
+    # Kept heads keep their blocks: fused rows out of task order, and rows of a
+    # head no task keeps.
+    torch.manual_seed(0)
+    net = MMoE(5, (8,), [2, 3, 4], n_experts=3)
+    net.replace_heads([4, 2, 2], keep=[2, 0, None])
+    X = torch.randn(6, 5)
+    _assert_each_task_reads_its_mixture(net, X, net(X), [4, 2, 2])
+
+
+def _assert_each_task_reads_its_mixture(net, X, out, n_classes):
+    experts = net.experts(X)  # (experts, batch, units)
+    gates = torch.softmax(torch.stack(net.gates(X), dim=1), dim=2)
+    for t, n in enumerate(n_classes):
+        mixture = torch.einsum("be,ebu->bu", gates[:, t], experts)
+        head = net.heads[t]
+        expected = mixture @ head.weight.T + head.bias
+        assert out[t].shape == (len(X), n)
+        torch.testing.assert_close(out[t], expected)
+
+
 def test_mmoe_trains_after_a_network_of_its_layout_predicted():
     # The heads' row indices are made once per layout: a prediction (inference
     # mode) that makes them first must not leave indices backward cannot save.
-    from sk_mtl.modules import _head_rows
+    from sk_mtl.modules import _mmoe_layout
 
-    _head_rows.cache_clear()
+    _mmoe_layout.cache_clear()
     first, second = (
         MMoE(5, (8,), [2, 3], n_experts=2),
         MMoE(5, (8,), [2, 3], n_experts=2),
@@ -88,3 +118,18 @@ def test_mmoe_trains_after_a_network_of_its_layout_predicted():
     outputs = second(torch.randn(4, 5))
     sum(o.sum() for o in outputs).backward()
     assert all(p.grad is not None for p in second.heads.parameters())
+
+
+def test_mlp_in_eval_mode_skips_its_dropout_and_in_train_mode_applies_it():
+    torch.manual_seed(0)
+    mlp = MLP(4, (16, 8), dropout=0.5)
+    plain = MLP(4, (16, 8))
+    for dst, src in zip(plain.linear_layers(), mlp.linear_layers()):
+        dst.load_state_dict(src.state_dict())
+    x = torch.randn(32, 4)
+    torch.testing.assert_close(mlp.eval()(x), plain.eval()(x))
+    calls = []
+    mlp[2].register_forward_hook(lambda *a: calls.append(1))
+    mlp.train()(x)
+    assert calls == [1]  # training runs the dropout
+    assert not torch.equal(mlp(x), plain(x))

@@ -7,10 +7,12 @@ import pytest
 import torch
 from _two_tasks import fit_small, two_task_data
 from sklearn.exceptions import NotFittedError
+from torch import nn
 
 from sk_mtl import MultiTaskClassifier, MultiTaskRegressor
 from sk_mtl._engine import _batches, _inference
 from sk_mtl._runtime import _threads
+from sk_mtl.modules import MultiHeadNetwork
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +117,49 @@ def test_errors_stay_clear_on_the_fast_path(data):
         next(model.module_.parameters()).fill_(float("inf"))
     with pytest.raises(ValueError, match="non-finite outputs"):
         model.predict(data[0][:1])
+
+
+def test_sums_finite_takes_one_reduction_of_stacked_outputs():
+    net = MultiHeadNetwork(nn.Linear(4, 3), [2, 2, 2])
+    with torch.no_grad():
+        net.heads.weights[0][5].fill_(float("nan"))  # the last task's last row
+    outputs = _inference.predict_outputs(net, torch.randn(2, 4), batch_size=8)
+    assert outputs.stacked.shape == (2, 3, 2)  # one batch: the stack comes along
+    reductions = []
+    real_sum = torch.Tensor.sum
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            torch.Tensor, "sum", lambda t: reductions.append(1) or real_sum(t)
+        )
+        assert not _inference.sums_finite(outputs)
+        assert len(reductions) == 1
+        assert not _inference.sums_finite(list(outputs))  # task by task: finds it too
+        assert _inference.sums_finite(list(outputs)[:2])
+
+
+def test_the_plans_submodules_still_catch_one_put_in_train_mode(data):
+    # The plan keeps the module tree, so eval_mode need not walk it per call; a
+    # submodule switched to train mode by hand is still found and switched back.
+    model = _fit(data, dropout=0.5)
+    expected = model.predict_proba(data[0][:4])
+    dropout = [m for m in model.module_.modules() if isinstance(m, nn.Dropout)]
+    dropout[0].p = 0.9
+    dropout[0].train()
+    np.testing.assert_allclose(model.predict_proba(data[0][:4])[0], expected[0])
+    assert not dropout[0].training
+
+
+def test_a_fitted_models_prediction_computes_no_tags(data, monkeypatch):
+    # scikit-learn's check_is_fitted computes the tags first; a served row
+    # need not: a fitted model answers from __sklearn_is_fitted__.
+    model = _fit(data)
+    expected = model.predict_proba(data[0][:2])
+
+    def no_tags(self):
+        raise AssertionError("tags computed")
+
+    monkeypatch.setattr(MultiTaskClassifier, "__sklearn_tags__", no_tags)
+    np.testing.assert_array_equal(model.predict_proba(data[0][:2])[0], expected[0])
+    model.predict(data[0][:2])
+    with pytest.raises(AssertionError, match="tags computed"):  # unfitted: sklearn's
+        MultiTaskClassifier().predict(data[0][:2])

@@ -30,6 +30,7 @@ __all__ = [
     "fit_tasks",
     "infer_task_kinds",
     "predict_tasks",
+    "task_probas",
 ]
 
 TASK_KINDS = ("classification", "regression")
@@ -70,13 +71,7 @@ class ClassificationTask:
 
     def proba(self, output):
         """Class probabilities (float64 numpy) from the head's logits."""
-        # In numpy: for the few rows of a serving call, torch's per-op cost
-        # is most of the work.
-        z = output.numpy().astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
+        return _softmax(output.numpy())
 
     def predict(self, output):
         """Labels from the head's logits."""
@@ -305,6 +300,40 @@ def fit_tasks(y, kinds="classification"):
         tasks.append(task)
     classes = [task.classes for task in tasks]
     return tasks, TaskTargets(codes, labelled, classes, names, multitask)
+
+
+def _softmax(logits):
+    """Softmax over the last axis, as a new float64 array.
+
+    In numpy: for the few rows of a serving call, torch's per-op cost is most
+    of the work.
+    """
+    z = logits.astype(np.float64)
+    z -= z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
+def task_probas(tasks, outputs):
+    """Each task's class probabilities from its logits (None for a regression
+    task), equal to ``task.proba(output)`` task by task.
+
+    Classification tasks of one width take one softmax together: a serving
+    call's cost is the number of array operations, not their size.
+    """
+    probas = [None] * len(tasks)
+    chosen = [t for t, task in enumerate(tasks) if task.kind == "classification"]
+    widths = {outputs[t].shape[1] for t in chosen}
+    if len(chosen) < 2 or len(widths) > 1:
+        for t in chosen:
+            probas[t] = tasks[t].proba(outputs[t])
+        return probas
+    # (tasks, rows, width): each task's probabilities a contiguous block.
+    z = _softmax(np.stack([outputs[t].numpy() for t in chosen]))
+    for t, proba in zip(chosen, z):
+        probas[t] = proba
+    return probas
 
 
 def predict_tasks(tasks, outputs, multitask):

@@ -73,11 +73,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
-    check_is_fitted,
 )
 
 from .._data._inputs import NumericInput
-from .._data._tasks import fit_tasks
+from .._data._tasks import fit_tasks, task_probas
 from .._runtime._device import check_device, float32_default_dtype, handle_interrupt
 from .._runtime._malloc import release_free_memory
 from .._runtime._threads import compute_scope, resolve_n_threads, work_per_row
@@ -88,6 +87,7 @@ from ._classifier_mixin import TaskClassifierMixin
 from ._fit_context import FitContext
 from ._incremental import IncrementalMixin
 from ._inference import (
+    check_fitted,
     eval_mode,
     n_rows,
     predict_outputs,
@@ -348,7 +348,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         """
         X = self.input_.transform(X, self)
         inputs = self.input_.tensors(X)
-        rows, per_row = prediction_plan(
+        rows, per_row, submodules = prediction_plan(
             self.module_, self.predict_batch_size, self._batch_rows(), self.input_
         )
         # The threads are sized for the batches this call runs, not for the
@@ -358,7 +358,9 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         # (benchmarks/results/threads.md, the predict columns).
         work = min(rows, n_rows(inputs)) * per_row
         with self._threads(work):
-            outputs = predict_outputs(self.module_, inputs, rows, self.device)
+            outputs = predict_outputs(
+                self.module_, inputs, rows, self.device, submodules=submodules
+            )
         if not sums_finite(outputs):  # then find the rows and say why
             check_finite_outputs(
                 outputs, self.task_names_, type(self).__name__, self.module_
@@ -403,6 +405,6 @@ class BaseNeuralClassifier(IncrementalMixin, TaskClassifierMixin, BaseNeuralEsti
             One array per task (columns in the order of that task's ``classes_``);
             a single array when the model was fitted on a 1-D ``y``.
         """
-        check_is_fitted(self)
-        probas = [t.proba(out) for t, out in zip(self.tasks_, self._forward(X))]
+        check_fitted(self)
+        probas = task_probas(self.tasks_, self._forward(X))
         return probas if self._multitask else probas[0]

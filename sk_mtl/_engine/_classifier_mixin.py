@@ -12,6 +12,7 @@ from sklearn.utils.validation import (
 from .._data._tasks import predict_tasks
 from ..utils import labelled_values, task_columns
 from ..utils._docs import DocLinkMixin
+from ._inference import check_fitted
 
 __all__ = ["TaskClassifierMixin"]
 
@@ -35,7 +36,7 @@ class TaskClassifierMixin(DocLinkMixin, ClassifierMixin):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
             Labels in each task's own classes.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         probas = self.predict_proba(X)
         probas = probas if self._multitask else [probas]
         outputs = [torch.from_numpy(np.asarray(p)) for p in probas]

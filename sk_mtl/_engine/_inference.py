@@ -10,20 +10,42 @@ import threading
 import weakref
 
 import torch
+from sklearn.utils.validation import check_is_fitted
 from skorch.utils import to_tensor
 
 from .._runtime._threads import work_per_row
+from ..losses import TaskOutputs
 from ..utils._progress import progress
 from ._batches import BatchIterator, TensorBatchDataset
 from ._options import predict_batch_rows
 
-__all__ = ["eval_mode", "n_rows", "prediction_plan", "predict_outputs", "sums_finite"]
+__all__ = [
+    "check_fitted",
+    "eval_mode",
+    "n_rows",
+    "prediction_plan",
+    "predict_outputs",
+    "sums_finite",
+]
 
 
 _MODE_LOCK = threading.Lock()
 
 
-def eval_mode(module):
+def check_fitted(estimator):
+    """:func:`~sklearn.utils.validation.check_is_fitted`, with a fitted model's
+    answer taken from its ``__sklearn_is_fitted__`` alone.
+
+    scikit-learn's check first computes the estimator's tags (microseconds a
+    call, which a served row pays on every prediction); the answer for an
+    unfitted model, and its error, are scikit-learn's.
+    """
+    is_fitted = getattr(estimator, "__sklearn_is_fitted__", None)
+    if is_fitted is None or not is_fitted():
+        check_is_fitted(estimator)
+
+
+def eval_mode(module, submodules=None):
     """Put ``module`` (and every submodule) in eval mode, once and for good.
 
     Fitted models are left in eval mode by fit and partial_fit, and the training
@@ -32,8 +54,10 @@ def eval_mode(module):
     mode. A module found in train mode here (an older pickle, a user's
     ``.train()``) is switched under a lock; the switch only ever goes to eval, so
     no thread can see another thread's batches run with dropout on.
+    ``submodules``: ``tuple(module.modules())`` when the caller keeps it (a
+    prediction plan), which spares walking the module tree on every call.
     """
-    if any(m.training for m in module.modules()):
+    if any(m.training for m in submodules or module.modules()):
         with _MODE_LOCK:
             module.eval()
     return module
@@ -44,7 +68,9 @@ def n_rows(X):
     return (next(iter(X.values())) if isinstance(X, dict) else X).shape[0]
 
 
-def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=0):
+def predict_outputs(
+    module, X, batch_size, device="cpu", *, order=None, verbose=0, submodules=None
+):
     """Per-task outputs of ``module`` for every row of X, on the CPU.
 
     The one inference loop of the estimators: eval mode (:func:`eval_mode`; the
@@ -72,18 +98,25 @@ def predict_outputs(module, X, batch_size, device="cpu", *, order=None, verbose=
         batch pads little); the outputs are in row order all the same.
     verbose : int, default=0
         ``>= 2`` shows a progress bar over the batches.
+    submodules : tuple of torch.nn.Module, default=None
+        ``tuple(module.modules())``, if the caller keeps it (see
+        :func:`eval_mode`).
 
     Returns
     -------
     outputs : list of torch.Tensor
-        One ``(n_samples, width)`` tensor per task.
+        One ``(n_samples, width)`` tensor per task; the module's
+        :class:`~sk_mtl.losses.TaskOutputs` (a tuple that also holds them
+        stacked) when it returns one and X is one batch on the CPU.
     """
-    eval_mode(module)
+    eval_mode(module, submodules)
     with torch.inference_mode():
         one_batch = order is None and isinstance(X, torch.Tensor | dict)
         if one_batch and n_rows(X) <= batch_size:
             out = _forward_batch(module, X, device)
-            return list(out) if str(device) == "cpu" else [t.cpu() for t in out]
+            if str(device) != "cpu":
+                return [t.cpu() for t in out]
+            return out if isinstance(out, TaskOutputs) else list(out)
         dataset = TensorBatchDataset(X)
         if str(device) != "cpu":
             dataset = dataset.to(device)
@@ -117,12 +150,14 @@ _PREDICT_PLANS = weakref.WeakKeyDictionary()
 
 
 def prediction_plan(module, predict_batch_size, batch_rows, input_):
-    """``(rows per forward pass, work per row)`` of ``module`` at prediction.
+    """``(rows per forward pass, work per row, submodules)`` of ``module`` at
+    prediction.
 
-    Both walk the network's layers, so they are worked out once per fitted
+    All three walk the network's layers, so they are worked out once per fitted
     network and prediction options (``predict_batch_size``, the fit's batch and
     the input's width), not per call: a refit makes a new network, and a changed
-    option a new key.
+    option a new key. ``submodules`` is ``tuple(module.modules())``, for
+    :func:`eval_mode`.
     """
     width = getattr(input_, "width", None)
     key = (predict_batch_size, batch_rows, width)
@@ -132,7 +167,7 @@ def prediction_plan(module, predict_batch_size, batch_rows, input_):
     plan = plans.get(key)
     if plan is None:
         rows = predict_batch_rows(*key[:2], module, width)
-        plan = plans[key] = (rows, work_per_row(module))
+        plan = plans[key] = (rows, work_per_row(module), tuple(module.modules()))
     return plan
 
 
@@ -140,12 +175,11 @@ def sums_finite(outputs):
     """Whether every output tensor has a finite sum: a NaN or inf anywhere makes
     its sum non-finite, so True means all finite.
 
-    Outputs that are views of one tensor of their total size (the per-task
-    slices of fused heads) take one reduction of that tensor; others one each.
-    (A non-finite value in a view is in its base too: the shortcut misses none.)
+    Outputs that also come stacked (a :class:`~sk_mtl.losses.TaskOutputs`: the
+    tasks of fused heads of one width) take one reduction of the stack; others
+    one each.
     """
-    base = outputs[0]._base if outputs else None
-    if base is not None and all(out._base is base for out in outputs[1:]):
-        if base.numel() == sum(map(torch.Tensor.numel, outputs)):
-            outputs = (base,)
+    stacked = getattr(outputs, "stacked", None)
+    if stacked is not None:
+        return math.isfinite(float(stacked.sum()))
     return all(math.isfinite(float(out.sum())) for out in outputs)

@@ -1,10 +1,10 @@
 """predict, score and tags of the regressors of one or several tasks (a mixin)."""
 
 from sklearn.base import RegressorMixin
-from sklearn.utils.validation import check_is_fitted
 
 from .._data._tasks import predict_tasks
 from ._classifier_mixin import TaskClassifierMixin
+from ._inference import check_fitted
 
 __all__ = ["TaskRegressorMixin"]
 
@@ -27,7 +27,7 @@ class TaskRegressorMixin(RegressorMixin):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
         """
-        check_is_fitted(self)
+        check_fitted(self)
         return predict_tasks(self.tasks_, self._forward(X), self._multitask)
 
     def score(self, X, y, sample_weight=None):

@@ -2,12 +2,18 @@
 
 from sklearn.utils import ClassifierTags
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from .._data._tasks import TASK_KINDS, fit_tasks, infer_task_kinds, predict_tasks
+from .._data._tasks import (
+    TASK_KINDS,
+    fit_tasks,
+    infer_task_kinds,
+    predict_tasks,
+    task_probas,
+)
 from .._engine._base import BaseNeuralEstimator
 from .._engine._classifier_mixin import TaskClassifierMixin
 from .._engine._incremental import IncrementalMixin, tasks_from_classes
+from .._engine._inference import check_fitted
 from ..losses import LOSSES, REGRESSION_LOSSES
 from ..utils import encode_class_column, task_columns
 from ..utils._docs import fill_doc
@@ -297,7 +303,7 @@ default="squared_error"
             X's index, if X is a DataFrame) when ``y`` was a DataFrame; otherwise
             an array, of object dtype when the tasks' types differ.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         outputs = self._forward(X)
         if not self._y_is_frame:
             return predict_tasks(self.tasks_, outputs, self._multitask)
@@ -322,11 +328,8 @@ default="squared_error"
             of its ``classes``), None for a regression task. A single array when
             the model was fitted on one classification task (1-D ``y``).
         """
-        check_is_fitted(self)
-        probas = [
-            t.proba(out) if t.kind == "classification" else None
-            for t, out in zip(self.tasks_, self._forward(X))
-        ]
+        check_fitted(self)
+        probas = task_probas(self.tasks_, self._forward(X))
         return probas if self._multitask else probas[0]
 
     def score(self, X, y, sample_weight=None):

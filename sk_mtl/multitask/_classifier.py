@@ -92,6 +92,7 @@ default="from_dtype"
     module_ : torch.nn.Module
         The fitted network: :class:`~sk_mtl.modules.MultiHeadNetwork` or
         :class:`~sk_mtl.modules.MMoE`.
+    %(bagging_attributes)s
 
     See Also
     --------
@@ -152,6 +153,7 @@ default="from_dtype"
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        n_bags=1,
         device="cpu",
         on_divergence="raise",
         n_threads="auto",
@@ -187,6 +189,7 @@ default="from_dtype"
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.n_bags = n_bags
         self.device = device
         self.on_divergence = on_divergence
         self.n_threads = n_threads

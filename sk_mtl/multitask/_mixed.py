@@ -111,6 +111,7 @@ default="squared_error"
         Number of epochs run.
     module_ : torch.nn.Module
         The fitted network.
+    %(bagging_attributes)s
 
     See Also
     --------
@@ -183,6 +184,7 @@ default="squared_error"
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        n_bags=1,
         device="cpu",
         on_divergence="raise",
         n_threads="auto",
@@ -218,6 +220,7 @@ default="squared_error"
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.n_bags = n_bags
         self.device = device
         self.on_divergence = on_divergence
         self.n_threads = n_threads

@@ -177,6 +177,7 @@ def test_n_bags_must_be_a_positive_int(data, n_bags):
 
 
 def test_more_bags_than_rows_warm_start_and_partial_fit_are_errors(data):
+    """partial_fit is absent with n_bags > 1, as MLPClassifier's with lbfgs."""
     X, Y = data
     with pytest.raises(ValueError, match="n_bags=5 .* 3 sample"):
         MultiTaskClassifier(n_bags=5).fit(X[:3], Y[:3, 0])
@@ -187,9 +188,18 @@ def test_more_bags_than_rows_warm_start_and_partial_fit_are_errors(data):
         MixedTaskEstimator(n_bags=2),
         MultiTaskClassifier(**FAST, n_bags=2).fit(X, Y),
     ):
-        with pytest.raises(ValueError, match="partial_fit trains one network"):
+        assert not hasattr(model, "partial_fit")
+        with pytest.raises(AttributeError, match="no attribute 'partial_fit'") as err:
             model.partial_fit(X, Y[:, 0].astype(int), classes=[0, 1])
+        assert "partial_fit trains one network" in str(err.value.__cause__)
         assert not hasattr(model, "module_")
+    assert hasattr(MixedTaskEstimator(n_bags="auto"), "partial_fit")
+    # a bagged model cannot be continued, whatever n_bags now says
+    model = MultiTaskClassifier(**FAST, n_bags="auto").fit(X, Y)
+    assert len(model.estimators_) == 3 and not hasattr(model, "partial_fit")
+    model.set_params(n_bags=1).fit(X, Y)
+    model.partial_fit(X, Y)
+    assert model.n_iter_ == len(model.history_) > 1
 
 
 def test_a_failed_bagged_fit_leaves_the_previous_model(data, bagged):
@@ -199,3 +209,15 @@ def test_a_failed_bagged_fit_leaves_the_previous_model(data, bagged):
         model.fit(X, np.zeros(len(X)))
     assert len(model.estimators_) == 3
     np.testing.assert_array_equal(model.predict(X), bagged.predict(X))
+
+
+def test_auto_bags_three_members_below_a_thousand_rows():
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(1_000, 3))
+    y = X[:, 0] + 0.1 * rng.normal(size=1_000)
+    fast = dict(hidden_units=(4,), max_epochs=2, n_bags="auto")
+    assert len(MultiTaskRegressor(**fast).fit(X[:999], y[:999]).estimators_) == 3
+    assert hasattr(MultiTaskRegressor(**fast).fit(X, y), "module_")
+    assert hasattr(MultiTaskRegressor(**fast).fit(X[:2], y[:2]), "module_")
+    warm = MultiTaskClassifier(**fast, warm_start=True).fit(X[:50], y[:50] > 0)
+    assert hasattr(warm, "module_")  # a warm start continues one network

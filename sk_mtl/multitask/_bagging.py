@@ -11,7 +11,8 @@ tasks) are averaged.
 A bagged model has no single network: ``net_``, ``module_``, ``input_``,
 ``history_``, ``n_iter_``, ``batch_size_`` and the views of the history
 (``loss_curve_``, ...) are each member's, in ``estimators_``; reading them on the
-bagged model is an AttributeError that says so.
+bagged model is an AttributeError that says so, and so is ``partial_fit``
+(``warm_start=True`` with ``n_bags > 1`` is a ValueError at fit).
 """
 
 import inspect
@@ -23,15 +24,36 @@ import torch
 from sklearn.base import _fit_context, clone
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_consistent_length
 
 from .._engine._base import BaseNeuralEstimator
 from .._engine._fit_context import FitContext
 
-__all__ = ["BaggingMixin", "N_BAGS_CONSTRAINT", "bag_folds", "mean_outputs"]
+__all__ = [
+    "AUTO_BAGS_MAX_ROWS",
+    "AUTO_N_BAGS",
+    "BaggingMixin",
+    "N_BAGS_CONSTRAINT",
+    "bag_folds",
+    "mean_outputs",
+    "one_network_only",
+]
 
-N_BAGS_CONSTRAINT = [Interval(numbers.Integral, 1, None, closed="left")]
+N_BAGS_CONSTRAINT = [
+    Interval(numbers.Integral, 1, None, closed="left"),
+    StrOptions({"auto"}),
+]
+# n_bags="auto": AUTO_N_BAGS members below AUTO_BAGS_MAX_ROWS training rows, one
+# network above (benchmarks/results/bagging_study.md, validation splits of the
+# tabular suite: 3 members scored better by 0.002 or more on 5 of the 6 tables
+# fitted on fewer than 1,000 rows, mean +0.010, at about 3x the fit's CPU time;
+# from 1,000 to 3,000 rows on 3 of 6 only; above 3,000 rows on 4 of 6, but at
+# 9-19x HistGB's CPU time on the tables over 5,000 rows, beyond the defaults'
+# goal of 10x).
+AUTO_N_BAGS = 3
+AUTO_BAGS_MAX_ROWS = 1_000
 
 # What a bagged model leaves to its members: one network and its training.
 SINGLE_NETWORK_ATTRIBUTES = (
@@ -76,6 +98,8 @@ class BaggingMixin:
     def _check_n_bags(self, X):
         """The number of members for training X (1: one network)."""
         n_bags = self.n_bags
+        if n_bags == "auto":
+            return _auto_n_bags(self, X)
         if n_bags == 1:
             return 1
         if getattr(self, "warm_start", False):
@@ -92,8 +116,12 @@ class BaggingMixin:
         return n_bags
 
     def _fit_bags(self, X, y, sample_weight, n_bags):
-        check_consistent_length(X, y)
-        tasks, targets = self._fit_tasks(y, FitContext())
+        # X and y checked as one network's fit checks them (on a copy: the
+        # model stays as it was until every member is fitted)
+        probe, ctx = clone(self).set_params(n_bags=1), FitContext()
+        _, X_checked = probe._fit_input(X, ctx)
+        check_consistent_length(X_checked, y)
+        tasks, targets = probe._fit_tasks(y, ctx)
         rng = check_random_state(self.random_state)
         split_seed, *seeds = rng.randint(np.iinfo(np.int32).max, size=n_bags + 1)
         folds = bag_folds(tasks, targets, n_bags, int(split_seed))
@@ -128,13 +156,7 @@ class BaggingMixin:
         return train, (valid if self._validation_fraction(ctx) is not None else None)
 
     def _set_fitted(self, ctx):
-        # fit of one network and the first partial_fit call come here; fit with
-        # n_bags > 1 fits members instead, so only partial_fit can meet it.
-        if self.n_bags != 1:
-            raise ValueError(
-                f"partial_fit trains one network, but n_bags={self.n_bags}. Set "
-                "n_bags=1 to train incrementally."
-            )
+        # one network fitted (fit, or the first partial_fit call): no members
         for name in BAG_ATTRIBUTES:
             self.__dict__.pop(name, None)
         super()._set_fitted(ctx)
@@ -158,11 +180,39 @@ class BaggingMixin:
                 f"has one (estimators_[0].{name}). Fit with n_bags=1 for one network."
             )
         found = inspect.getattr_static(type(self), name, None)
-        if isinstance(found, property):  # it raised AttributeError: raise it again
-            return found.fget(self)
+        if hasattr(found, "__get__"):  # a property or available_if that raised
+            return found.__get__(self, type(self))  # AttributeError: again
         raise AttributeError(
             f"{type(self).__name__!r} object has no attribute {name!r}"
         )
+
+
+def _auto_n_bags(estimator, X):
+    """``n_bags="auto"``: AUTO_N_BAGS below AUTO_BAGS_MAX_ROWS rows, else 1 (and
+    1 for a warm start, which continues one network)."""
+    if getattr(estimator, "warm_start", False):
+        return 1
+    try:
+        n_rows = _num_samples(X)
+    except TypeError:  # not array-like: the fit of one network says why
+        return 1
+    return AUTO_N_BAGS if AUTO_N_BAGS <= n_rows < AUTO_BAGS_MAX_ROWS else 1
+
+
+def _trains_one_network(estimator):
+    members = estimator.__dict__.get("estimators_")
+    if members is not None or estimator.n_bags not in (1, "auto"):
+        n_bags = estimator.n_bags if members is None else len(members)
+        raise AttributeError(
+            f"partial_fit trains one network, but this {type(estimator).__name__} "
+            f"{'has' if members is None else 'was fitted with'} n_bags={n_bags}. "
+            "Fit with n_bags=1 to train incrementally."
+        )
+    return True
+
+
+# partial_fit is there for one network only (as MLPClassifier's for sgd/adam).
+one_network_only = available_if(_trains_one_network)
 
 
 def bag_folds(tasks, targets, n_bags, seed):

@@ -5,7 +5,9 @@ import numbers
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._engine._base import BaseNeuralClassifier
+from .._engine._incremental import IncrementalMixin
 from ..utils._docs import fill_doc
+from ._bagging import one_network_only
 from ._shared_network import NETWORK_CONSTRAINTS, SharedNetworkMixin
 
 __all__ = ["MultiTaskClassifier"]
@@ -197,3 +199,9 @@ default="from_dtype"
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state
+
+    @one_network_only
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+
+    partial_fit.__doc__ = IncrementalMixin.partial_fit.__doc__

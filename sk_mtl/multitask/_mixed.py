@@ -11,6 +11,7 @@ from .._engine._incremental import IncrementalMixin, tasks_from_classes
 from ..losses import LOSSES, REGRESSION_LOSSES
 from ..utils import encode_class_column, task_columns
 from ..utils._docs import fill_doc
+from ._bagging import one_network_only
 from ._shared_network import NETWORK_CONSTRAINTS, SharedNetworkMixin
 
 __all__ = ["MixedTaskEstimator"]
@@ -246,12 +247,14 @@ default="squared_error"
         _target_layout(tasks, y, ctx)
         return tasks, multitask
 
+    @one_network_only
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One pass of minibatches over a chunk of data.
 
         The first call builds the network; later calls continue training it
         with the same optimizer state, as :meth:`MultiTaskClassifier.partial_fit`.
-        Early stopping is not applied (use ``fit`` for it).
+        Early stopping is not applied (use ``fit`` for it). Only with
+        ``n_bags=1`` (one network).
 
         Parameters
         ----------

@@ -221,3 +221,11 @@ def test_auto_bags_three_members_below_a_thousand_rows():
     assert hasattr(MultiTaskRegressor(**fast).fit(X[:2], y[:2]), "module_")
     warm = MultiTaskClassifier(**fast, warm_start=True).fit(X[:50], y[:50] > 0)
     assert hasattr(warm, "module_")  # a warm start continues one network
+
+
+def test_a_bagged_source_is_refused_with_its_members_offered(data, bagged):
+    X, Y = data
+    with pytest.raises(ValueError, match="n_bags=3: it has no single network"):
+        sk_mtl.FineTuner(bagged, max_epochs=1).fit(X, Y[:, 0])
+    tuned = sk_mtl.FineTuner(bagged.estimators_[0], max_epochs=1).fit(X, Y[:, 0])
+    assert tuned.predict(X).shape == (len(X),)

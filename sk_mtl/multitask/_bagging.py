@@ -50,8 +50,8 @@ N_BAGS_CONSTRAINT = [
 # tabular suite: 3 members scored better by 0.002 or more on 5 of the 6 tables
 # fitted on fewer than 1,000 rows, mean +0.010, at about 3x the fit's CPU time;
 # from 1,000 to 3,000 rows on 3 of 6 only; above 3,000 rows on 4 of 6, but at
-# 9-19x HistGB's CPU time on the tables over 5,000 rows, beyond the defaults'
-# goal of 10x).
+# more than 10x HistGB's CPU time on 3 of the 6 tables over 5,000 rows, beyond
+# the defaults' goal).
 AUTO_N_BAGS = 3
 AUTO_BAGS_MAX_ROWS = 1_000
 

@@ -32,10 +32,11 @@ def validation_splits(data, names, seeds):
             yield table, X, Y, kinds, seed, train[fit], train[val]
 
 
-def record(out, table, seed, results):
-    """Append and print one row per ``model -> (scores, cpu_s, epochs)``."""
+def record(out, table, seed, results, **fields):
+    """Append and print one row per ``model -> (scores, cpu_s, epochs)``, with
+    the further ``fields`` in each."""
     for model, (scores, cpu, epochs) in results.items():
-        row = dict(table=table.name, seed=seed, model=model)
+        row = dict(table=table.name, seed=seed, model=model, **fields)
         row.update(score=round(float(np.mean(scores)), 5), cpu_s=round(cpu, 2))
         with open(out, "a") as f:
             f.write(json.dumps({**row, "epochs": epochs}) + "\n")
@@ -67,10 +68,11 @@ def main(doc, run, summary, results, argv=None):
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--results", default=str(results), help="the JSON lines file")
     args = parser.parse_args(argv)
     if not args.report:
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            run(args.data, args.seeds, results)
-    rows = [json.loads(line) for line in open(results)]
+            run(args.data, args.seeds, args.results)
+    rows = [json.loads(line) for line in open(args.results)]
     print("\n".join(summary(rows)))

@@ -139,11 +139,16 @@ ESTIMATORS = [
     MultiTaskClassifier(
         architecture="mmoe", task_weighting="uncertainty", random_state=0
     ),
+    # Cross-fitted bagging (the checks' X has fewer than 1,000 rows: "auto" fits
+    # three members), each member validated on its own fold; the regressor's
+    # bagging is MixedTaskEstimator's on the checks' float targets.
+    MultiTaskClassifier(n_bags="auto", random_state=0),
     MultiTaskRegressor(random_state=0),
     MultiTaskRegressor(
         architecture="mmoe", task_weighting="uncertainty", loss="huber", random_state=0
     ),
     MixedTaskEstimator(random_state=0),
+    MixedTaskEstimator(n_bags=2, random_state=0),
     # class_weight on the checks' int targets (classification tasks) only.
     MixedTaskEstimator(class_weight="balanced", random_state=0),
     # The tabular front-end (quantile scaling, NaN allowed) under TabM-mini.

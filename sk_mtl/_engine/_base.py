@@ -36,6 +36,10 @@ implement (default here unless said otherwise; who overrides it):
 ``_validation_fraction(ctx)`` -> float or None
     Share of rows held out for early stopping. Default ``validation_fraction``
     when ``early_stopping``. ``SharedNetworkMixin``: ``early_stopping="auto"``.
+``_split_rows(tasks, targets, sample_weight, seed, ctx)`` -> (rows, rows or None)
+    The training and validation rows. Default a random split of
+    ``_validation_fraction`` (stratified on the first task).
+    ``SharedNetworkMixin``: a bagging member's given fold.
 ``_training_phases(network, ctx)`` -> list of TrainingPhase
     Default one phase on the whole network. ``FineTuningMixin`` (new heads
     first, then everything: LP-FT), ``TransferClassifier`` (a head on frozen
@@ -244,9 +248,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         with self._training_context() as seed:
             torch.manual_seed(seed)
             network = self._warm_started(self._build_network(ctx), ctx)
-            rows = split_rows(
-                tasks, targets, sample_weight, seed, self._validation_fraction(ctx)
-            )
+            rows = self._split_rows(tasks, targets, sample_weight, seed, ctx)
             self._set_fitted(ctx)
             self.batch_size_ = auto_batch_size(self.batch_size, len(rows[0]))
             with self._compute(network.module, self.batch_size_):
@@ -296,6 +298,11 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
 
     def _validation_fraction(self, ctx):
         return self.validation_fraction if self.early_stopping else None
+
+    def _split_rows(self, tasks, targets, sample_weight, seed, ctx):
+        """``(training rows, validation rows or None)`` of ``ctx.X``."""
+        fraction = self._validation_fraction(ctx)
+        return split_rows(tasks, targets, sample_weight, seed, fraction)
 
     def _train(self, network, ctx, targets, weights, rows, seed):
         histories = []

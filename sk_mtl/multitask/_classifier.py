@@ -5,7 +5,9 @@ import numbers
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._engine._base import BaseNeuralClassifier
+from .._engine._incremental import IncrementalMixin
 from ..utils._docs import fill_doc
+from ._bagging import one_network_only
 from ._shared_network import NETWORK_CONSTRAINTS, SharedNetworkMixin
 
 __all__ = ["MultiTaskClassifier"]
@@ -92,6 +94,7 @@ default="from_dtype"
     module_ : torch.nn.Module
         The fitted network: :class:`~sk_mtl.modules.MultiHeadNetwork` or
         :class:`~sk_mtl.modules.MMoE`.
+    %(bagging_attributes)s
 
     See Also
     --------
@@ -152,6 +155,7 @@ default="from_dtype"
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        n_bags=1,
         device="cpu",
         on_divergence="raise",
         n_threads="auto",
@@ -187,6 +191,7 @@ default="from_dtype"
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.n_bags = n_bags
         self.device = device
         self.on_divergence = on_divergence
         self.n_threads = n_threads
@@ -194,3 +199,9 @@ default="from_dtype"
         self.verbose = verbose
         self.callbacks = callbacks
         self.random_state = random_state
+
+    @one_network_only
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+
+    partial_fit.__doc__ = IncrementalMixin.partial_fit.__doc__

@@ -17,6 +17,7 @@ from .._engine._inference import check_fitted
 from ..losses import LOSSES, REGRESSION_LOSSES
 from ..utils import encode_class_column, task_columns
 from ..utils._docs import fill_doc
+from ._bagging import one_network_only
 from ._shared_network import NETWORK_CONSTRAINTS, SharedNetworkMixin
 
 __all__ = ["MixedTaskEstimator"]
@@ -117,6 +118,7 @@ default="squared_error"
         Number of epochs run.
     module_ : torch.nn.Module
         The fitted network.
+    %(bagging_attributes)s
 
     See Also
     --------
@@ -189,6 +191,7 @@ default="squared_error"
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        n_bags=1,
         device="cpu",
         on_divergence="raise",
         n_threads="auto",
@@ -224,6 +227,7 @@ default="squared_error"
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.n_bags = n_bags
         self.device = device
         self.on_divergence = on_divergence
         self.n_threads = n_threads
@@ -249,12 +253,14 @@ default="squared_error"
         _target_layout(tasks, y, ctx)
         return tasks, multitask
 
+    @one_network_only
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One pass of minibatches over a chunk of data.
 
         The first call builds the network; later calls continue training it
         with the same optimizer state, as :meth:`MultiTaskClassifier.partial_fit`.
-        Early stopping is not applied (use ``fit`` for it).
+        Early stopping is not applied (use ``fit`` for it). Only with
+        ``n_bags=1`` (one network).
 
         Parameters
         ----------

@@ -79,6 +79,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
     module_ : torch.nn.Module
         The fitted network: :class:`~sk_mtl.modules.MultiHeadNetwork` or
         :class:`~sk_mtl.modules.MMoE`.
+    %(bagging_attributes)s
 
     See Also
     --------
@@ -136,6 +137,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        n_bags=1,
         device="cpu",
         on_divergence="raise",
         n_threads="auto",
@@ -166,6 +168,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.n_bags = n_bags
         self.device = device
         self.on_divergence = on_divergence
         self.n_threads = n_threads

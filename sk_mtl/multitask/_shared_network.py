@@ -20,6 +20,7 @@ from ..embeddings import (
 )
 from ..ensembles import MemberEnsemble
 from ..modules import MLP, MMoE, MultiHeadNetwork
+from ._bagging import N_BAGS_CONSTRAINT, BaggingMixin
 
 __all__ = ["EARLY_STOPPING_AUTO_SAMPLES", "NETWORK_CONSTRAINTS", "SharedNetworkMixin"]
 
@@ -34,6 +35,7 @@ NETWORK_CONSTRAINTS: dict = {
     "module": [nn.Module, type, None],
     "module_options": [dict, None],
     "early_stopping": ["boolean", StrOptions({"auto"})],
+    "n_bags": N_BAGS_CONSTRAINT,
 }
 
 # early_stopping="auto" holds out validation rows, stops on their loss and keeps
@@ -43,14 +45,15 @@ NETWORK_CONSTRAINTS: dict = {
 EARLY_STOPPING_AUTO_SAMPLES = 100
 
 
-class SharedNetworkMixin:
+class SharedNetworkMixin(BaggingMixin):
     """Input and network of the shared-trunk estimators (not for direct use).
 
     Numeric X is quantile-scaled (sparse X read as given), or read by the
     tabular front-end (categorical columns, NaN);
     the network is a shared MLP (or the user's ``module``) with one head per task,
     an MMoE, or (MultiTaskClassifier) a TabM-mini ensemble; each head is as wide
-    as its task's ``n_outputs``, so regression tasks get one output.
+    as its task's ``n_outputs``, so regression tasks get one output; ``n_bags``
+    bags such networks (:mod:`~sk_mtl.multitask._bagging`).
     """
 
     def _fit_input(self, X, ctx):

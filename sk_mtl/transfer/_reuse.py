@@ -110,6 +110,13 @@ def check_source(source, *, caller, param="estimator", allow=""):
             "(MultiTaskClassifier, MultiTaskRegressor, MixedTaskEstimator, "
             f"TransferClassifier or FineTuner){allow}, got {what}."
         )
+    members = vars(source).get("estimators_")
+    if members is not None:
+        raise ValueError(
+            f"The {param} given to {caller} ({type(source).__name__}) was fitted "
+            f"with n_bags={len(members)}: it has no single network to start from. "
+            "Fit it with n_bags=1, or pass one of its estimators_."
+        )
     try:
         check_is_fitted(source, ("module_", "tasks_"))
     except NotFittedError:

@@ -425,3 +425,24 @@ def test_bundled_encoder_is_read_from_disk_once_per_process(monkeypatch):
     np.testing.assert_allclose(
         np.linalg.norm(first.transform(POSITIVE[:2]), axis=1), 1.0, atol=1e-5
     )
+
+
+def test_transform_runs_the_encoder_at_its_own_threads(fitted):
+    # transform sizes torch's threads itself (and restores the caller's); an
+    # int is used as given.
+    seen = []
+    handle = fitted.encoder_.register_forward_hook(
+        lambda *a: seen.append(torch.get_num_threads())
+    )
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        fitted.set_params(n_threads=3).transform(POSITIVE[:2])
+        assert seen == [3]
+        assert torch.get_num_threads() == 1
+        with pytest.raises(ValueError, match="n_threads"):
+            fitted.set_params(n_threads=0).transform(POSITIVE[:2])
+    finally:
+        handle.remove()
+        fitted.set_params(n_threads="auto")
+        torch.set_num_threads(previous)

@@ -231,6 +231,48 @@ def test_text_frozen_encoder_from_raw_strings(sentences):
     np.testing.assert_allclose(loaded.predict_proba(new), tc.predict_proba(new))
 
 
+def test_text_encoder_runs_at_the_estimators_threads(sentences):
+    # The frozen encoder's features, at fit and at predict, run in the
+    # estimator's thread scope, not at torch's default (which oversubscribes a
+    # busy machine).
+    texts, y = sentences
+    tc = TransferClassifier("all-MiniLM-L6-v2", max_epochs=1, n_threads=3)
+    seen = []
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with _encoder_hook(lambda *a: seen.append(torch.get_num_threads())):
+            tc.fit(texts, y)
+            fitted = len(seen)
+            tc.predict(texts[:1])
+        assert fitted > 0 and len(seen) > fitted
+        assert set(seen) == {3}
+        assert torch.get_num_threads() == 1  # restored
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _encoder_hook(hook):
+    """Run ``hook`` on every forward pass of the bundled text encoder."""
+    from contextlib import contextmanager
+
+    from sk_mtl.text import SentenceEncoderModule
+
+    def on_forward(module, args, out):
+        if isinstance(module, SentenceEncoderModule):
+            hook()
+
+    @contextmanager
+    def hooked():
+        handle = torch.nn.modules.module.register_module_forward_hook(on_forward)
+        try:
+            yield
+        finally:
+            handle.remove()
+
+    return hooked()
+
+
 def test_text_in_cross_validation_and_grid_search(sentences):
     texts, y = sentences
     model = TransferClassifier("all-MiniLM-L6-v2", random_state=0)

@@ -12,9 +12,11 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._runtime._threads import compute_scope, resolve_n_threads, work_per_row
+from ..utils._docs import fill_doc
 from ..utils._targets import _missing_scalar
 from ._batching import embed as _embed
 from ._encoder import SentenceEncoderModule, _resolve_device
@@ -145,6 +147,7 @@ def embed_texts(
     )
 
 
+@fill_doc
 class SentenceEncoder(TransformerMixin, BaseEstimator):
     """Embed texts with a pretrained sentence encoder.
 
@@ -174,6 +177,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         Whether to L2-normalise the embeddings.
     device : str or torch.device, default="cpu"
         Device that runs the encoder, e.g. ``"cuda"``.
+    %(n_threads_parameter)s
     verbose : int, default=0
         ``>= 2`` shows a progress bar over the batches of ``transform``.
 
@@ -228,6 +232,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         "max_length": [Interval(numbers.Integral, 2, None, closed="left"), None],
         "normalize": ["boolean"],
         "device": [str, torch.device],
+        "n_threads": [StrOptions({"auto"}), numbers.Integral],
         "verbose": ["verbose"],
     }
 
@@ -239,6 +244,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         max_length=None,
         normalize=True,
         device="cpu",
+        n_threads="auto",
         verbose=0,
     ):
         self.model_name = model_name
@@ -246,6 +252,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         self.max_length = max_length
         self.normalize = normalize
         self.device = device
+        self.n_threads = n_threads
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -336,13 +343,19 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         texts = _check_texts(X, caller=type(self).__name__)
-        return _embed(
-            texts,
-            self.encoder_,
-            batch_size=self.batch_size,
-            max_length=self.max_length,
-            verbose=self.verbose,
-        )
+        encoder = self.encoder_
+        # Threads sized for one batch's work and the machine's load, as the
+        # estimators' (torch's default oversubscribes a busy machine).
+        work = min(len(texts), self.batch_size) * work_per_row(encoder)
+        n = resolve_n_threads(getattr(self, "n_threads", "auto"), work_per_batch=work)
+        with compute_scope(n, work):
+            return _embed(
+                texts,
+                encoder,
+                batch_size=self.batch_size,
+                max_length=self.max_length,
+                verbose=self.verbose,
+            )
 
     def get_feature_names_out(self, input_features=None):
         """Get output feature names.

@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _num_samples
 from skorch.history import History
 
 from .._engine._base import BaseNeuralClassifier
@@ -25,6 +26,7 @@ from .._engine._inference import eval_mode, predict_outputs
 from .._engine._net import without_callback
 from .._engine._phases import Network, TrainingPhase
 from .._runtime._device import handle_interrupt
+from .._runtime._threads import work_per_row
 from ..modules import HeadView, MultiHeadNetwork, StackedTrunk
 from ..utils._docs import fill_doc
 from ._contrastive import (
@@ -364,9 +366,7 @@ SentenceTransformer
             head_epochs = 0  # the new input layer trains with the rest
         phases = []
         if head_epochs > 0:
-            features = ctx.source.features(
-                base, input_, X, self.batch_size_, verbose=self.verbose
-            )
+            features = self._frozen_features(base, input_, X, verbose=self.verbose)
             phases.append(
                 TrainingPhase(
                     "head",
@@ -390,6 +390,17 @@ SentenceTransformer
             )
         return phases
 
+    def _frozen_features(self, base, input_, X, verbose=0):
+        """The frozen base's features of X, with the torch threads sized for
+        its forward passes and the machine's load, as a prediction's are (a
+        pretrained encoder run at torch's default threads while another process
+        held a core took 36 times longer per text)."""
+        rows = min(_num_samples(X), 4 * self._batch_rows())
+        with self._threads(rows * work_per_row(base)):
+            return self._source.features(
+                base, input_, X, self._batch_rows(), verbose=verbose
+            )
+
     def _unfreezer(self, base, after):
         if self.unfreeze is None:
             return []
@@ -402,9 +413,7 @@ SentenceTransformer
         # The encoder embeds the texts sorted by length (little padding), then the
         # head reads the embeddings: the same network in fewer FLOPs.
         texts = self.input_.transform(X, self)
-        z = self._source.features(
-            self.module_.trunk.base, self.input_, texts, self._batch_rows(), verbose=0
-        )
+        z = self._frozen_features(self.module_.trunk.base, self.input_, texts)
         head = HeadView(self.module_).eval()  # its parts are in eval mode already
         return predict_outputs(head, z, max(len(z), 1), self.device)
 

@@ -111,14 +111,7 @@ n_bags : int or "auto", default=1
     :class:`~sk_mtl.FineTuner` or of :func:`~sk_mtl.merge_models`), no
     ``partial_fit``, and ``warm_start=True`` with ``k > 1`` is an error.
 """
-_RUNTIME = """\
-device : str, default="cpu"
-    Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, ... (an
-    unavailable one is a ValueError at fit).
-on_divergence : {"raise", "restore"}, default="raise"
-    When the training loss or the weights stop being finite (too large ``lr``,
-    badly scaled X): raise a ValueError naming the epoch (and the task), or
-    restore the weights of the last finite epoch, warn and stop training.
+_N_THREADS = """\
 n_threads : "auto" or int, default="auto"
     torch intra-op threads used during ``fit`` and prediction only (the caller's
     setting is restored afterwards). ``"auto"``: one thread for small networks
@@ -126,6 +119,19 @@ n_threads : "auto" or int, default="auto"
     may use, than the limit of the joblib/dask worker it runs in, or than the
     cores left idle by other work. An int is used as given; ``-1`` uses every
     available core.
+"""
+_RUNTIME = (
+    """\
+device : str, default="cpu"
+    Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, ... (an
+    unavailable one is a ValueError at fit).
+on_divergence : {"raise", "restore"}, default="raise"
+    When the training loss or the weights stop being finite (too large ``lr``,
+    badly scaled X): raise a ValueError naming the epoch (and the task), or
+    restore the weights of the last finite epoch, warn and stop training.
+"""
+    + _N_THREADS
+    + """\
 warm_start : bool, default=False
     When True, ``fit`` starts from the weights of the previous fit (same
     tasks, classes and architecture) instead of a new initialisation, with a
@@ -137,6 +143,7 @@ verbose : int, default=0
 callbacks : list of skorch callbacks, default=None
     Extra skorch callbacks (instances or ``(name, callback)`` tuples).
 """
+)
 
 _FINE_TUNING = """\
 estimator : fitted sk_mtl neural estimator
@@ -254,6 +261,7 @@ module_options : dict, default=None
 """,
     # Classifiers only (after the optimizer parameters in their docstrings).
     "class_weight_parameter": _CLASS_WEIGHT,
+    "n_threads_parameter": _N_THREADS,
     "bagging_attributes": """
 estimators_ : list of estimators
     With ``n_bags > 1`` only: the k members, each this estimator with

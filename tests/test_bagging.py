@@ -229,3 +229,19 @@ def test_a_bagged_source_is_refused_with_its_members_offered(data, bagged):
         sk_mtl.FineTuner(bagged, max_epochs=1).fit(X, Y[:, 0])
     tuned = sk_mtl.FineTuner(bagged.estimators_[0], max_epochs=1).fit(X, Y[:, 0])
     assert tuned.predict(X).shape == (len(X),)
+
+
+def test_a_missing_attribute_looks_the_class_up_once(data):
+    # scikit-learn asks getattr(model, "feature_names_in_", None) on every
+    # prediction of a model fitted without names: __getattr__ must not search
+    # the class each time.
+    from sk_mtl.multitask import _bagging
+
+    X, Y = data
+    model = MultiTaskClassifier((4,), max_epochs=1, random_state=0).fit(X, Y)
+    getattr(model, "feature_names_in_", None)
+    before = _bagging._class_attribute.cache_info()
+    for _ in range(3):
+        assert getattr(model, "feature_names_in_", None) is None
+    after = _bagging._class_attribute.cache_info()
+    assert after.misses == before.misses and after.hits == before.hits + 3

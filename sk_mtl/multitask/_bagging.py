@@ -15,6 +15,7 @@ bagged model is an AttributeError that says so, and so is ``partial_fit``
 (``warm_start=True`` with ``n_bags > 1`` is a ValueError at fit).
 """
 
+import functools
 import inspect
 import math
 import numbers
@@ -179,12 +180,21 @@ class BaggingMixin:
                 f"it has no single network and no {name}; each of its estimators_ "
                 f"has one (estimators_[0].{name}). Fit with n_bags=1 for one network."
             )
-        found = inspect.getattr_static(type(self), name, None)
+        found = _class_attribute(type(self), name)
         if hasattr(found, "__get__"):  # a property or available_if that raised
             return found.__get__(self, type(self))  # AttributeError: again
         raise AttributeError(
             f"{type(self).__name__!r} object has no attribute {name!r}"
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _class_attribute(cls, name):
+    """``name`` as ``cls`` defines it, or None: looked up once per class and
+    name, since every ``getattr(model, name, None)`` of a missing attribute
+    (scikit-learn asks for ``feature_names_in_`` on each prediction) lands in
+    ``__getattr__``."""
+    return inspect.getattr_static(cls, name, None)
 
 
 def _auto_n_bags(estimator, X):

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from sk_mtl._data._tasks import ClassificationTask, RegressionTask, task_probas
+from sk_mtl.losses import TaskOutputs
 
 
 def _tasks(widths):
@@ -29,3 +30,13 @@ def test_task_probas_equal_each_tasks_own_softmax(widths):
         np.testing.assert_allclose(proba, expected, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(proba.sum(axis=1), 1.0)
         assert proba.dtype == np.float64 and proba.flags.c_contiguous
+
+
+def test_task_probas_of_fused_heads_read_their_stacked_outputs():
+    torch.manual_seed(0)
+    stacked = 5 * torch.randn(4, 3, 2)  # (rows, tasks, width)
+    outputs = TaskOutputs(tuple(stacked[:, t] for t in range(3)), stacked)
+    for proba, out in zip(task_probas(_tasks([2, 2, 2]), outputs), outputs):
+        expected = torch.softmax(out.double(), dim=1).numpy()
+        np.testing.assert_allclose(proba, expected, rtol=1e-12)
+        assert proba.flags.c_contiguous

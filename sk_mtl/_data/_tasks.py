@@ -71,7 +71,7 @@ class ClassificationTask:
 
     def proba(self, output):
         """Class probabilities (float64 numpy) from the head's logits."""
-        return _softmax(output.numpy())
+        return _softmax(output.numpy().astype(np.float64))
 
     def predict(self, output):
         """Labels from the head's logits."""
@@ -303,12 +303,13 @@ def fit_tasks(y, kinds="classification"):
 
 
 def _softmax(logits):
-    """Softmax over the last axis, as a new float64 array.
+    """Softmax over the last axis, as a float64 array (``logits`` itself when
+    it is one).
 
     In numpy: for the few rows of a serving call, torch's per-op cost is most
     of the work.
     """
-    z = logits.astype(np.float64)
+    z = logits.astype(np.float64, copy=False)
     z -= z.max(axis=-1, keepdims=True)
     np.exp(z, out=z)
     z /= z.sum(axis=-1, keepdims=True)
@@ -330,7 +331,12 @@ def task_probas(tasks, outputs):
             probas[t] = tasks[t].proba(outputs[t])
         return probas
     # (tasks, rows, width): each task's probabilities a contiguous block.
-    z = _softmax(np.stack([outputs[t].numpy() for t in chosen]))
+    stacked = getattr(outputs, "stacked", None)  # fused heads: all tasks at once
+    if stacked is not None and len(chosen) == len(tasks):
+        logits = np.array(stacked.transpose(0, 1).numpy(), np.float64, order="C")
+    else:
+        logits = np.stack([outputs[t].numpy() for t in chosen])
+    z = _softmax(logits)
     for t, proba in zip(chosen, z):
         probas[t] = proba
     return probas

@@ -48,6 +48,16 @@ def test_summary_ranks_normalises_and_counts_wins():
     assert "sk_mtl - histgb = -0.0010" in text  # table b, the only large one
 
 
+def test_a_model_with_fewer_seeds_narrows_the_ranks_but_not_the_targets():
+    rows = [_row("a", m, s, seed=0) for m, s in [("sk_mtl", 0.9), ("linear", 0.8)]]
+    rows += [_row("a", m, s, seed=1) for m, s in [("sk_mtl", 0.7), ("linear", 0.8)]]
+    rows.append(_row("a", "realmlp", 0.85, seed=0))  # seed 0 only
+    text = "\n".join(report.summary(rows, "sk_mtl"))
+    assert "| a | 1,000 | 1 | 0.9000 | 0.8000 | 0.8500 |" in text  # seed 0
+    assert "| sk_mtl | 1.00 |" in text
+    assert "sk_mtl - linear = +0.0000" in text  # both seeds
+
+
 def test_only_seeds_every_model_ran_are_averaged_and_reruns_replace(tmp_path):
     rows = [
         _row("a", "sk_mtl", 0.5, seed=0),
@@ -89,3 +99,17 @@ def test_sk_mtl_model_follows_the_task_kinds_and_scores_each_task():
         "linear", X, Y, ["regression", "binary"], train, test, 0
     )
     assert linear[0] > 0.9 and linear[1] > 0.9
+
+
+def test_realmlp_anchor_reads_categories_and_numeric_nan():
+    pytest.importorskip("pytabkit")
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.normal(size=240), "b": rng.normal(size=240)})
+    X["c"] = pd.Categorical(np.where(X["b"] > 0, "x", "y"))
+    Y = pd.DataFrame({"k": ((X["c"] == "x") ^ (X["a"] > 1)).astype(float)})
+    X.loc[::7, "a"], X.loc[::5, "c"] = np.nan, np.nan  # missing, train and test
+    model, _ = suite._anchor("realmlp", "binary", X, 0)
+    assert model[0].fit_transform(X)["c"].dtype == X["c"].dtype  # not encoded
+    train, test = np.arange(160), np.arange(160, 240)
+    scores, cpu = suite._fit_anchor("realmlp", X, Y, ["binary"], train, test, 0)
+    assert scores[0] > 0.75 and cpu > 0

@@ -296,21 +296,21 @@ class MMoE(nn.Module):
     def forward(self, X):
         experts = self.experts(X)  # (n_experts, batch, units)
         gate_weight, gate_bias = self.gates.fused_parameters()
-        head_weight, head_bias = self.heads.fused_parameters()
+        heads = self.heads.fused_parameters()  # (weight, bias)
         gate_order, head_task, head_rows = _mmoe_layout(
             tuple(self.gates.slices),
             tuple(self.heads.slices),
-            head_weight.shape[0],
-            head_weight.device,
+            heads[0].shape[0],
+            heads[0].device,
         )
         logits = torch.addmm(gate_bias[gate_order], X, gate_weight[gate_order].t())
         gates = torch.softmax(logits.view(len(X), self.n_experts, -1), dim=1)
-        n_rows, n_tasks = head_weight.shape[0], gates.shape[2]
+        n_rows, n_tasks = heads[0].shape[0], gates.shape[2]
         if n_rows <= 3 * (n_tasks + n_rows / self.n_experts):
-            return self._heads_of_experts(experts, gates, head_task)
-        return self._heads_of_mixtures(experts, gates, head_rows)
+            return self._heads_of_experts(experts, gates, heads, head_task)
+        return self._heads_of_mixtures(experts, gates, heads, head_rows)
 
-    def _heads_of_experts(self, experts, gates, head_task):
+    def _heads_of_experts(self, experts, gates, heads, head_task):
         """Every head on every expert's output, then mixed per head row.
 
         A task's head is linear, so its output on its mixture is the mixture of
@@ -320,12 +320,12 @@ class MMoE(nn.Module):
         usual case (costs ``experts x rows`` per unit of width, against
         ``tasks x experts + rows``).
         """
-        weight, bias = self.heads.fused_parameters()
+        weight, bias = heads
         per_expert = torch.matmul(experts, weight.t())  # (experts, batch, rows)
         mixed = (gates.index_select(2, head_task) * per_expert.transpose(0, 1)).sum(1)
         return self.heads.split(mixed + bias)
 
-    def _heads_of_mixtures(self, experts, gates, head_rows):
+    def _heads_of_mixtures(self, experts, gates, heads, head_rows):
         """Each task's mixture of the experts, then task t's head on it, for
         all tasks in one batched matmul (heads with many classes).
 
@@ -335,7 +335,7 @@ class MMoE(nn.Module):
         :class:`~sk_mtl.losses.TaskOutputs`, which the loss scores in one op.
         """
         mixed = torch.einsum("bet,ebu->tbu", gates, experts)  # (tasks, batch, units)
-        weight, bias = self.heads.fused_parameters()
+        weight, bias = heads
         slices = self.heads.slices
         out = torch.baddbmm(
             bias[head_rows].unsqueeze(1), mixed, weight[head_rows].transpose(1, 2)

@@ -31,7 +31,29 @@ from .embeddings import import_tabular_extra
 from .losses import MultiTaskLoss, TaskOutputs
 from .modules import MLP, FusedHeads
 
-__all__ = ["MemberEnsemble", "MemberAveragedLoss", "member_ensembles"]
+__all__ = [
+    "MemberEnsemble",
+    "MemberAveragedLoss",
+    "log_mean_probabilities",
+    "member_ensembles",
+]
+
+
+def log_mean_probabilities(logits, dim):
+    """The log of the members' mean class probabilities, members along ``dim``
+    and classes along the last axis: logits whose softmax is that mean (and
+    whose argmax is the most probable class), as an ensemble's members combine.
+
+    Examples
+    --------
+    >>> import torch
+    >>> logits = torch.tensor([[[0.0, 0.0]], [[0.0, 2.0]]])  # 2 members, 1 row
+    >>> mean = torch.softmax(logits, dim=-1).mean(dim=0)
+    >>> torch.allclose(log_mean_probabilities(logits, dim=0).exp(), mean)
+    True
+    """
+    log_p = torch.log_softmax(logits, dim=-1)
+    return torch.logsumexp(log_p, dim=dim) - math.log(logits.shape[dim])
 
 
 def _tabm(purpose="architecture='tabm'"):
@@ -109,11 +131,7 @@ class MemberEnsemble(nn.Module):
         outputs = self.heads(self.member_features(X))
         if self.training:
             return outputs
-        log_k = math.log(self.n_members)
-        return tuple(
-            torch.logsumexp(torch.log_softmax(out, dim=-1), dim=1) - log_k
-            for out in outputs
-        )
+        return tuple(log_mean_probabilities(out, dim=1) for out in outputs)
 
     def shared_parameters(self):
         # Shared by the tasks (not by the members): adapters and MLP.

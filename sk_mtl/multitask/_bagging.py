@@ -17,7 +17,6 @@ bagged model is an AttributeError that says so, and so is ``partial_fit``
 
 import functools
 import inspect
-import math
 import numbers
 
 import numpy as np
@@ -31,6 +30,7 @@ from sklearn.utils.validation import _num_samples, check_consistent_length
 
 from .._engine._base import BaseNeuralEstimator
 from .._engine._fit_context import FitContext
+from ..ensembles import log_mean_probabilities
 
 __all__ = [
     "AUTO_BAGS_MAX_ROWS",
@@ -251,13 +251,11 @@ def mean_outputs(tasks, member_outputs):
     the log of the mean of the members' probabilities (its softmax is that mean,
     its argmax the most probable class), as a TabM ensemble's members combine.
     """
-    log_k = math.log(len(member_outputs))
     combined = []
     for t, task in enumerate(tasks):
         stacked = torch.stack([outputs[t] for outputs in member_outputs]).double()
         if task.kind == "regression":
             combined.append(stacked.mean(dim=0))
         else:
-            log_p = torch.log_softmax(stacked, dim=-1)
-            combined.append(torch.logsumexp(log_p, dim=0) - log_k)
+            combined.append(log_mean_probabilities(stacked, dim=0))
     return combined

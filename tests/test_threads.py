@@ -330,7 +330,7 @@ def test_auto_threads_see_tabm_members(eight_idle_cores, monkeypatch):
         seen.append(work_per_batch)
         return resolve(n_threads, work_per_batch=work_per_batch)
 
-    monkeypatch.setattr("sk_mtl._engine._base.resolve_n_threads", spy)
+    monkeypatch.setattr(_threads, "resolve_n_threads", spy)
     X = np.random.RandomState(0).normal(size=(40, 6))
     y = (X[:, 0] > 0).astype(int)
     work = {}
@@ -361,7 +361,7 @@ def test_predict_threads_follow_the_rows_of_the_call(eight_idle_cores, monkeypat
         seen.append((work_per_batch, resolve(n_threads, work_per_batch=work_per_batch)))
         return seen[-1][1]
 
-    monkeypatch.setattr("sk_mtl._engine._base.resolve_n_threads", spy)
+    monkeypatch.setattr(_threads, "resolve_n_threads", spy)
     per_row = work_per_row(clf.module_)
     clf.predict(X[:1])
     clf.predict(X)  # one forward pass of 2048 rows: ~180M multiply-adds

@@ -83,7 +83,7 @@ from .._data._inputs import NumericInput
 from .._data._tasks import fit_tasks, task_probas
 from .._runtime._device import check_device, float32_default_dtype, handle_interrupt
 from .._runtime._malloc import release_free_memory
-from .._runtime._threads import compute_scope, resolve_n_threads, work_per_row
+from .._runtime._threads import thread_scope, work_per_row
 from ..losses import LOSSES
 from ..weighting import TASK_WEIGHTINGS
 from ._callbacks import check_finite_outputs
@@ -293,8 +293,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         """The torch threads for ``work_per_batch`` multiply-adds per batch
         (rows x work per row, at fit and at predict), and the fast allocator,
         as one context."""
-        n = resolve_n_threads(self.n_threads, work_per_batch=work_per_batch)
-        return compute_scope(n, work_per_batch)
+        return thread_scope(self.n_threads, work_per_batch)
 
     def _validation_fraction(self, ctx):
         return self.validation_fraction if self.early_stopping else None

@@ -405,3 +405,10 @@ class compute_scope(torch_threads):
         finally:
             super().__exit__(*exc_info)
         return False
+
+
+def thread_scope(n_threads, work_per_batch):
+    """The :class:`compute_scope` of an estimator's ``n_threads`` setting for
+    batches of ``work_per_batch`` multiply-adds (:func:`resolve_n_threads`)."""
+    n = resolve_n_threads(n_threads, work_per_batch=work_per_batch)
+    return compute_scope(n, work_per_batch)

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._runtime._threads import compute_scope, resolve_n_threads, work_per_row
+from .._runtime._threads import thread_scope, work_per_row
 from ..utils._docs import fill_doc
 from ..utils._targets import _missing_scalar
 from ._batching import embed as _embed
@@ -347,8 +347,7 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         # Threads sized for one batch's work and the machine's load, as the
         # estimators' (torch's default oversubscribes a busy machine).
         work = min(len(texts), self.batch_size) * work_per_row(encoder)
-        n = resolve_n_threads(getattr(self, "n_threads", "auto"), work_per_batch=work)
-        with compute_scope(n, work):
+        with thread_scope(getattr(self, "n_threads", "auto"), work):
             return _embed(
                 texts,
                 encoder,

@@ -49,7 +49,9 @@ from benchmarks._common import (  # noqa: E402
 )
 from sk_mtl import MultiTaskClassifier  # noqa: E402
 from sk_mtl._runtime._threads import (  # noqa: E402
+    IDLE_BELOW,
     MIN_WORK_PER_THREAD,
+    MIN_WORK_PER_THREAD_SHARED,
     available_cores,
 )
 
@@ -272,7 +274,10 @@ def crossover_table(phases):
             f"{work / 1e6:.2f}M",
             f"{s:.2f}",
             f"{loaded[name]:.2f}",
-            "2" if work >= 2 * MIN_WORK_PER_THREAD else "1",
+            " / ".join(
+                "2" if work >= 2 * least else "1"
+                for least in (MIN_WORK_PER_THREAD, MIN_WORK_PER_THREAD_SHARED)
+            ),
         ]
         for name, (work, s) in sorted(quiet.items(), key=lambda kv: kv[1][0])
     ]
@@ -282,7 +287,7 @@ def crossover_table(phases):
             "work/batch",
             "speed-up of 2 thr, quiet",
             "speed-up of 2 thr, loaded",
-            "work rule picks",
+            "work rule picks, idle / others busy",
         ],
         rows,
     )
@@ -311,9 +316,12 @@ def report(phases, args, wall):
         f"{available_cores()} available cores (shared with other jobs), "
         f"{args.repeats} repeats (median), contenders alternating. "
         f"`MIN_WORK_PER_THREAD` = {MIN_WORK_PER_THREAD:,} multiply-adds per thread "
-        "and batch. Loaded = one `python -c 'while True: pass'` process started "
-        "by the script for that phase. Load = 1-minute load average (min–max "
-        "over the measurements). † = fewer than 3 runs (a run took over "
+        f"and batch when other processes keep under {IDLE_BELOW} of a core busy, "
+        f"`MIN_WORK_PER_THREAD_SHARED` = {MIN_WORK_PER_THREAD_SHARED:,} otherwise; "
+        "a fit resolves 'auto' again at every epoch. Loaded = one "
+        "`python -c 'while True: pass'` process started by the script for that "
+        "phase. Load = 1-minute load average (min–max over the measurements). "
+        "† = fewer than 3 runs (a run took over "
         f"{args.give_up_s:.0f} s). 'auto threads fit/pred' = the torch threads "
         "that fit / predict_proba of the `n_threads='auto'` estimator ran with. "
         "CPU only: CUDA is untested for these figures.",
@@ -332,8 +340,9 @@ def report(phases, args, wall):
         "",
         "Speed-up = fit seconds at 1 thread / at 2 threads (> 1: 2 threads "
         "faster). 'work rule picks' = threads from the work rule alone "
-        "(`work_per_batch // MIN_WORK_PER_THREAD`, capped at 2), before the load "
-        "rule.",
+        "(`work_per_batch // MIN_WORK_PER_THREAD` on an idle machine, "
+        "`// MIN_WORK_PER_THREAD_SHARED` when other processes keep a core partly "
+        "busy; capped at 2), before the load rule.",
         "",
         crossover_table(phases),
         "",
@@ -346,7 +355,7 @@ def report(phases, args, wall):
 
 
 def decision(phases):
-    """The measured crossover and loss figures behind ``MIN_WORK_PER_THREAD``."""
+    """The measured crossover and loss figures behind the work thresholds."""
     quiet = crossover(phases["quiet"]["grid"])
     # Smallest work from which every larger grid cell gains >= 10% with 2 threads.
     wins = [
@@ -362,8 +371,10 @@ def decision(phases):
     )
     return (
         f"`n_threads='auto'` = min(available cores, worker limit, "
-        f"work_per_batch // {MIN_WORK_PER_THREAD:,}, available cores − cores "
-        "busy with other processes now), at least 1. Quiet grid: 2 threads beat "
+        f"work_per_batch // {MIN_WORK_PER_THREAD:,} (// "
+        f"{MIN_WORK_PER_THREAD_SHARED:,} when other processes keep {IDLE_BELOW} "
+        "of a core or more busy), available cores − cores busy with other "
+        "processes now), at least 1. Quiet grid: 2 threads beat "
         f"1 by >= 10% in every cell from {crossover_text} up. Loaded grid: the "
         "2-thread speed-up ranged "
         f"{min(loaded):.2f}–{max(loaded):.2f} (< 1: slower). Workloads (a)/(b), "
@@ -372,8 +383,9 @@ def decision(phases):
         + "; loaded: "
         + ", ".join(f"{s:.2f}" for _, s in main["loaded"])
         + ". The work rule gives 2 threads from "
-        f"{2 * MIN_WORK_PER_THREAD / 1e6:.0f}M; the load rule gives 1 whenever "
-        "another process holds a core."
+        f"{2 * MIN_WORK_PER_THREAD / 1e6:.0f}M on an idle machine and from "
+        f"{2 * MIN_WORK_PER_THREAD_SHARED / 1e6:.0f}M otherwise; the load rule "
+        "gives 1 whenever another process holds a core."
     )
 
 

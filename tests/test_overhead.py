@@ -11,7 +11,7 @@ from torch import nn
 
 from sk_mtl import MultiTaskClassifier, MultiTaskRegressor
 from sk_mtl._engine import _batches, _inference
-from sk_mtl._runtime import _threads
+from sk_mtl._runtime import _load, _threads
 from sk_mtl.modules import MultiHeadNetwork
 
 
@@ -38,7 +38,7 @@ def test_no_fit_or_predict_sleeps(data, monkeypatch):
         raise AssertionError(f"slept {seconds} s")
 
     monkeypatch.setattr(time, "sleep", no_sleep)
-    _threads._MONITOR.reset()  # the first look of a process, too
+    _load._MONITOR.reset()  # the first look of a process, too
     for model in (
         _fit(data),
         MultiTaskRegressor((8,), max_epochs=2).fit(data[0], data[0][:, :2]),

@@ -11,9 +11,13 @@ from joblib import Parallel, delayed
 
 from sk_mtl._runtime import _threads
 from sk_mtl._runtime._threads import (
+    IDLE_BELOW,
     MIN_WORK_PER_THREAD,
+    MIN_WORK_PER_THREAD_SHARED,
     available_cores,
+    refresh_threads,
     resolve_n_threads,
+    thread_scope,
     torch_threads,
     work_per_row,
     worker_thread_limit,
@@ -97,6 +101,89 @@ def test_auto_small_work_uses_one_thread(eight_idle_cores):
     assert resolve_n_threads("auto", work_per_batch=0) == 1
     # Each thread gets at least MIN_WORK_PER_THREAD.
     assert resolve_n_threads("auto", work_per_batch=3.5 * MIN_WORK_PER_THREAD) == 3
+
+
+def test_auto_asks_more_work_per_thread_when_others_run(eight_idle_cores, monkeypatch):
+    work = 3.5 * MIN_WORK_PER_THREAD_SHARED
+    assert (
+        resolve_n_threads("auto", work_per_batch=work) == 8
+    )  # idle: 28 threads' worth
+    monkeypatch.setattr(_threads, "_busy_cores", lambda: IDLE_BELOW)
+    assert resolve_n_threads("auto", work_per_batch=work) == 3
+    small = 2 * MIN_WORK_PER_THREAD
+    assert small < 2 * MIN_WORK_PER_THREAD_SHARED
+    assert resolve_n_threads("auto", work_per_batch=small) == 1
+    monkeypatch.setattr(_threads, "_busy_cores", lambda: IDLE_BELOW / 2)
+    assert resolve_n_threads("auto", work_per_batch=small) == 2
+
+
+def test_refresh_follows_the_load_inside_an_auto_scope(eight_idle_cores, monkeypatch):
+    busy = {"cores": 0.0}
+    monkeypatch.setattr(_threads, "_busy_cores", lambda: busy["cores"])
+    before = torch.get_num_threads()
+    refresh_threads()  # outside any scope: nothing to do
+    assert torch.get_num_threads() == before
+    with thread_scope("auto", 2 * MIN_WORK_PER_THREAD):
+        assert torch.get_num_threads() == 2
+        busy["cores"] = 7.0
+        refresh_threads()
+        assert torch.get_num_threads() == 1
+        busy["cores"] = 0.0
+        refresh_threads()
+        assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == before
+    with thread_scope("auto", 0):  # one thread, as before: refreshed to 2 ...
+        busy["cores"] = 0.0
+        with thread_scope(3, BIG):  # ... but not inside an explicit setting
+            refresh_threads()
+            assert torch.get_num_threads() == 3
+    assert torch.get_num_threads() == before
+
+
+def test_refresh_is_undone_when_the_scope_had_changed_nothing(
+    eight_idle_cores, monkeypatch
+):
+    with torch_threads(1):
+        monkeypatch.setattr(_threads, "_busy_cores", lambda: 7.0)
+        with thread_scope("auto", BIG):  # 1 thread: what was set already
+            assert torch.get_num_threads() == 1
+            monkeypatch.setattr(_threads, "_busy_cores", lambda: 6.0)
+            refresh_threads()
+            assert torch.get_num_threads() == 2
+        assert torch.get_num_threads() == 1
+
+
+def test_a_fit_resolves_auto_threads_each_epoch(monkeypatch):
+    """A process that starts in the middle of a fit costs it one epoch at most."""
+    import numpy as np
+    from skorch.callbacks import Callback
+
+    from sk_mtl import MultiTaskClassifier
+
+    monkeypatch.setattr(_threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(_threads, "worker_thread_limit", lambda: None)
+    busy = {"cores": 0.0}
+    monkeypatch.setattr(_threads, "_busy_cores", lambda: busy["cores"])
+
+    class OtherProcessStarts(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            net.history.record("threads", torch.get_num_threads())
+            busy["cores"] = 1.0  # from the second epoch on
+
+    X = np.random.RandomState(0).normal(size=(256, 64)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    clf = MultiTaskClassifier(
+        (256, 128),
+        batch_size=128,
+        max_epochs=3,
+        early_stopping=False,
+        callbacks=[OtherProcessStarts()],
+    )
+    assert clf.batch_size * 64 * 256 > 2 * MIN_WORK_PER_THREAD  # 2 threads, idle
+    clf.fit(X, y)
+    assert clf.history_[:, "threads"] == [2, 1, 1]
+    clf.set_params(n_threads=2).fit(X, y)  # an explicit count stays
+    assert clf.history_[:, "threads"] == [2, 2, 2]
 
 
 def test_auto_leaves_busy_cores_alone(eight_idle_cores, monkeypatch):
@@ -188,107 +275,6 @@ def test_auto_in_loky_workers_respects_their_limit(monkeypatch):
         assert omp == str(expected_limit)
         assert limit == expected_limit
         assert 1 <= n <= limit
-
-
-class _FakeProc:
-    """Counters a test sets: the machine's busy/total ticks, this process's own
-    CPU ticks, the runnable threads elsewhere; counts the reads."""
-
-    def __init__(self, monkeypatch, n_cpus=2):
-        self.cpus = frozenset(range(n_cpus))
-        self.busy = self.total = self.own = 0
-        self.running = 0
-        self.reads = 0
-        self.now = 100.0
-        monkeypatch.setattr(_threads, "_affinity", lambda: self.cpus)
-        monkeypatch.setattr(_threads, "_cpu_ticks", self._ticks)
-        monkeypatch.setattr(_threads, "_own_ticks", lambda: self.own)
-        monkeypatch.setattr(_threads, "_running_elsewhere", lambda: self.running)
-
-    def _ticks(self, cpus):
-        self.reads += 1
-        return self.busy, self.total
-
-    def advance(self, seconds, others, own):
-        """``seconds`` pass with ``others`` and ``own`` cores busy (100 Hz)."""
-        self.now += seconds
-        ticks = 100 * seconds
-        self.total += ticks * len(self.cpus)
-        self.busy += ticks * (others + own)
-        self.own += ticks * own
-
-
-def test_load_monitor_measures_the_others_between_calls(monkeypatch):
-    proc = _FakeProc(monkeypatch)
-    monitor = _threads._LoadMonitor(clock=lambda: proc.now)
-    proc.running = 3  # the first look is at the runnable threads right now
-    assert monitor.busy_cores() == 3.0
-    # Later looks are the busy time of the window, less this process's own.
-    proc.advance(1.0, others=1.0, own=1.0)
-    assert monitor.busy_cores() == pytest.approx(1.0)
-    proc.advance(1.0, others=0.0, own=2.0)
-    assert monitor.busy_cores() == pytest.approx(0.0)
-    proc.advance(0.5, others=0.5, own=0.0)
-    assert monitor.busy_cores() == pytest.approx(0.5)
-
-
-def test_load_monitor_reuses_a_recent_estimate(monkeypatch):
-    proc = _FakeProc(monkeypatch)
-    monitor = _threads._LoadMonitor(clock=lambda: proc.now)
-    monitor.busy_cores()
-    reads = proc.reads
-    for _ in range(100):  # one-row predictions in quick succession
-        proc.advance(_threads.LOAD_REFRESH_S / 200, others=2.0, own=0.0)
-        assert monitor.busy_cores() == 0.0
-    assert proc.reads == reads
-    proc.advance(_threads.LOAD_REFRESH_S, others=2.0, own=0.0)
-    assert monitor.busy_cores() == pytest.approx(2.0, abs=0.1)
-    assert proc.reads == reads + 1
-
-
-def test_load_monitor_stale_window_looks_at_now(monkeypatch):
-    proc = _FakeProc(monkeypatch)
-    monitor = _threads._LoadMonitor(clock=lambda: proc.now)
-    monitor.busy_cores()
-    # An hour of a busy machine, then quiet now: the old average is not used.
-    proc.advance(3600.0, others=2.0, own=0.0)
-    proc.running = 0
-    assert monitor.busy_cores() == 0.0
-
-
-def test_load_monitor_falls_back_to_the_load_average(monkeypatch):
-    proc = _FakeProc(monkeypatch)
-    monkeypatch.setattr(_threads, "_cpu_ticks", lambda cpus: None)
-    monkeypatch.setattr(os, "getloadavg", lambda: (3.5, 0.0, 0.0))
-    assert _threads._LoadMonitor(clock=lambda: proc.now).busy_cores() == 2.5
-
-
-def test_load_monitor_reads_the_real_machine_without_sleeping(monkeypatch):
-    def no_sleep(seconds):
-        raise AssertionError("the load monitor slept")
-
-    monkeypatch.setattr(_threads.time, "sleep", no_sleep)
-    now = [0.0]
-    monitor = _threads._LoadMonitor(clock=lambda: now[0])
-    for _ in range(3):
-        assert monitor.busy_cores() >= 0.0
-        now[0] += 1.0
-    if _threads._cpu_ticks(_threads._affinity()) is not None:
-        assert monitor._sample is not None  # /proc/stat was read
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
-def test_forked_child_starts_a_fresh_load_monitor():
-    monitor = _threads._MONITOR
-    monitor.busy_cores()
-    assert monitor._estimate is not None
-    pid = os.fork()
-    if pid == 0:  # the child: its CPU time restarts, so the samples must go
-        fresh = monitor._sample is None and monitor._estimate is None
-        os._exit(0 if fresh else 1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert monitor._estimate is not None  # the parent's is kept
 
 
 def test_small_work_decides_without_looking_at_the_load(monkeypatch):

@@ -25,6 +25,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.utils import to_tensor
 
+from .._runtime._threads import refresh_threads
 from ..ensembles import MemberAveragedLoss
 from ._batches import BatchIterator, TensorBatchDataset
 from ._callbacks import DivergenceGuard, TaskLossRecorder, WeightingEpochEnd
@@ -208,6 +209,11 @@ class MultiTaskNet(BatchedDataPathMixin, NeuralNet):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self.initialize_optimizer()
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        # "auto" threads follow the machine's load from one epoch to the next.
+        refresh_threads()
 
     def drop_validation(self):
         """Forget the validation set and the early stopping of a finished fit.

@@ -6,7 +6,7 @@ estimators' ``n_threads`` parameter is resolved here (:func:`resolve_n_threads`)
 and applied for the duration of one call only (:func:`torch_threads`). The
 ``"auto"`` rule and its threshold come from ``benchmarks/threads.py``; the
 figures are in ``benchmarks/results/threads.md``. The load of other processes
-is measured between calls (:class:`_LoadMonitor`), so a call never waits for it:
+is measured between calls (:mod:`._load`), so a call never waits for it:
 a one-row prediction costs what its network costs.
 """
 
@@ -15,36 +15,27 @@ import numbers
 import os
 import sys
 import threading
-import time
 
 import torch
 
+from . import _load
+from ._load import _affinity
 from ._malloc import fast_allocation, may_map
 
 # "auto" gives each intra-op thread at least this much work per batch, in
-# multiply-adds of one forward+backward batch (batch_size * n_parameters). Below
-# it one thread wins or ties; chosen in benchmarks/results/threads.md.
-MIN_WORK_PER_THREAD = 8_000_000
+# multiply-adds of one forward+backward batch (batch_size * n_parameters), on a
+# machine where other processes keep less than IDLE_BELOW of a core busy; where
+# they keep more, at least MIN_WORK_PER_THREAD_SHARED. Below these, one thread
+# wins or ties (benchmarks/results/threads.md: idle, 2 threads are 0-11 % faster
+# from 2M multiply-adds per batch and level below; with other work on the
+# machine, 1 thread wins below about 16M).
+MIN_WORK_PER_THREAD = 1_000_000
+MIN_WORK_PER_THREAD_SHARED = 8_000_000
+IDLE_BELOW = 0.25
 
 # The thread-count variables torch honours (OpenMP for its own kernels, MKL for
 # BLAS); joblib's loky backend sets both in its workers.
 _THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-# The load estimate of other processes is reused for this long: calls in quick
-# succession read no file. A window of 0.25 s holds 25 clock ticks per core.
-LOAD_REFRESH_S = 0.25
-# A window between two refreshes longer than this is stale: the next refresh
-# counts the threads runnable at that instant instead.
-LOAD_STALE_S = 5.0
-
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _affinity():
-    """The ids of the CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return frozenset(os.sched_getaffinity(0))
-    return frozenset(range(os.cpu_count() or 1))
 
 
 def available_cores():
@@ -127,127 +118,9 @@ def worker_thread_limit():
     return min(limits) if limits else None
 
 
-def _running_elsewhere():
-    """Runnable threads on the machine now, less this process's own (Linux).
-
-    ``/proc/loadavg`` counts the threads runnable at this instant; this process's
-    (the caller, torch threads still spinning after the last op) are taken off.
-    None where ``/proc`` is missing.
-    """
-    try:
-        with open("/proc/loadavg") as f:
-            running = int(f.read().split()[3].split("/")[0])
-        own = 0
-        for tid in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{tid}/stat") as f:
-                own += f.read().rpartition(")")[2].split()[0] == "R"
-    except (OSError, ValueError, IndexError):
-        return None
-    return max(0, running - own)
-
-
-def _cpu_ticks(cpus):
-    """``(busy, total)`` clock ticks of ``cpus`` since boot, from ``/proc/stat``.
-
-    Busy is user, nice, system, irq, softirq and steal time (a core the
-    hypervisor gave to another guest is not ours either); total adds idle and
-    iowait. None where ``/proc/stat`` is missing or unreadable.
-    """
-    busy = total = 0
-    try:
-        with open("/proc/stat") as f:
-            for line in f:
-                if not line.startswith("cpu"):
-                    break
-                name, *fields = line.split()
-                if name == "cpu" or int(name[3:]) not in cpus:
-                    continue
-                ticks = [int(v) for v in fields[:8]]
-                busy += sum(ticks[:3]) + sum(ticks[5:8])
-                total += sum(ticks)
-    except (OSError, ValueError):
-        return None
-    return (busy, total) if total else None
-
-
-def _own_ticks():
-    """CPU time of this process (all its threads) so far, in clock ticks."""
-    times = os.times()
-    return (times.user + times.system) * _CLOCK_TICKS
-
-
-class _LoadMonitor:
-    """Cores that other processes keep busy, measured between calls, never waiting.
-
-    Each refresh reads ``/proc/stat`` and this process's CPU time: the busy time
-    of the available cores since the previous refresh, less this process's
-    own, is the load of the others over that window. The estimate is kept for
-    :data:`LOAD_REFRESH_S`, so back-to-back calls (one-row predictions) read no
-    file at all. The first refresh of a process, or one after a window longer
-    than :data:`LOAD_STALE_S` (an old average says little about now), counts
-    the threads runnable elsewhere at that instant instead; without ``/proc``,
-    the 1-minute load average less one (this process).
-
-    Parameters
-    ----------
-    clock : callable, default=time.monotonic
-        Seconds, for the age of the estimate and of the window.
-    """
-
-    def __init__(self, clock=time.monotonic):
-        self.clock = clock
-        self.reset()
-
-    def reset(self):
-        """Forget every sample (a forked child: its own CPU time restarts)."""
-        self._lock = threading.Lock()
-        self._sample = None  # (time, cpus, busy ticks, total ticks, own ticks)
-        self._estimate = None
-        self._estimated_at = -math.inf
-
-    def busy_cores(self):
-        """Cores busy with other processes, recent average (float >= 0)."""
-        now = self.clock()
-        if now - self._estimated_at < LOAD_REFRESH_S:
-            return self._estimate
-        with self._lock:
-            if now - self._estimated_at >= LOAD_REFRESH_S:
-                self._estimate = self._refresh(now)
-                self._estimated_at = now
-            return self._estimate
-
-    def _refresh(self, now):
-        cpus = _affinity()
-        ticks = _cpu_ticks(cpus)
-        previous, own = self._sample, _own_ticks()
-        self._sample = None if ticks is None else (now, cpus, *ticks, own)
-        if ticks is None:
-            return _load_average_elsewhere()
-        if previous is None or previous[1] != cpus or now - previous[0] > LOAD_STALE_S:
-            count = _running_elsewhere()
-            return _load_average_elsewhere() if count is None else float(count)
-        d_busy, d_total = ticks[0] - previous[2], ticks[1] - previous[3]
-        if d_total <= 0:
-            return self._estimate or 0.0
-        others = (d_busy - (own - previous[4])) / d_total * len(cpus)
-        return max(0.0, others)
-
-
-def _load_average_elsewhere():
-    try:
-        return max(0.0, os.getloadavg()[0] - 1)
-    except (OSError, AttributeError):
-        return 0.0
-
-
-_MONITOR = _LoadMonitor()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_MONITOR.reset)
-
-
 def _busy_cores():
-    """Cores that other processes keep busy now (:class:`_LoadMonitor`)."""
-    return _MONITOR.busy_cores()
+    """Cores that other processes keep busy now (:func:`._load.busy_cores`)."""
+    return _load.busy_cores()
 
 
 def work_per_row(module):
@@ -292,8 +165,10 @@ def resolve_n_threads(n_threads, *, work_per_batch=None):
         starts from :func:`available_cores`, is capped by
         :func:`worker_thread_limit`, gives each thread at least
         :data:`MIN_WORK_PER_THREAD` of ``work_per_batch`` and leaves the cores
-        that other processes kept busy lately (:class:`_LoadMonitor`, looked at
-        only when more than one thread is still in question) to them.
+        that other processes kept busy lately (:mod:`._load`, looked at
+        only when more than one thread is still in question) to them; when
+        they keep :data:`IDLE_BELOW` of a core or more busy, each thread gets
+        at least :data:`MIN_WORK_PER_THREAD_SHARED`.
     work_per_batch : float, optional
         Multiply-adds of one batch, ``rows * work_per_row(module)`` for a
         training step and for a forward pass alike. None skips the work rule.
@@ -324,9 +199,12 @@ def resolve_n_threads(n_threads, *, work_per_batch=None):
     if work_per_batch is not None:
         n = min(n, int(work_per_batch // MIN_WORK_PER_THREAD))
     if n > 1:
+        busy = _busy_cores()
+        if work_per_batch is not None and busy >= IDLE_BELOW:
+            n = min(n, int(work_per_batch // MIN_WORK_PER_THREAD_SHARED))
         # Rounded half up: another process holding half a core or more costs a
         # thread (an intra-op thread that waits for a core stalls all others).
-        n = min(n, math.floor(available_cores() - _busy_cores() + 0.5))
+        n = min(n, math.floor(available_cores() - busy + 0.5))
     return max(1, n)
 
 
@@ -379,23 +257,29 @@ class compute_scope(torch_threads):
     work_per_batch : float, optional
         Multiply-adds of the body's batches; batches too small to allocate past
         the mmap threshold (:func:`~._malloc.may_map`) skip the allocator tuning.
+    setting : "auto", int or None, default=None
+        The ``n_threads`` setting ``n`` was resolved from; while the block runs,
+        :func:`refresh_threads` resolves an ``"auto"`` setting again.
     """
 
-    __slots__ = ("allocation",)
+    __slots__ = ("allocation", "setting", "work_per_batch", "outer")
 
-    def __init__(self, n, work_per_batch=None):
+    def __init__(self, n, work_per_batch=None, setting=None):
         super().__init__(n)
+        self.setting, self.work_per_batch, self.outer = setting, work_per_batch, None
         small = work_per_batch is not None and not may_map(work_per_batch)
         self.allocation = None if small else fast_allocation()
 
     def __enter__(self):
         super().__enter__()
+        self.outer, _SCOPES.current = getattr(_SCOPES, "current", None), self
         if self.allocation is None:
             return
         try:
             self.allocation.__enter__()
         except BaseException:
-            super().__exit__(None, None, None)
+            self.allocation = None
+            self.__exit__(None, None, None)
             raise
 
     def __exit__(self, *exc_info):
@@ -403,12 +287,38 @@ class compute_scope(torch_threads):
             if self.allocation is not None:
                 self.allocation.__exit__(*exc_info)
         finally:
+            _SCOPES.current, self.outer = self.outer, None
             super().__exit__(*exc_info)
         return False
+
+
+# The innermost compute scope of each thread (refresh_threads acts on it).
+_SCOPES = threading.local()
+
+
+def refresh_threads():
+    """Resolve the ``"auto"`` threads of the calling thread's innermost compute
+    scope again, with the load as it is now; called between training epochs.
+
+    A fit decides its threads when it starts; another process that starts
+    during a long fit then costs it at most one epoch at the wrong thread count.
+    Does nothing outside a compute scope or for an explicit ``n_threads``. The
+    load is looked up at most every :data:`LOAD_REFRESH_S` (no file is read in
+    between, and nothing waits).
+    """
+    scope = getattr(_SCOPES, "current", None)
+    if scope is None or scope.setting != "auto":
+        return
+    n = resolve_n_threads("auto", work_per_batch=scope.work_per_batch)
+    current = torch.get_num_threads()
+    if n != current:
+        if scope.previous is None:  # restored when the scope ends
+            scope.previous = current
+        torch.set_num_threads(n)
 
 
 def thread_scope(n_threads, work_per_batch):
     """The :class:`compute_scope` of an estimator's ``n_threads`` setting for
     batches of ``work_per_batch`` multiply-adds (:func:`resolve_n_threads`)."""
     n = resolve_n_threads(n_threads, work_per_batch=work_per_batch)
-    return compute_scope(n, work_per_batch)
+    return compute_scope(n, work_per_batch, setting=n_threads)

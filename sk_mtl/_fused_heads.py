@@ -226,10 +226,15 @@ class FusedHeads(nn.Module):
 
     def fused_parameters(self):
         """All blocks as one ``(weight, bias)`` pair (one tensor each)."""
-        if len(self.weights) == 1:
-            return self.weights[0], self.biases[0]
+        # The lists' parameter dicts: indexing a ParameterList costs a few
+        # microseconds, which a served row pays on every call.
+        weights, biases = self.weights._parameters, self.biases._parameters
+        if len(weights) == 1:
+            return weights["0"], biases["0"]
         dim = 0 if self.n_members is None else -1
-        return torch.cat(list(self.weights), dim), torch.cat(list(self.biases), -1)
+        return torch.cat(list(weights.values()), dim), torch.cat(
+            list(biases.values()), -1
+        )
 
     def fused(self, z):
         """Every head's outputs side by side, ``(..., rows)``: one matmul."""
@@ -247,10 +252,11 @@ class FusedHeads(nn.Module):
         width)``: a :class:`~sk_mtl.losses.TaskOutputs`."""
         if self._whole:
             return (out,)
-        parts = tuple(out.narrow(-1, start, n) for start, n in self.slices)
         if not getattr(self, "_stackable", False):  # absent in older pickles
-            return parts
-        return TaskOutputs(parts, out.unflatten(-1, (len(parts), parts[0].shape[-1])))
+            return tuple(out.narrow(-1, start, n) for start, n in self.slices)
+        # Heads of one width in task order: the tasks' slices in one op.
+        stacked = out.unflatten(-1, (len(self.slices), self.slices[0][1]))
+        return TaskOutputs(stacked.unbind(-2), stacked)
 
     def forward(self, z):
         return self.split(self.fused(z))

@@ -51,35 +51,44 @@ class QuantileScaling:
     def __init__(self, quantiles):
         quantiles = np.asarray(quantiles, dtype=np.float64)
         n_quantiles, n_features = quantiles.shape
-        # Each column's quantiles as a row (the one copy kept), for
-        # torch.searchsorted (the step numpy cannot do for all columns in one
-        # call), and flat.
         rows = np.ascontiguousarray(quantiles.T)
-        self._sorted = torch.from_numpy(rows)
-        self._flat = rows.ravel()
-        self._offsets = np.arange(n_features)[:, None] * n_quantiles
+        # Each column's quantiles as a row, then +inf, for torch.searchsorted
+        # (the step numpy cannot do for all columns in one call): the first
+        # entry >= x, lo in 0..n_quantiles, is the same as without the +inf.
+        padded = np.column_stack([rows, np.full(n_features, np.inf)])
+        self._sorted = torch.from_numpy(padded)
+        self._flat = padded.ravel()  # a view: the quantile at lo
+        self._offsets = np.arange(n_features)[:, None] * (n_quantiles + 1)
         self._low = rows[:, :1] + _BOUND  # below: the lowest reference, 0
         self._high = rows[:, -1:] - _BOUND  # above: the highest, 1
-        self._references = refs = np.linspace(0, 1, n_quantiles)
-        # For a value on a quantile, the mean of the references at both ends of
-        # the run of quantiles equal to it (what the upward and the downward
-        # interpolation give).
+        refs = np.linspace(0, 1, n_quantiles)
+        # Every table is indexed by lo (plus the column's offset), so that a
+        # transform needs no clamping. lo's interval is (inner - 1, inner] with
+        # inner = lo within 1..n_quantiles - 1: values below the first quantile
+        # or above the last get the bounds' references anyway.
+        inner = np.minimum(np.maximum(np.arange(n_quantiles + 1), 1), n_quantiles - 1)
+        self._left_reference = refs[inner - 1]
+        self._left = rows[:, inner - 1].ravel()
+        # The slope of the references over the interval (0 where its two
+        # quantiles are equal).
+        rise = np.diff(rows, axis=1, prepend=rows[:, :1])
+        step = np.diff(refs, prepend=0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._slope = np.where(rise > 0, step / rise, 0.0)[:, inner].ravel()
+        # For a value on quantile lo, the mean of the references at both ends
+        # of the run of quantiles equal to it (what the upward and the downward
+        # interpolation give); lo = n_quantiles (+inf) is never one.
         last = np.empty(rows.shape, dtype=np.int64)
         last[:, -1] = n_quantiles - 1
         for i in range(n_quantiles - 2, -1, -1):
             last[:, i] = np.where(rows[:, i] == rows[:, i + 1], last[:, i + 1], i)
-        self._on_quantile = ((refs + refs[last]) / 2).ravel()
-        # For a value between quantiles i - 1 and i: the slope of the references
-        # over that interval, stored at i (0 where the two are equal).
-        rise = np.diff(rows, axis=1, prepend=rows[:, :1])
-        step = np.diff(refs, prepend=0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self._slope = np.where(rise > 0, step / rise, 0.0).ravel()
+        on_quantile = (refs + refs[last]) / 2
+        self._on_quantile = np.column_stack([on_quantile, np.ones(n_features)]).ravel()
 
     @property
     def quantiles(self):
         """The quantiles, of shape (n_quantiles, n_features)."""
-        return self._flat.reshape(self._sorted.shape).T
+        return self._sorted.numpy()[:, :-1].T
 
     def __getstate__(self):
         # The quantiles alone: the rest is rebuilt from them when unpickled.
@@ -103,7 +112,6 @@ class QuantileScaling:
 
     def _normal(self, X):
         """The transform of a block, as (n_features, n_rows) float64."""
-        flat, n = self._flat, self._sorted.shape[1]
         # One float64 copy, column by column, that torch can wrap (writable).
         x = np.array(X.T, dtype=np.float64, order="C")
         # First quantile >= x, as a position within its column. One thread:
@@ -111,20 +119,15 @@ class QuantileScaling:
         # which on a busy machine made 256 rows 10 times slower, and it runs
         # before the estimator sizes its threads.
         with torch_threads(1):
-            lo = torch.searchsorted(self._sorted, torch.from_numpy(x)).numpy()
+            k = torch.searchsorted(self._sorted, torch.from_numpy(x)).numpy()
         # (ufuncs with out= rather than np.clip or masked assignment: a served
         # row's cost is the number of array operations, not their size.)
-        at = np.minimum(lo, n - 1)
-        at += self._offsets
-        # Between quantiles inner - 1 and inner of the column (flat: left, right).
-        inner = np.minimum(np.maximum(lo, 1, out=lo), n - 1, out=lo)
-        u = self._references[inner - 1]
-        right = np.add(inner, self._offsets, out=inner)
-        du = flat[right - 1]
-        np.subtract(x, du, out=du)
-        du *= self._slope[right]
+        u = self._left_reference[k]
+        k += self._offsets  # the tables' flat index
+        du = np.subtract(x, self._left[k])
+        du *= self._slope[k]
         u += du
-        np.copyto(u, self._on_quantile[at], where=flat[at] == x)
+        np.copyto(u, self._on_quantile[k], where=self._flat[k] == x)
         np.putmask(u, x > self._high, 1.0)
         np.putmask(u, x < self._low, 0.0)
         z = ndtri(u, out=u)

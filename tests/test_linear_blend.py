@@ -52,7 +52,7 @@ def test_a_linear_target_blends_the_linear_model_in(linear_tasks, blended):
     # two heads side by side: 2 + 3 columns over the 4 features
     assert blended.linear_coef_.shape == (4, 5)
     assert blended.linear_intercept_.shape == (5,)
-    alone = MultiTaskClassifier(**WEAK).fit(X, Y)
+    alone = MultiTaskClassifier(**WEAK, linear_blend=False).fit(X, Y)
     assert not hasattr(alone, "linear_blend_weights_")
     # the same network, so the blend alone makes the difference on new rows
     rng = np.random.RandomState(1)
@@ -79,7 +79,7 @@ def test_a_network_that_wins_keeps_weight_zero_and_its_own_predictions():
     model = MultiTaskClassifier(**FAST, linear_blend=True).fit(X, y)
     np.testing.assert_array_equal(model.linear_blend_weights_, [0.0])
     assert model.linear_coef_ is None and model.linear_intercept_ is None
-    alone = MultiTaskClassifier(**FAST).fit(X, y)
+    alone = MultiTaskClassifier(**FAST, linear_blend=False).fit(X, y)
     np.testing.assert_array_equal(model.predict_proba(X), alone.predict_proba(X))
 
 
@@ -105,7 +105,7 @@ def test_regression_blends_on_a_linear_target():
     y = X @ coef + 0.3 * rng.normal(size=150)
     model = MultiTaskRegressor(**WEAK, linear_blend=True).fit(X, y)
     assert model.linear_blend_weights_[0] > 0
-    alone = MultiTaskRegressor(**WEAK).fit(X, y)
+    alone = MultiTaskRegressor(**WEAK, linear_blend=False).fit(X, y)
     X_new = rng.normal(size=(300, 6))
     y_new = X_new @ coef
     errors = [((m.predict(X_new) - y_new) ** 2).mean() for m in (model, alone)]

@@ -125,9 +125,11 @@ def fit_linear_models(tasks, X, targets, weights, rows, cardinalities):
         keep = rows[targets.labelled[rows, t] & (weights[rows, t] > 0)]
         model = None
         if len(keep):
-            model = _fit_task(
-                task, features[keep], targets.codes[keep, t], weights[keep, t]
-            )
+            # weights of mean 1, as the network trains on: the penalty's
+            # strength does not depend on the scale of sample_weight
+            weight = weights[keep, t] / weights[keep, t].mean()
+            codes = targets.codes[keep, t]
+            model = _fit_task(task, features[keep], codes, weight)
         stop = start + task.n_outputs
         if model is not None:
             coef[:, start:stop], intercept[start:stop] = model
@@ -139,18 +141,23 @@ def fit_linear_models(tasks, X, targets, weights, rows, cardinalities):
 def _softmax(z):
     z = z - z.max(axis=1, keepdims=True)
     np.exp(z, out=z)
-    return z / z.sum(axis=1, keepdims=True)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
 
 
 def _mixed(task, network, linear, w):
     """One task's output blended with weight ``w``, as an output of its head:
     the log of the mixed probabilities (whose softmax they are), or the mixed
     standardised prediction."""
-    net = network.double().numpy()
+    net = network.numpy().astype(np.float64)
     if task.kind == "regression":
         return (1.0 - w) * net + w * linear
-    mixed = (1.0 - w) * _softmax(net) + w * _softmax(linear)
-    return np.log(np.maximum(mixed, _TINY))
+    if w == 1.0:  # the linear model's logits: their softmax is its probabilities
+        return linear
+    mixed = _softmax(net)
+    mixed *= 1.0 - w
+    mixed += w * _softmax(linear)
+    return np.log(np.maximum(mixed, _TINY, out=mixed), out=mixed)
 
 
 def _task_loss(task, output, codes, weight):

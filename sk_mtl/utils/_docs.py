@@ -112,7 +112,7 @@ n_bags : int or "auto", default=1
     ``partial_fit``, and ``warm_start=True`` with ``k > 1`` is an error.
 """
 _LINEAR_BLEND = """\
-linear_blend : bool or "auto", default=False
+linear_blend : bool or "auto", default="auto"
     Blend a linear model into each task's predictions, chosen on the rows held
     out for early stopping. After the network is fitted, one
     L2-penalised logistic regression (``C=1``; a classification task) or ridge
@@ -124,9 +124,12 @@ linear_blend : bool or "auto", default=False
     of least log loss (squared error) on the held-out rows: 0, the network
     alone, unless the linear model helps there. ``True`` needs held-out rows
     (a ValueError otherwise); ``"auto"``: on whenever early stopping holds
-    rows out. With ``n_bags > 1`` each member chooses on its own fold. A
-    further ``partial_fit`` sets every weight to 0 (the weights were chosen
-    for the network as fit left it). See :ref:`tabular`.
+    rows out (the default: on the validation splits of the tabular suite's
+    18 tables up to 10,000 rows, +0.0025 on the mean, better by 0.002 or more
+    on 5 tables, worse on none, at 1.02x the fit's CPU time, median). With
+    ``n_bags > 1`` each member chooses on its own fold. A further
+    ``partial_fit`` sets every weight to 0 (the weights were chosen for the
+    network as fit left it). See :ref:`tabular`.
 """
 _N_THREADS = """\
 n_threads : "auto" or int, default="auto"

@@ -74,7 +74,9 @@ def test_regression_heads_are_kept_by_name_from_a_mixed_source(latent):
     pd = pytest.importorskip("pandas")
     X, s, _ = latent
     Y = pd.DataFrame({"label": np.where(s > 0, "a", "b"), "value": 3 * s + 10})
-    mixed = MixedTaskEstimator((16,), max_epochs=20, lr=1e-2, random_state=0)
+    mixed = MixedTaskEstimator(
+        (16,), max_epochs=20, lr=1e-2, linear_blend=False, random_state=0
+    )
     mixed.fit(X[:300], Y.iloc[:300])
     new = Y[["value"]].iloc[300:]
     reg = FineTunerRegressor(mixed, max_epochs=1, lr=1e-12, random_state=0)

@@ -352,7 +352,11 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
 
         Non-finite outputs raise a ValueError (never silent NaN predictions).
         """
-        X = self.input_.transform(X, self)
+        return self._network_outputs(self.input_.transform(X, self))
+
+    def _network_outputs(self, X):
+        """Per-task outputs of the fitted network for X validated and
+        transformed by ``input_`` (see :meth:`_forward`)."""
         inputs = self.input_.tensors(X)
         rows, per_row, submodules = prediction_plan(
             self.module_, self.predict_batch_size, self._batch_rows(), self.input_

@@ -67,6 +67,10 @@ SINGLE_NETWORK_ATTRIBUTES = (
     "loss_curve_",
     "validation_scores_",
     "best_validation_score_",
+    # each member blends its own linear models (chosen on its own fold)
+    "linear_blend_weights_",
+    "linear_coef_",
+    "linear_intercept_",
 )
 # Fitted by every member on the same X and y: the bagged model's own too.
 SHARED_ATTRIBUTES = (

@@ -95,6 +95,7 @@ default="from_dtype"
         The fitted network: :class:`~sk_mtl.modules.MultiHeadNetwork` or
         :class:`~sk_mtl.modules.MMoE`.
     %(bagging_attributes)s
+    %(linear_blend_attributes)s
 
     See Also
     --------
@@ -156,6 +157,7 @@ default="from_dtype"
         n_iter_no_change=10,
         tol=1e-4,
         n_bags=1,
+        linear_blend="auto",
         device="cpu",
         on_divergence="raise",
         n_threads="auto",
@@ -192,6 +194,7 @@ default="from_dtype"
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.n_bags = n_bags
+        self.linear_blend = linear_blend
         self.device = device
         self.on_divergence = on_divergence
         self.n_threads = n_threads

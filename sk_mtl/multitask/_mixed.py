@@ -119,6 +119,7 @@ default="squared_error"
     module_ : torch.nn.Module
         The fitted network.
     %(bagging_attributes)s
+    %(linear_blend_attributes)s
 
     See Also
     --------
@@ -143,7 +144,7 @@ default="squared_error"
     ['classification', 'regression']
     >>> est.predict(X[:2]).round(1)
       churn  spend
-    0   yes  134.4
+    0   yes  137.3
     1   yes  132.2
     >>> proba = est.predict_proba(X[:2])  # one entry per task
     >>> proba[0].shape, proba[1] is None
@@ -192,6 +193,7 @@ default="squared_error"
         n_iter_no_change=10,
         tol=1e-4,
         n_bags=1,
+        linear_blend="auto",
         device="cpu",
         on_divergence="raise",
         n_threads="auto",
@@ -228,6 +230,7 @@ default="squared_error"
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.n_bags = n_bags
+        self.linear_blend = linear_blend
         self.device = device
         self.on_divergence = on_divergence
         self.n_threads = n_threads

@@ -21,6 +21,15 @@ from ..embeddings import (
 from ..ensembles import MemberEnsemble
 from ..modules import MLP, MMoE, MultiHeadNetwork
 from ._bagging import N_BAGS_CONSTRAINT, BaggingMixin
+from ._linear_blend import (
+    BLEND_ATTRIBUTES,
+    LINEAR_BLEND_CONSTRAINT,
+    blend_outputs,
+    choose_weights,
+    fit_linear_models,
+    linear_outputs,
+    take_rows,
+)
 
 __all__ = ["EARLY_STOPPING_AUTO_SAMPLES", "NETWORK_CONSTRAINTS", "SharedNetworkMixin"]
 
@@ -36,6 +45,7 @@ NETWORK_CONSTRAINTS: dict = {
     "module_options": [dict, None],
     "early_stopping": ["boolean", StrOptions({"auto"})],
     "n_bags": N_BAGS_CONSTRAINT,
+    "linear_blend": LINEAR_BLEND_CONSTRAINT,
 }
 
 # early_stopping="auto" holds out validation rows, stops on their loss and keeps
@@ -53,7 +63,9 @@ class SharedNetworkMixin(BaggingMixin):
     the network is a shared MLP (or the user's ``module``) with one head per task,
     an MMoE, or (MultiTaskClassifier) a TabM-mini ensemble; each head is as wide
     as its task's ``n_outputs``, so regression tasks get one output; ``n_bags``
-    bags such networks (:mod:`~sk_mtl.multitask._bagging`).
+    bags such networks (:mod:`~sk_mtl.multitask._bagging`); ``linear_blend``
+    blends a linear model per task into the network's outputs
+    (:mod:`~sk_mtl.multitask._linear_blend`).
     """
 
     def _fit_input(self, X, ctx):
@@ -66,6 +78,76 @@ class SharedNetworkMixin(BaggingMixin):
         if isinstance(on, str):  # "auto"
             on = _num_samples(ctx.X) > EARLY_STOPPING_AUTO_SAMPLES
         return self.validation_fraction if on else None
+
+    def _set_fitted(self, ctx):
+        for name in BLEND_ATTRIBUTES:  # a new network: no blend until chosen
+            self.__dict__.pop(name, None)
+        super()._set_fitted(ctx)
+
+    def _train(self, network, ctx, targets, weights, rows, seed):
+        blend = self._blends(rows[1])
+        super()._train(network, ctx, targets, weights, rows, seed)
+        if blend:
+            self._fit_linear_blend(ctx, targets, weights, rows)
+
+    def _blends(self, valid):
+        """Whether this fit blends a linear model in (``linear_blend``)."""
+        if isinstance(self.linear_blend, str):  # "auto"
+            return valid is not None
+        if not self.linear_blend:
+            return False
+        if valid is None:
+            raise ValueError(
+                "linear_blend=True chooses the blend on the rows held out for "
+                "early stopping, but this fit holds out none (early_stopping="
+                f"{self.early_stopping!r}; 'auto' holds rows out above "
+                f"{EARLY_STOPPING_AUTO_SAMPLES} training rows). Set "
+                "early_stopping=True, or linear_blend='auto' to blend only when "
+                "rows are held out."
+            )
+        return True
+
+    def _fit_linear_blend(self, ctx, targets, weights, rows):
+        """Fit the linear models on the training rows and choose each task's
+        blend weight on the held-out rows (:mod:`._linear_blend`)."""
+        train, valid = rows
+        # one weight per entry (a column of sample weights without class_weight)
+        weights = np.broadcast_to(weights, targets.labelled.shape)
+        cardinalities = getattr(ctx.input, "cardinalities_", ())
+        coef, intercept, fitted = fit_linear_models(
+            ctx.tasks, ctx.X, targets, weights, train, cardinalities
+        )
+        X_valid = take_rows(ctx.X, valid)
+        chosen = choose_weights(
+            ctx.tasks,
+            self._network_outputs(X_valid),
+            linear_outputs(X_valid, coef, intercept, cardinalities),
+            fitted,
+            targets,
+            weights,
+            valid,
+        )
+        self._set_blend(chosen, coef, intercept)
+
+    def _set_blend(self, weights, coef, intercept):
+        """The blend's fitted attributes; no linear model kept when every
+        weight is 0 (then predictions are the network's, at its cost)."""
+        self.linear_blend_weights_ = weights
+        self.linear_coef_ = coef if weights.any() else None
+        self.linear_intercept_ = intercept if weights.any() else None
+
+    def _forward(self, X):
+        if self.__dict__.get("linear_coef_") is None:  # no blend: the network's
+            return super()._forward(X)
+        X = self.input_.transform(X, self)
+        return blend_outputs(self.tasks_, self._network_outputs(X), X, self)
+
+    def _one_pass(self, net, X, targets, weights):
+        # The weights were chosen for the network as fit left it: the one that
+        # partial_fit trains further predicts alone.
+        if "linear_blend_weights_" in self.__dict__:
+            self._set_blend(np.zeros(self.n_tasks_), None, None)
+        super()._one_pass(net, X, targets, weights)
 
     def _build_network(self, ctx):
         if self.module is not None:

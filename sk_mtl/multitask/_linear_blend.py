@@ -1,0 +1,216 @@
+"""The linear blend of the shared-network estimators (``linear_blend``).
+
+After the network is fitted (its best epoch restored), one linear model per
+task is fitted on the training part of the early-stopping split, on the
+features the network reads: the quantile-scaled columns of numeric X (sparse X
+as given) or, for tabular X, the scaled numeric columns, the missing
+indicators and a one-hot code of each categorical column's encoding. An
+L2-penalised logistic regression (``C=1``) serves a classification task, a
+ridge regression (``alpha=1``) on the standardised target a regression task.
+Each task's output is then ``(1 - w) * network + w * linear`` (class
+probabilities, or standardised predictions), with ``w`` the value of
+:data:`BLEND_GRID` of least loss on the held-out rows (log loss, squared error;
+``w = 0`` on a tie): the network alone wherever the linear model does not help.
+
+The fitted linear models are two arrays over all tasks side by side (each
+task's columns as wide as its head), so one matrix product serves every task.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.utils._param_validation import StrOptions
+
+from .._data._tabular import TabularData
+
+__all__ = [
+    "BLEND_ATTRIBUTES",
+    "BLEND_GRID",
+    "LINEAR_BLEND_CONSTRAINT",
+    "blend_outputs",
+    "choose_weights",
+    "fit_linear_models",
+    "linear_outputs",
+    "take_rows",
+]
+
+LINEAR_BLEND_CONSTRAINT = ["boolean", StrOptions({"auto"})]
+BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+BLEND_ATTRIBUTES = ("linear_blend_weights_", "linear_coef_", "linear_intercept_")
+# Logit of a class that no training row of the linear model holds: its
+# probability is exp(-50) of the others', 0 in effect.
+_ABSENT_CLASS_LOGIT = -50.0
+_TINY = np.finfo(np.float64).tiny
+
+
+def take_rows(X, rows):
+    """The ``rows`` of validated X (an array, a sparse matrix or TabularData)."""
+    if isinstance(X, TabularData):
+        return TabularData(
+            X.numeric[rows], X.missing[rows], X.categorical[rows], X.shape[1]
+        )
+    return X[rows]
+
+
+def _design(X, cardinalities):
+    """The linear models' features of validated X, for fitting."""
+    if not isinstance(X, TabularData):
+        return X
+    blocks = [sp.csr_matrix(X.numeric), sp.csr_matrix(X.missing)]
+    n = len(X)
+    for j, width in enumerate(cardinalities):
+        codes = X.categorical[:, j]
+        blocks.append(sp.csr_matrix((np.ones(n), (np.arange(n), codes)), (n, width)))
+    return sp.hstack(blocks, format="csr")
+
+
+def linear_outputs(X, coef, intercept, cardinalities):
+    """``X @ coef + intercept`` (float64) for validated X, all tasks side by side.
+
+    Tabular X: the numeric and missing-indicator columns go through the
+    product, each categorical code adds its one-hot coefficient row.
+    """
+    if not isinstance(X, TabularData):
+        return np.asarray(X @ coef, dtype=np.float64) + intercept
+    n_numeric, n_missing = X.numeric.shape[1], X.missing.shape[1]
+    out = X.numeric @ coef[:n_numeric] + intercept
+    if n_missing:
+        out += X.missing @ coef[n_numeric : n_numeric + n_missing]
+    start = n_numeric + n_missing
+    for j, width in enumerate(cardinalities):
+        out += coef[start + X.categorical[:, j]]
+        start += width
+    return out
+
+
+def _fit_task(task, features, codes, weight):
+    """``(coef, intercept)`` of one task's linear model, as wide as its head;
+    None when its rows hold fewer than two classes."""
+    if task.kind == "regression":
+        model = Ridge(alpha=1.0).fit(features, codes, sample_weight=weight)
+        return model.coef_[:, None], np.array([model.intercept_])
+    codes = codes.astype(np.int64)  # float codes beside regression targets
+    present = np.unique(codes)
+    if len(present) < 2:
+        return None
+    with warnings.catch_warnings():
+        # the held-out rows judge the model, converged or not
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(C=1.0, max_iter=1000)
+        model.fit(features, codes, sample_weight=weight)
+    coef = np.zeros((features.shape[1], task.n_outputs))
+    intercept = np.full(task.n_outputs, _ABSENT_CLASS_LOGIT)
+    if len(present) == 2:  # one logit: the second class's against the first
+        coef[:, present[1]] = model.coef_[0]
+        intercept[present] = (0.0, model.intercept_[0])
+    else:
+        coef[:, present] = model.coef_.T
+        intercept[present] = model.intercept_
+    return coef, intercept
+
+
+def fit_linear_models(tasks, X, targets, weights, rows, cardinalities):
+    """``(coef, intercept, fitted)``: every task's linear model on ``rows`` of
+    validated X, side by side (zeros for a task that has none); ``fitted[t]``
+    says whether task t has one."""
+    features = _design(X, cardinalities)
+    coef = np.zeros((features.shape[1], sum(t.n_outputs for t in tasks)))
+    intercept = np.zeros(coef.shape[1])
+    fitted, start = [], 0
+    for t, task in enumerate(tasks):
+        keep = rows[targets.labelled[rows, t] & (weights[rows, t] > 0)]
+        model = None
+        if len(keep):
+            # weights of mean 1, as the network trains on: the penalty's
+            # strength does not depend on the scale of sample_weight
+            weight = weights[keep, t] / weights[keep, t].mean()
+            codes = targets.codes[keep, t]
+            model = _fit_task(task, features[keep], codes, weight)
+        stop = start + task.n_outputs
+        if model is not None:
+            coef[:, start:stop], intercept[start:stop] = model
+        fitted.append(model is not None)
+        start = stop
+    return coef, intercept, fitted
+
+
+def _softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def _mixed(task, network, linear, w):
+    """One task's output blended with weight ``w``, as an output of its head:
+    the log of the mixed probabilities (whose softmax they are), or the mixed
+    standardised prediction."""
+    net = network.numpy().astype(np.float64)
+    if task.kind == "regression":
+        return (1.0 - w) * net + w * linear
+    if w == 1.0:  # the linear model's logits: their softmax is its probabilities
+        return linear
+    mixed = _softmax(net)
+    mixed *= 1.0 - w
+    mixed += w * _softmax(linear)
+    return np.log(np.maximum(mixed, _TINY, out=mixed), out=mixed)
+
+
+def _task_loss(task, output, codes, weight):
+    if task.kind == "regression":
+        errors = (output[:, 0] - codes) ** 2
+    else:
+        proba = _softmax(output)[np.arange(len(codes)), codes.astype(np.int64)]
+        errors = -np.log(np.maximum(proba, _TINY))
+    return float(np.average(errors, weights=weight))
+
+
+def choose_weights(tasks, network, linear, fitted, targets, weights, rows):
+    """Each task's weight of :data:`BLEND_GRID` of least held-out loss.
+
+    ``network`` and ``linear``: every task's outputs on ``rows`` (the held-out
+    rows). A task with no linear model or no weighted held-out label gets 0.
+    """
+    chosen = np.zeros(len(tasks))
+    start = 0
+    for t, task in enumerate(tasks):
+        stop = start + task.n_outputs
+        keep = targets.labelled[rows, t] & (weights[rows, t] > 0)
+        if fitted[t] and keep.any():
+            codes, weight = targets.codes[rows[keep], t], weights[rows[keep], t]
+            losses = [
+                _task_loss(
+                    task,
+                    _mixed(task, network[t][keep], linear[keep, start:stop], w),
+                    codes,
+                    weight,
+                )
+                for w in BLEND_GRID
+            ]
+            chosen[t] = BLEND_GRID[int(np.argmin(losses))]
+        start = stop
+    return chosen
+
+
+def blend_outputs(tasks, outputs, X, estimator):
+    """The network's per-task ``outputs`` for validated X with each task's
+    linear model blended in (tasks of weight 0 keep the network's output)."""
+    blend = estimator.linear_blend_weights_
+    linear = linear_outputs(
+        X,
+        estimator.linear_coef_,
+        estimator.linear_intercept_,
+        getattr(estimator.input_, "cardinalities_", ()),
+    )
+    mixed, start = list(outputs), 0
+    for t, task in enumerate(tasks):
+        stop = start + task.n_outputs
+        if blend[t] > 0:
+            out = _mixed(task, outputs[t], linear[:, start:stop], blend[t])
+            mixed[t] = torch.from_numpy(out)
+        start = stop
+    return mixed

@@ -84,7 +84,10 @@ class TaskOutputs(tuple):
 
     Fused heads of one width return this: ``stacked`` is a view of the one
     matmul's output, so the loss need not stack the tasks' slices again (and
-    backward need not scatter their gradients back one by one).
+    backward need not scatter their gradients back one by one). Outputs that
+    are the log of known class probabilities (a blend of models) may carry
+    those as ``probabilities``, a ``(rows, n_tasks, width)`` float64 array, so
+    that predicting probabilities need not take a softmax of their log.
 
     Examples
     --------
@@ -95,9 +98,10 @@ class TaskOutputs(tuple):
     (3, torch.Size([1, 3, 2]))
     """
 
-    def __new__(cls, outputs, stacked):
+    def __new__(cls, outputs, stacked, probabilities=None):
         self = super().__new__(cls, outputs)
         self.stacked = stacked
+        self.probabilities = probabilities
         return self
 
 

@@ -271,3 +271,65 @@ def test_choose_weights_picks_the_better_model_per_task():
         tasks, network, linear, [True, False], targets, weights, np.arange(n)
     )
     np.testing.assert_array_equal(chosen, [0.0, 0.0])
+
+
+def _binary_tasks(n):
+    return [ClassificationTask(f"t{j}", np.array([0, 1])) for j in range(n)]
+
+
+def test_tasks_of_one_width_blend_at_once_as_each_alone():
+    rng = np.random.RandomState(0)
+    tasks, weights = _binary_tasks(3), np.array([0.0, 0.25, 1.0])
+    network = [torch.from_numpy(rng.normal(size=(5, 2))) for _ in tasks]
+    linear = rng.normal(size=(5, 6))
+    together = blend._blend_stacked(network, linear, weights, 3, 2)
+    for t, task in enumerate(tasks):
+        alone = blend._mixed(task, network[t], linear[:, 2 * t : 2 * t + 2], weights[t])
+        if weights[t] == 0:
+            alone = network[t].numpy()
+        # the same probabilities (log-probabilities are logits up to a shift)
+        np.testing.assert_allclose(
+            blend._softmax(together[t].numpy()), blend._softmax(alone), rtol=1e-12
+        )
+        np.testing.assert_allclose(
+            together.probabilities[:, t], blend._softmax(alone), rtol=1e-12
+        )
+
+
+def test_task_probas_reads_a_blends_probabilities():
+    from sk_mtl._data._tasks import task_probas
+
+    tasks = _binary_tasks(2)
+    stacked = torch.zeros(4, 2, 2, dtype=torch.float64)  # softmax would be 0.5
+    known = np.tile([[0.9, 0.1], [0.2, 0.8]], (4, 1, 1))
+    outputs = blend.TaskOutputs(stacked.unbind(-2), stacked, known)
+    probas = task_probas(tasks, outputs)
+    np.testing.assert_array_equal(probas[0], known[:, 0])
+    np.testing.assert_array_equal(probas[1], known[:, 1])
+
+
+def test_weights_one_skip_the_network(linear_tasks, blended, monkeypatch):
+    X, _ = linear_tasks
+    model = clone(blended).fit(*linear_tasks)
+    model.linear_blend_weights_ = np.full(2, 0.5)
+    expected = model.predict_proba(X[:3])  # half the network's
+    model.linear_blend_weights_ = np.ones(2)
+    linear_only = model.predict_proba(X[:3])
+
+    def no_network(X):
+        raise AssertionError("the network ran although no task reads it")
+
+    monkeypatch.setattr(model, "_network_outputs", no_network)
+    for got in (model.predict_proba(X[:3]), model.predict_proba(X[:1])):
+        assert all(np.isfinite(p).all() for p in got)
+    np.testing.assert_allclose(model.predict_proba(X[:3])[0], linear_only[0])
+    assert not _proba_equal(expected, linear_only)
+
+
+def test_non_finite_linear_outputs_are_an_error(linear_tasks, blended):
+    X, _ = linear_tasks
+    model = clone(blended).fit(*linear_tasks)
+    model.linear_coef_ = model.linear_coef_.copy()
+    model.linear_coef_[0, 0] = np.inf
+    with pytest.raises(ValueError, match="linear blend gives non-finite outputs"):
+        model.predict_proba(X[:3])

@@ -332,11 +332,14 @@ def task_probas(tasks, outputs):
         return probas
     # (tasks, rows, width): each task's probabilities a contiguous block.
     stacked = getattr(outputs, "stacked", None)  # fused heads: all tasks at once
-    if stacked is not None and len(chosen) == len(tasks):
+    known = getattr(outputs, "probabilities", None)  # a blend's, already mixed
+    if known is not None and len(chosen) == len(tasks):
+        z = np.ascontiguousarray(known.transpose(1, 0, 2))
+    elif stacked is not None and len(chosen) == len(tasks):
         logits = np.array(stacked.transpose(0, 1).numpy(), np.float64, order="C")
+        z = _softmax(logits)
     else:
-        logits = np.stack([outputs[t].numpy() for t in chosen])
-    z = _softmax(logits)
+        z = _softmax(np.stack([outputs[t].numpy() for t in chosen]))
     for t, proba in zip(chosen, z):
         probas[t] = proba
     return probas

@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.utils._param_validation import StrOptions
 
 from .._data._tabular import TabularData
+from ..losses import TaskOutputs
 
 __all__ = [
     "BLEND_ATTRIBUTES",
@@ -139,9 +140,9 @@ def fit_linear_models(tasks, X, targets, weights, rows, cardinalities):
 
 
 def _softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
+    z = z - z.max(axis=-1, keepdims=True)
     np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
+    z /= z.sum(axis=-1, keepdims=True)
     return z
 
 
@@ -149,11 +150,11 @@ def _mixed(task, network, linear, w):
     """One task's output blended with weight ``w``, as an output of its head:
     the log of the mixed probabilities (whose softmax they are), or the mixed
     standardised prediction."""
+    if w == 1.0:  # the linear model alone: its logits or standardised output
+        return linear
     net = network.numpy().astype(np.float64)
     if task.kind == "regression":
         return (1.0 - w) * net + w * linear
-    if w == 1.0:  # the linear model's logits: their softmax is its probabilities
-        return linear
     mixed = _softmax(net)
     mixed *= 1.0 - w
     mixed += w * _softmax(linear)
@@ -198,7 +199,12 @@ def choose_weights(tasks, network, linear, fitted, targets, weights, rows):
 
 def blend_outputs(tasks, outputs, X, estimator):
     """The network's per-task ``outputs`` for validated X with each task's
-    linear model blended in (tasks of weight 0 keep the network's output)."""
+    linear model blended in (tasks of weight 0 keep the network's output).
+
+    ``outputs`` may be None when every weight is 1: no task reads the network.
+    A non-finite linear output (X far beyond the training range of an input
+    read as given) is a ValueError, as a non-finite network output is.
+    """
     blend = estimator.linear_blend_weights_
     linear = linear_outputs(
         X,
@@ -206,11 +212,46 @@ def blend_outputs(tasks, outputs, X, estimator):
         estimator.linear_intercept_,
         getattr(estimator.input_, "cardinalities_", ()),
     )
-    mixed, start = list(outputs), 0
+    if not np.isfinite(linear.sum()):
+        rows = np.flatnonzero(~np.isfinite(linear).all(axis=1))
+        raise ValueError(
+            f"{type(estimator).__name__}'s linear blend gives non-finite outputs "
+            f"for {len(rows)} row(s) of X (first: row {rows[0]}): X holds values "
+            "too large for its linear models. Scale X or set linear_blend=False."
+        )
+    widths = {task.n_outputs for task in tasks}
+    if len(widths) == 1 and all(t.kind == "classification" for t in tasks):
+        return _blend_stacked(outputs, linear, blend, len(tasks), widths.pop())
+    mixed, start = [None] * len(tasks) if outputs is None else list(outputs), 0
     for t, task in enumerate(tasks):
         stop = start + task.n_outputs
         if blend[t] > 0:
-            out = _mixed(task, outputs[t], linear[:, start:stop], blend[t])
+            network = None if outputs is None else outputs[t]
+            out = _mixed(task, network, linear[:, start:stop], blend[t])
             mixed[t] = torch.from_numpy(out)
         start = stop
     return mixed
+
+
+def _blend_stacked(outputs, linear, blend, n_tasks, width):
+    """:func:`blend_outputs` of classification tasks of one width, all at once
+    (a served row's cost is the number of array operations): the log of each
+    task's mixed probabilities, as :class:`~sk_mtl.losses.TaskOutputs`."""
+    linear = linear.reshape(len(linear), n_tasks, width)
+    probabilities = None
+    if outputs is None:  # every weight 1: the linear models' logits
+        mixed = linear
+    else:
+        stacked = getattr(outputs, "stacked", None)
+        network = (
+            stacked.numpy().astype(np.float64)
+            if stacked is not None
+            else np.stack([out.numpy() for out in outputs], axis=1).astype(np.float64)
+        )
+        w = blend[:, None]
+        probabilities = _softmax(network)
+        probabilities *= 1.0 - w
+        probabilities += w * _softmax(linear)
+        mixed = np.log(np.maximum(probabilities, _TINY))
+    stacked = torch.from_numpy(mixed)
+    return TaskOutputs(stacked.unbind(-2), stacked, probabilities)

@@ -140,7 +140,10 @@ class SharedNetworkMixin(BaggingMixin):
         if self.__dict__.get("linear_coef_") is None:  # no blend: the network's
             return super()._forward(X)
         X = self.input_.transform(X, self)
-        return blend_outputs(self.tasks_, self._network_outputs(X), X, self)
+        # Only a task of weight below 1 reads the network.
+        reads = (self.linear_blend_weights_ < 1.0).any()
+        outputs = self._network_outputs(X) if reads else None
+        return blend_outputs(self.tasks_, outputs, X, self)
 
     def _one_pass(self, net, X, targets, weights):
         # The weights were chosen for the network as fit left it: the one that

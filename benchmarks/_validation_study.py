@@ -1,20 +1,26 @@
 """What the small validation studies of the tabular defaults share.
 
-Each study (``numeric_scaling_study``, ``linear_path_study``) fits contenders on
-the validation split of the tabular suite's training parts, appends one JSON row
-per fit and prints a table of per-table means from its rows.
+Each study (``numeric_scaling_study``, ``linear_path_study``,
+``numeric_dual_study``, ...) fits contenders on the validation split of the
+tabular suite's training parts, appends one JSON row per fit and prints a table
+of per-table means from its rows. The studies of how X is read share RealMLP-TD's
+numeric preprocessing (:class:`RobustClip`) and :func:`fit_with_input`, which
+fits the default estimators with another input object in place of theirs.
 """
 
 import argparse
 import json
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from sk_mtl.multitask import _shared_network
+
 from ._suite_tables import TABLES
-from .tabular_suite import _split
+from .tabular_suite import _fit_sk_mtl, _split
 
 TIE = 0.002
 
@@ -30,6 +36,50 @@ def validation_splits(data, names, seeds):
             train, _ = _split(Y, kinds, seed, 0.25)
             fit, val = _split(Y.iloc[train], kinds, seed, 0.2)
             yield table, X, Y, kinds, seed, train[fit], train[val]
+
+
+class RobustClip:
+    """RealMLP-TD's numeric preprocessing: robust scaling, then smooth clipping.
+
+    ``z = (x - median) / (IQR / 1.349)``, then ``z / sqrt(1 + (z / 3) ** 2)``;
+    NaN are ignored in fit and stay NaN. A column of zero IQR is scaled by half
+    its range (``zero_iqr="half_range"``, RealMLP-TD's rule) or by its standard
+    deviation (``"std"``); a constant column by 1.
+    """
+
+    def __init__(self, zero_iqr="half_range"):
+        self.zero_iqr = zero_iqr
+
+    def fit(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        empty = np.isnan(X).all(axis=0)
+        X = np.where(empty, 0.0, X)  # an all-NaN column: centre 0, scale 1
+        self.center = np.nanmedian(X, axis=0)
+        q1, q3 = np.nanquantile(X, [0.25, 0.75], axis=0)
+        if self.zero_iqr == "std":
+            other = np.nanstd(X, axis=0)
+        else:
+            other = (np.nanmax(X, axis=0) - np.nanmin(X, axis=0)) / 2
+        iqr = (q3 - q1) / 1.349
+        self.scale = np.where(iqr > 0, iqr, np.where(other > 0, other, 1.0))
+        return self
+
+    def transform(self, X):
+        z = (X - self.center) / self.scale
+        return z / np.sqrt(1 + (z / 3) ** 2)
+
+
+def inputs_made_by(input_for):
+    """A context in which the default estimators' input objects are made by
+    ``input_for(X, categorical_features, tabular=...)`` (``make_input``'s
+    signature) instead of ``make_input``."""
+    return mock.patch.object(_shared_network, "make_input", input_for)
+
+
+def fit_with_input(input_for, X, Y, kinds, fit, val, seed):
+    """The suite's fit and score of the defaults, inputs made by ``input_for``."""
+    with inputs_made_by(input_for):
+        return _fit_sk_mtl({}, X, Y, kinds, fit, val, seed)
 
 
 def record(out, table, seed, results, **fields):

@@ -25,16 +25,15 @@ benchmarks.numeric_scaling_study``; appends to
 """
 
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from sk_mtl._data import _tabular
-from sk_mtl.multitask import _shared_network
 
 from . import _validation_study as study
+from ._validation_study import RobustClip
 from .tabular_suite import _fit_anchor, _fit_sk_mtl
 
 RESULTS = Path(__file__).parent / "results" / "numeric_scaling_study.jsonl"
@@ -48,22 +47,6 @@ TABLE_NAMES = (
     "coil_2000",
 )
 WAYS = ("as_given", "standard", "robust_clip", "quantile")
-
-
-class RobustClip:
-    """RealMLP-TD's numeric preprocessing: robust scaling, then smooth clipping."""
-
-    def fit(self, X):
-        self.center = np.median(X, axis=0)
-        q1, q3 = np.quantile(X, [0.25, 0.75], axis=0)
-        spread = X.max(axis=0) - X.min(axis=0)
-        iqr = (q3 - q1) / 1.349
-        self.scale = np.where(iqr > 0, iqr, np.where(spread > 0, spread / 2, 1.0))
-        return self
-
-    def transform(self, X):
-        z = (X - self.center) / self.scale
-        return z / np.sqrt(1 + (z / 3) ** 2)
 
 
 def _unscaled_input(X, categorical_features="from_dtype", *, tabular=False):
@@ -80,8 +63,7 @@ def _fit_way(way, X, Y, kinds, fit, val, seed):
         prep = StandardScaler() if way == "standard" else RobustClip()
         prep.fit(X.iloc[fit].to_numpy(float))
         X = pd.DataFrame(prep.transform(X.to_numpy(float)), index=X.index)
-    with mock.patch.object(_shared_network, "make_input", _unscaled_input):
-        return _fit_sk_mtl({}, X, Y, kinds, fit, val, seed)
+    return study.fit_with_input(_unscaled_input, X, Y, kinds, fit, val, seed)
 
 
 def run(data, seeds, out):

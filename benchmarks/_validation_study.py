@@ -3,9 +3,9 @@
 Each study (``numeric_scaling_study``, ``linear_path_study``,
 ``numeric_dual_study``, ...) fits contenders on the validation split of the
 tabular suite's training parts, appends one JSON row per fit and prints a table
-of per-table means from its rows. The studies of how X is read share RealMLP-TD's
-numeric preprocessing (:class:`RobustClip`) and :func:`fit_with_input`, which
-fits the default estimators with another input object in place of theirs.
+of per-table means from its rows. The studies of how X is read share
+:func:`fit_with_input`, which fits the default estimators with another input
+object in place of theirs.
 """
 
 import argparse
@@ -17,6 +17,7 @@ from unittest import mock
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from sk_mtl._data import _choice
 from sk_mtl.multitask import _shared_network
 
 from ._suite_tables import TABLES
@@ -38,42 +39,20 @@ def validation_splits(data, names, seeds):
             yield table, X, Y, kinds, seed, train[fit], train[val]
 
 
-class RobustClip:
-    """RealMLP-TD's numeric preprocessing: robust scaling, then smooth clipping.
-
-    ``z = (x - median) / (IQR / 1.349)``, then ``z / sqrt(1 + (z / 3) ** 2)``;
-    NaN are ignored in fit and stay NaN. A column of zero IQR is scaled by half
-    its range (``zero_iqr="half_range"``, RealMLP-TD's rule) or by its standard
-    deviation (``"std"``); a constant column by 1.
-    """
-
-    def __init__(self, zero_iqr="half_range"):
-        self.zero_iqr = zero_iqr
-
-    def fit(self, X):
-        X = np.asarray(X, dtype=np.float64)
-        empty = np.isnan(X).all(axis=0)
-        X = np.where(empty, 0.0, X)  # an all-NaN column: centre 0, scale 1
-        self.center = np.nanmedian(X, axis=0)
-        q1, q3 = np.nanquantile(X, [0.25, 0.75], axis=0)
-        if self.zero_iqr == "std":
-            other = np.nanstd(X, axis=0)
-        else:
-            other = (np.nanmax(X, axis=0) - np.nanmin(X, axis=0)) / 2
-        iqr = (q3 - q1) / 1.349
-        self.scale = np.where(iqr > 0, iqr, np.where(other > 0, other, 1.0))
-        return self
-
-    def transform(self, X):
-        z = (X - self.center) / self.scale
-        return z / np.sqrt(1 + (z / 3) ** 2)
-
-
 def inputs_made_by(input_for):
     """A context in which the default estimators' input objects are made by
-    ``input_for(X, categorical_features, tabular=...)`` (``make_input``'s
-    signature) instead of ``make_input``."""
+    ``input_for(X, categorical_features, tabular=..., linear_view=...)``
+    (``make_input``'s signature) instead of ``make_input``."""
     return mock.patch.object(_shared_network, "make_input", input_for)
+
+
+def quantile_input(X, categorical_features="from_dtype", *, tabular=False, **_):
+    """``make_input``'s input object, reading numeric columns quantile-normal
+    alone (the default before ``numeric_dual_study``) whatever the estimator
+    asks."""
+    return _choice.make_input(
+        X, categorical_features, tabular=tabular, linear_view=False
+    )
 
 
 def fit_with_input(input_for, X, Y, kinds, fit, val, seed):

@@ -7,13 +7,16 @@ the values but bends linear relations, which a small network fitted on few rows
 does not straighten: on some tables the defaults stay below one linear model per
 task. Contenders, every other parameter at its default:
 
-- ``defaults``: the quantile-normal value of each numeric column;
+- ``defaults``: the quantile-normal value of each numeric column (the default
+  before this study; ``linear_view=False`` of the inputs since);
 - ``dual``: that value and, beside it, a linear-preserving one (RealMLP-TD's
   robust scaling ``(x - median) / (IQR / 1.349)``, the standard deviation or 1
   in place of a zero IQR, then smooth clipping ``z / sqrt(1 + (z / 3) ** 2)``),
   concatenated: 2 network inputs per numeric column, for plain numeric X and for
   the tabular front-end's numeric columns (whose NaN stay imputed, at 0 in both
   views, with their missing indicators); sparse X is read as given by both.
+  The default since this study (``linear_view=True``,
+  :mod:`sk_mtl._data._robust`).
 
 Protocol: the 18 tables of ``bagging_study`` (the tabular suite's tables of up
 to 10,000 rows), the suite's split for seeds 0 and 1 and, inside each training
@@ -44,10 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sk_mtl._data import _tabular
-
 from . import _validation_study as study
-from ._validation_study import RobustClip
 from .bagging_study import RESULTS as BAGGING_RESULTS
 from .bagging_study import TABLE_NAMES, _cpu_means, _warm_up
 from .tabular_suite import _fit_anchor, _fit_sk_mtl
@@ -56,58 +56,6 @@ RESULTS = Path(__file__).parent / "results" / "numeric_dual_study.jsonl"
 ANCHORS = ("linear", "histgb")
 TOLERANCE = 0.01  # rule (c), and "below linear"
 MAX_CPU_RATIO = 1.3
-
-
-def _robust(numeric):
-    return RobustClip(zero_iqr="std").fit(numeric)
-
-
-class DualNumericInput(_tabular.NumericInput):
-    """``NumericInput(scale=True)`` whose rows carry the robust view beside."""
-
-    @property
-    def width(self):
-        return 2 * self.n_features_in_
-
-    def fit(self, X, owner, reader=None):
-        vars(self).pop("robust_", None)  # fitted by _scaled on the training X
-        return super().fit(X, owner, reader)
-
-    def _scaled(self, X):
-        if "robust_" not in vars(self):
-            self.robust_ = _robust(X)
-        linear = self.robust_.transform(np.asarray(X, dtype=np.float64))
-        return np.hstack([super()._scaled(X), linear.astype(np.float32)])
-
-
-class DualTabularInput(_tabular.TabularInput):
-    """The tabular front-end with the robust view after the numeric columns."""
-
-    @property
-    def n_numeric(self):
-        return 2 * len(self.numeric_columns_)
-
-    def fit(self, X, owner, reader=None):
-        vars(self).pop("robust_", None)  # fitted by _encode on the training X
-        return super().fit(X, owner, reader)
-
-    def _encode(self, X, numeric):
-        data = super()._encode(X, numeric)
-        if "robust_" not in vars(self):
-            self.robust_ = _robust(numeric)
-        linear = np.nan_to_num(self.robust_.transform(numeric), nan=0.0)
-        data.numeric = np.hstack([data.numeric, linear.astype(np.float32)])
-        return data
-
-
-def dual_input(X, categorical_features="from_dtype", *, tabular=False):
-    """``make_input``'s input object, reading numeric columns both ways."""
-    made = _tabular.make_input(X, categorical_features, tabular=tabular)
-    if isinstance(made, _tabular.TabularInput):
-        return DualTabularInput(categorical_features)
-    if made.scale:  # dense numeric X (sparse X stays as given)
-        return DualNumericInput(scale=True)
-    return made
 
 
 def _stored_anchors(path, seeds):
@@ -144,8 +92,12 @@ def run(data, seeds, out):
         sizes = dict(fit_rows=len(fit), table_rows=len(X))
         anchors, source = _anchors(stored, table, X, Y, kinds, seed, fit, val)
         study.record(out, table, seed, anchors, **sizes, **source)
-        results = {"defaults": _fit_sk_mtl({}, X, Y, kinds, fit, val, seed)}
-        results["dual"] = study.fit_with_input(dual_input, X, Y, kinds, fit, val, seed)
+        results = {
+            "defaults": study.fit_with_input(
+                study.quantile_input, X, Y, kinds, fit, val, seed
+            ),
+            "dual": _fit_sk_mtl({}, X, Y, kinds, fit, val, seed),
+        }
         study.record(out, table, seed, results, **sizes)
 
 

@@ -10,8 +10,8 @@ study compares four ways of reading such X with every other default unchanged:
 - ``robust_clip``: RealMLP-TD's robust scaling (median, IQR / 1.349) and smooth
   clipping ``z / sqrt(1 + (z / 3) ** 2)``;
 - ``quantile``: each column to a normal through its training quantiles, as the
-  tabular front-end does (``NumericInput(scale=True)``, the default since this
-  study).
+  tabular front-end does (``NumericInput(scale=True, linear_view=False)``; the
+  default from this study to ``numeric_dual_study``, which added a linear view).
 
 Protocol: the tabular suite's numeric-only tables except letter_img (held
 aside), the suite's split for seeds 0, 1, 2 and, inside each training part, its
@@ -30,11 +30,10 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
-from sk_mtl._data import _tabular
+from sk_mtl._data import _choice, _inputs
 
 from . import _validation_study as study
-from ._validation_study import RobustClip
-from .tabular_suite import _fit_anchor, _fit_sk_mtl
+from .tabular_suite import _fit_anchor
 
 RESULTS = Path(__file__).parent / "results" / "numeric_scaling_study.jsonl"
 TABLE_NAMES = (
@@ -49,16 +48,32 @@ TABLE_NAMES = (
 WAYS = ("as_given", "standard", "robust_clip", "quantile")
 
 
-def _unscaled_input(X, categorical_features="from_dtype", *, tabular=False):
-    made = _tabular.make_input(X, categorical_features, tabular=tabular)
-    if isinstance(made, _tabular.NumericInput):
+class RobustClip:
+    """RealMLP-TD's numeric preprocessing: robust scaling, then smooth clipping."""
+
+    def fit(self, X):
+        self.center = np.median(X, axis=0)
+        q1, q3 = np.quantile(X, [0.25, 0.75], axis=0)
+        spread = X.max(axis=0) - X.min(axis=0)
+        iqr = (q3 - q1) / 1.349
+        self.scale = np.where(iqr > 0, iqr, np.where(spread > 0, spread / 2, 1.0))
+        return self
+
+    def transform(self, X):
+        z = (X - self.center) / self.scale
+        return z / np.sqrt(1 + (z / 3) ** 2)
+
+
+def _unscaled_input(X, categorical_features="from_dtype", **options):
+    made = _choice.make_input(X, categorical_features, **options)
+    if isinstance(made, _inputs.NumericInput):
         made.scale = False
     return made
 
 
 def _fit_way(way, X, Y, kinds, fit, val, seed):
     if way == "quantile":
-        return _fit_sk_mtl({}, X, Y, kinds, fit, val, seed)
+        return study.fit_with_input(study.quantile_input, X, Y, kinds, fit, val, seed)
     if way != "as_given":
         prep = StandardScaler() if way == "standard" else RobustClip()
         prep.fit(X.iloc[fit].to_numpy(float))

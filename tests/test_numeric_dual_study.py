@@ -1,4 +1,4 @@
-"""The dual numeric study's inputs, anchor reuse and rule (no data folder)."""
+"""The dual numeric study's contenders, anchor reuse and rule (no data folder)."""
 
 import json
 
@@ -7,57 +7,22 @@ import pandas as pd
 import scipy.sparse as sp
 
 from benchmarks import numeric_dual_study as study
-from benchmarks._validation_study import RobustClip, inputs_made_by
+from benchmarks._validation_study import inputs_made_by, quantile_input
 from sk_mtl import MultiTaskClassifier
-from sk_mtl._data._tabular import make_input
 
 
-def test_robust_clip_falls_back_to_the_std_and_ignores_nan():
-    X = np.column_stack(
-        [np.r_[np.zeros(90), np.ones(10)], np.full(100, np.nan), np.r_[np.nan, 1:100]]
-    )
-    clip = RobustClip(zero_iqr="std").fit(X)
-    assert np.allclose(clip.scale[:2], [0.3, 1.0]) and clip.center[1] == 0
-    assert clip.center[2] == 50 and np.isnan(clip.transform(X)[0, 2])
-    half_range = RobustClip().fit(X[:, :1])  # RealMLP-TD's rule
-    assert half_range.scale[0] == 0.5
-
-
-def _fitted(X, y):
-    with inputs_made_by(study.dual_input):
-        return MultiTaskClassifier((8,), max_epochs=2, random_state=0).fit(X, y)
-
-
-def test_dual_input_puts_the_robust_view_beside_the_quantile_view():
+def test_defaults_contender_reads_the_quantile_view_alone():
     rng = np.random.default_rng(0)
     X = rng.lognormal(size=(60, 3))
     y = np.arange(60) % 2
-    model = _fitted(X, y)
-    default = MultiTaskClassifier((8,), max_epochs=2).fit(X, y)
-    assert type(model.input_) is study.DualNumericInput
-    assert model.module_.trunk[0].in_features == 6
-    rows = model.input_.transform(X[:5], model)
-    assert np.allclose(rows[:, :3], default.input_.transform(X[:5], default))
-    linear = RobustClip(zero_iqr="std").fit(X).transform(X[:5])
-    assert np.allclose(rows[:, 3:], linear, atol=1e-6)
-    assert model.predict_proba(X[:1]).shape == (1, 2)
-
-
-def test_dual_tabular_input_keeps_missing_values_imputed_with_indicators():
-    rng = np.random.default_rng(1)
-    X = pd.DataFrame({"a": rng.normal(size=60), "c": list("xyz") * 20})
-    X.loc[::6, "a"] = np.nan
-    model = _fitted(X, np.arange(60) % 2)
-    data = model.input_.transform(X.iloc[:7], model)
-    assert type(model.input_) is study.DualTabularInput
-    assert model.input_.n_numeric == 2 and data.numeric.shape == (7, 2)
-    assert (data.numeric[0] == 0).all() and data.missing[0, 0] == 1
-    assert data.numeric[1, 0] * data.numeric[1, 1] > 0  # same side of the median
-
-
-def test_dual_input_leaves_sparse_x_as_given():
-    X = sp.random(20, 4, density=0.3, format="csr", random_state=0)
-    assert type(study.dual_input(X)) is type(make_input(X))
+    with inputs_made_by(quantile_input):
+        before = MultiTaskClassifier((8,), max_epochs=2).fit(X, y)
+    frame = pd.DataFrame({"a": X[:, 0], "c": list("xyz") * 20})
+    assert before.input_.width == 3 and before.module_.trunk[0].in_features == 3
+    assert quantile_input(frame).linear_view is False
+    dual = MultiTaskClassifier((8,), max_epochs=2).fit(X, y)  # the default
+    assert dual.input_.width == 6
+    assert quantile_input(sp.csr_matrix(X)).scale is False  # as given
 
 
 def _stored(tmp_path, fit_rows):

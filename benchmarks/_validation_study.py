@@ -1,20 +1,27 @@
 """What the small validation studies of the tabular defaults share.
 
-Each study (``numeric_scaling_study``, ``linear_path_study``) fits contenders on
-the validation split of the tabular suite's training parts, appends one JSON row
-per fit and prints a table of per-table means from its rows.
+Each study (``numeric_scaling_study``, ``linear_path_study``,
+``numeric_dual_study``, ...) fits contenders on the validation split of the
+tabular suite's training parts, appends one JSON row per fit and prints a table
+of per-table means from its rows. The studies of how X is read share
+:func:`fit_with_input`, which fits the default estimators with another input
+object in place of theirs.
 """
 
 import argparse
 import json
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from sk_mtl._data import _choice
+from sk_mtl.multitask import _shared_network
+
 from ._suite_tables import TABLES
-from .tabular_suite import _split
+from .tabular_suite import _fit_sk_mtl, _split
 
 TIE = 0.002
 
@@ -30,6 +37,28 @@ def validation_splits(data, names, seeds):
             train, _ = _split(Y, kinds, seed, 0.25)
             fit, val = _split(Y.iloc[train], kinds, seed, 0.2)
             yield table, X, Y, kinds, seed, train[fit], train[val]
+
+
+def inputs_made_by(input_for):
+    """A context in which the default estimators' input objects are made by
+    ``input_for(X, categorical_features, tabular=..., linear_view=...)``
+    (``make_input``'s signature) instead of ``make_input``."""
+    return mock.patch.object(_shared_network, "make_input", input_for)
+
+
+def quantile_input(X, categorical_features="from_dtype", *, tabular=False, **_):
+    """``make_input``'s input object, reading numeric columns quantile-normal
+    alone (the default before ``numeric_dual_study``) whatever the estimator
+    asks."""
+    return _choice.make_input(
+        X, categorical_features, tabular=tabular, linear_view=False
+    )
+
+
+def fit_with_input(input_for, X, Y, kinds, fit, val, seed):
+    """The suite's fit and score of the defaults, inputs made by ``input_for``."""
+    with inputs_made_by(input_for):
+        return _fit_sk_mtl({}, X, Y, kinds, fit, val, seed)
 
 
 def record(out, table, seed, results, **fields):

@@ -10,8 +10,8 @@ study compares four ways of reading such X with every other default unchanged:
 - ``robust_clip``: RealMLP-TD's robust scaling (median, IQR / 1.349) and smooth
   clipping ``z / sqrt(1 + (z / 3) ** 2)``;
 - ``quantile``: each column to a normal through its training quantiles, as the
-  tabular front-end does (``NumericInput(scale=True)``, the default since this
-  study).
+  tabular front-end does (``NumericInput(scale=True, linear_view=False)``; the
+  default from this study to ``numeric_dual_study``, which added a linear view).
 
 Protocol: the tabular suite's numeric-only tables except letter_img (held
 aside), the suite's split for seeds 0, 1, 2 and, inside each training part, its
@@ -25,17 +25,15 @@ benchmarks.numeric_scaling_study``; appends to
 """
 
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
-from sk_mtl._data import _tabular
-from sk_mtl.multitask import _shared_network
+from sk_mtl._data import _choice, _inputs
 
 from . import _validation_study as study
-from .tabular_suite import _fit_anchor, _fit_sk_mtl
+from .tabular_suite import _fit_anchor
 
 RESULTS = Path(__file__).parent / "results" / "numeric_scaling_study.jsonl"
 TABLE_NAMES = (
@@ -66,22 +64,21 @@ class RobustClip:
         return z / np.sqrt(1 + (z / 3) ** 2)
 
 
-def _unscaled_input(X, categorical_features="from_dtype", *, tabular=False):
-    made = _tabular.make_input(X, categorical_features, tabular=tabular)
-    if isinstance(made, _tabular.NumericInput):
+def _unscaled_input(X, categorical_features="from_dtype", **options):
+    made = _choice.make_input(X, categorical_features, **options)
+    if isinstance(made, _inputs.NumericInput):
         made.scale = False
     return made
 
 
 def _fit_way(way, X, Y, kinds, fit, val, seed):
     if way == "quantile":
-        return _fit_sk_mtl({}, X, Y, kinds, fit, val, seed)
+        return study.fit_with_input(study.quantile_input, X, Y, kinds, fit, val, seed)
     if way != "as_given":
         prep = StandardScaler() if way == "standard" else RobustClip()
         prep.fit(X.iloc[fit].to_numpy(float))
         X = pd.DataFrame(prep.transform(X.to_numpy(float)), index=X.index)
-    with mock.patch.object(_shared_network, "make_input", _unscaled_input):
-        return _fit_sk_mtl({}, X, Y, kinds, fit, val, seed)
+    return study.fit_with_input(_unscaled_input, X, Y, kinds, fit, val, seed)
 
 
 def run(data, seeds, out):

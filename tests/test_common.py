@@ -29,11 +29,18 @@ FITTED_SOURCE_HASH = (
 
 FLOAT32_BATCH_ROUNDING = (
     "The network computes in float32 and a matrix product takes another kernel "
-    "for another batch size (the MMoE experts' batched matmul, and a linear "
-    "layer's on some weights): an output can differ by ~1e-7, which "
+    "for another batch size or row order (the MMoE experts' batched matmul, and "
+    "a linear layer's on some weights): an output can differ by ~1e-7, which "
     "the regressor's rescaling to the targets' units lifts above the check's "
-    "atol=1e-7 (measured: 1 of 20 predictions off by 1.8e-7). Classifiers pass: "
-    "softmax compresses the difference."
+    "atol=1e-7 (measured: 1 of 20 predictions off by 1.8e-7). Classifiers pass "
+    "the subset check: softmax compresses the difference. Reordering the rows "
+    "fails some networks whose first layer reads both views of each column (the "
+    "MMoE classifier, and the new input layer of input_mismatch='reinit'), "
+    "depending on the permutation the check draws: over 50 permutations of its "
+    "20 rows, probabilities off by up to 5.5e-8 (relative 1.4e-6, rtol=1e-7), "
+    "FineTunerRegressor's predictions by 1.9e-7. The same networks in float64 "
+    "give bit-equal outputs in any order, and the inputs are computed row by "
+    "row: rounding, not an order dependence."
 )
 
 
@@ -109,6 +116,8 @@ def _expected_failed_checks(estimator):
         }
         if isinstance(estimator, MultiTaskRegressor):
             failures["check_methods_subset_invariance"] = FLOAT32_BATCH_ROUNDING
+        elif estimator.architecture == "mmoe":
+            failures["check_methods_sample_order_invariance"] = FLOAT32_BATCH_ROUNDING
         return failures
     if isinstance(estimator, MixedTaskEstimator):
         # The checks' float targets are regression tasks, their int targets
@@ -122,6 +131,7 @@ def _expected_failed_checks(estimator):
             "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_EQUIVALENCE,
             "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_EQUIVALENCE,
             "check_estimators_overwrite_params": FITTED_SOURCE_HASH,
+            "check_methods_sample_order_invariance": FLOAT32_BATCH_ROUNDING,
         }
     return {}
 

@@ -62,8 +62,10 @@ def _assert_same(results, serial):
 
 def _fitted_models():
     X, y = _data()
-    source = MultiTaskClassifier((32, 16), dropout=0.3, max_epochs=3, random_state=0)
-    source.fit(X, y)
+    # The network alone (linear_blend=False): a blend of weight 1 would
+    # predict without it; "blended" predicts through the blend.
+    net = dict(dropout=0.3, linear_blend=False, random_state=0)
+    source = MultiTaskClassifier((32, 16), max_epochs=3, **net).fit(X, y)
     reg_y = X[:, :2] @ np.array([[1.0, -1.0], [0.5, 2.0]])
     mixed_y = np.column_stack([y[:, 0], reg_y[:, 0]])
     tuned = [
@@ -71,21 +73,16 @@ def _fitted_models():
     ]
     return X, {
         "classifier": source,
-        "mmoe": MultiTaskClassifier(
-            architecture="mmoe", dropout=0.3, max_epochs=2, random_state=0
+        "blended": MultiTaskClassifier(
+            (32,), dropout=0.3, linear_blend=True, max_epochs=2, random_state=0
         ).fit(X, y),
+        "mmoe": MultiTaskClassifier(architecture="mmoe", max_epochs=2, **net).fit(X, y),
         "tabm": MultiTaskClassifier(
-            architecture="tabm", n_members=4, dropout=0.3, max_epochs=2, random_state=0
+            architecture="tabm", n_members=4, max_epochs=2, **net
         ).fit(X, y[:, 0]),
-        "regressor": MultiTaskRegressor(
-            (32,), dropout=0.3, max_epochs=2, random_state=0
-        ).fit(X, reg_y),
+        "regressor": MultiTaskRegressor((32,), max_epochs=2, **net).fit(X, reg_y),
         "mixed": MixedTaskEstimator(
-            (32,),
-            task_kinds=["classification", "regression"],
-            dropout=0.3,
-            max_epochs=2,
-            random_state=0,
+            (32,), task_kinds=["classification", "regression"], max_epochs=2, **net
         ).fit(X, mixed_y),
         "fine_tuner": tuned[0],
         "fine_tuner_regressor": FineTunerRegressor(
@@ -108,6 +105,7 @@ def fitted():
     "name",
     [
         "classifier",
+        "blended",
         "mmoe",
         "tabm",
         "regressor",

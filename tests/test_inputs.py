@@ -8,8 +8,8 @@ import torch
 from sklearn.datasets import make_classification
 
 from sk_mtl import MultiTaskClassifier, TransferClassifier
+from sk_mtl._data._choice import make_input
 from sk_mtl._data._inputs import NumericInput
-from sk_mtl._data._tabular import make_input
 
 FAST = dict(max_epochs=30, hidden_units=(16,), batch_size=32, lr=1e-2, random_state=0)
 
@@ -106,3 +106,87 @@ def test_plain_float_rows_skip_validate_data_and_keep_its_errors(monkeypatch):
     framed = MultiTaskClassifier(**FAST).fit(pd.DataFrame(X, columns=list("abcde")), y)
     with pytest.warns(UserWarning, match="feature names"):
         framed.predict(X[:2])
+
+
+def _smooth_clip(X):
+    """The linear view, written out: robust z, then z / sqrt(1 + (z / 3)^2)."""
+    q1, median, q3 = np.quantile(X, [0.25, 0.5, 0.75], axis=0)
+    z = (X - median) / ((q3 - q1) / 1.349)
+    return z / np.sqrt(1 + (z / 3) ** 2)
+
+
+def test_scaled_rows_hold_the_quantile_view_then_the_linear_view():
+    X, y = wide_scales(120)
+    owner = MultiTaskClassifier()
+    both = NumericInput(scale=True).fit(X, owner)
+    alone = NumericInput(scale=True, linear_view=False).fit(X, owner)
+    assert both.shape == (120, 10) and both.dtype == np.float32
+    np.testing.assert_array_equal(both[:, :5], alone)
+    np.testing.assert_allclose(both[:, 5:], _smooth_clip(X), rtol=1e-5, atol=1e-6)
+    assert np.abs(both[:, 5:]).max() < 3  # outliers bounded near 3
+    clf = MultiTaskClassifier(**{**FAST, "max_epochs": 2}).fit(X, y)
+    assert clf.input_.width == 10 and clf.module_.trunk[0].in_features == 10
+    assert NumericInput(scale=False).fit(X, owner).shape == (120, 5)
+
+
+def test_linear_view_falls_back_to_the_std_for_a_zero_iqr():
+    X = np.column_stack([np.r_[np.zeros(90), np.ones(10)], np.full(100, 2.0)])
+    inp = NumericInput(scale=True)
+    rows = inp.fit(X, MultiTaskClassifier())
+    np.testing.assert_allclose(inp.robust_scale_, [0.3, 1.0])
+    np.testing.assert_allclose(rows[-1, 2:], [(1 / 0.3) / np.sqrt(1 + 1 / 0.81), 0])
+
+
+def test_linear_view_round_trips_and_configs_without_it_read_the_quantiles():
+    X, y = wide_scales(80)
+    owner = MultiTaskClassifier()
+    inp = NumericInput(scale=True)
+    fitted = inp.fit(X, owner)
+    config = inp.to_config()
+    back = NumericInput.from_config(config)
+    np.testing.assert_array_equal(back.transform(X, owner), fitted)
+    assert back.width == 10
+    # Written before the linear view: quantiles alone.
+    old = NumericInput.from_config(
+        {k: v for k, v in config.items() if not k.startswith("robust")}
+    )
+    assert old.width == 5 and old.robust_center_ is None
+    np.testing.assert_array_equal(old.transform(X, owner), fitted[:, :5])
+    for bad, match in (
+        (config["robust_scale"][:3], r"shape \(3,\), expected \(5,\)"),
+        (-config["robust_scale"], "positive"),
+        (config["robust_scale"].astype(np.float32), "float64"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            NumericInput.from_config({**config, "robust_scale": bad})
+
+
+def test_input_unpickled_without_the_linear_view_reads_the_quantiles():
+    X, y = wide_scales(60)
+    owner = MultiTaskClassifier()
+    inp = NumericInput(scale=True)
+    fitted = inp.fit(X, owner)
+    del inp.robust_center_, inp.robust_scale_  # pickled by an older version
+    assert inp.width == 5
+    np.testing.assert_array_equal(inp.transform(X, owner), fitted[:, :5])
+
+
+def test_reinit_reuse_compares_feature_counts_not_views():
+    X, y = wide_scales(80)
+    source = MultiTaskClassifier(**{**FAST, "max_epochs": 2}).fit(X, y)
+    tc = TransferClassifier(source, input_mismatch="reinit", max_epochs=2).fit(X, y)
+    assert tc.input_ is source.input_  # same 5 features: the source's input
+    wider = np.column_stack([X, X[:, :1]])
+    tc = TransferClassifier(source, input_mismatch="reinit", max_epochs=2)
+    assert tc.fit(wider, y).input_.width == 12
+
+
+def test_scaled_rows_do_not_depend_on_their_order_in_the_batch():
+    X, y = wide_scales(50)
+    inp = NumericInput(scale=True)
+    owner = MultiTaskClassifier()
+    inp.fit(X, owner)
+    order = np.random.default_rng(0).permutation(50)
+    np.testing.assert_array_equal(
+        inp.transform(X[order], owner), inp.transform(X, owner)[order]
+    )

@@ -49,8 +49,10 @@ def test_a_linear_target_blends_the_linear_model_in(linear_tasks, blended):
     X, Y = linear_tasks
     assert blended.linear_blend_weights_.shape == (2,)
     assert (blended.linear_blend_weights_ > 0).all()
-    # two heads side by side: 2 + 3 columns over the 4 features
-    assert blended.linear_coef_.shape == (4, 5)
+    # two heads side by side: 2 + 3 columns over the 4 features as the network
+    # reads them, quantile-normal then robust-scaled
+    assert blended.input_.width == 8
+    assert blended.linear_coef_.shape == (8, 5)
     assert blended.linear_intercept_.shape == (5,)
     alone = MultiTaskClassifier(**WEAK, linear_blend=False).fit(X, Y)
     assert not hasattr(alone, "linear_blend_weights_")
@@ -131,8 +133,18 @@ def test_mixed_tasks_with_categories_and_missing_values():
     )
     model = MixedTaskEstimator(**WEAK, linear_blend=True).fit(X, Y)
     assert (model.linear_blend_weights_ > 0).all()
-    # a, c scaled, c's missing indicator, b's codes (missing, other, x, y, z)
-    assert model.linear_coef_.shape == (3 + 5, 1 + 2)
+    # a, c in both views, c's missing indicator, b's codes (missing, other, x,
+    # y, z)
+    assert model.linear_coef_.shape == (4 + 1 + 5, 1 + 2)
+    # the one-hot product splits the fitted input's columns where the design
+    # matrix the linear models were fitted on put them
+    data, cards = model.input_.transform(X, model), model.input_.cardinalities_
+    assert data.numeric.shape[1] == 4
+    coef, intercept = model.linear_coef_, model.linear_intercept_
+    np.testing.assert_allclose(
+        blend.linear_outputs(data, coef, intercept, cards),
+        blend._design(data, cards) @ coef + intercept,
+    )
     proba = model.predict_proba(X)
     assert proba[0] is None and proba[1].shape == (n, 2)
     pred = model.predict(X)

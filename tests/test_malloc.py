@@ -87,7 +87,9 @@ def test_fit_and_predict_run_with_the_raised_threshold(calls, monkeypatch):
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     X = np.random.RandomState(0).normal(size=(200, 30)).astype(np.float32)
-    model = MultiTaskClassifier((256,), max_epochs=1).fit(X, X[:, 0] > 0)
+    # The network alone: a blend of weight 1 would predict without it.
+    model = MultiTaskClassifier((256,), max_epochs=1, linear_blend=False)
+    model.fit(X, X[:, 0] > 0)
     assert calls == RAISED + restored(65536)
     model.predict(X)
     assert calls == 2 * (RAISED + restored(65536))
@@ -96,10 +98,13 @@ def test_fit_and_predict_run_with_the_raised_threshold(calls, monkeypatch):
 def test_batches_too_small_to_map_leave_the_allocator_alone(calls, monkeypatch):
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
-    X = np.random.RandomState(0).normal(size=(200, 30)).astype(np.float32)
-    model = MultiTaskClassifier((256,), max_epochs=1).fit(X, X[:, 0] > 0)
+    # 15 features, each read in two views: 1 x 8k weights, no tensor near
+    # 128 KiB (the network alone, as above).
+    X = np.random.RandomState(0).normal(size=(200, 15)).astype(np.float32)
+    model = MultiTaskClassifier((256,), max_epochs=1, linear_blend=False)
+    model.fit(X, X[:, 0] > 0)
     del calls[:]
-    model.predict(X[:1])  # 1 x 8k weights: no tensor near 128 KiB
+    model.predict(X[:1])
     assert calls == []
     assert not _malloc.may_map(1_000) and _malloc.may_map(100_000)
 

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
@@ -19,6 +20,7 @@ from sk_mtl import (
     FineTuner,
     HardExampleMiningClassifier,
     MultiTaskClassifier,
+    MultiTaskRegressor,
     TransferClassifier,
     merge_models,
 )
@@ -334,6 +336,37 @@ def test_files_saved_before_the_heads_were_fused_still_load(name):
     assert len(probas) == 3
     for t, proba in enumerate(probas):
         np.testing.assert_allclose(proba, expected[f"{name}_{t}"], atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["numeric", "tabular"])
+def test_files_saved_before_the_linear_view_still_load(name):
+    # Written by sk_mtl c5ffd00, whose inputs read numeric columns
+    # quantile-normal alone, with that model's outputs then.
+    folder = Path(__file__).parent / "data"
+    expected = np.load(folder / "v2_expected.npz", allow_pickle=False)
+    model = sk_mtl.load(folder / f"v2_quantile_{name}.sk_mtl")
+    X = expected["X"]
+    if name == "numeric":
+        got = np.stack(model.predict_proba(X))
+        assert model.input_.width == 3
+    else:
+        frame = pd.DataFrame({"a": expected["a"], "b": X[:, 1], "c": list("xyz") * 20})
+        got = model.predict(frame)
+        assert model.input_.n_numeric == 2
+    np.testing.assert_allclose(got, expected[name], atol=1e-6)
+
+
+def test_linear_view_round_trips_through_a_file(tmp_path):
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.lognormal(size=60), "c": list("xyz") * 20})
+    X.loc[::7, "a"] = np.nan
+    y = rng.normal(size=60)
+    for data in (X[["a"]].fillna(1.0).to_numpy(), X):
+        model = MultiTaskRegressor((8,), max_epochs=2, random_state=0).fit(data, y)
+        sk_mtl.save(model, tmp_path / "m.sk_mtl")
+        back = sk_mtl.load(tmp_path / "m.sk_mtl")
+        np.testing.assert_array_equal(back.predict(data), model.predict(data))
+        assert back.input_.robust_center_ is not None
 
 
 def test_text_transfer_round_trip(tmp_path):

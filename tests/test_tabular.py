@@ -275,7 +275,7 @@ def test_input_fitted_by_an_older_version_still_transforms():
     old.missing_columns_ = [0]
     for a, b in zip(pickle.loads(pickle.dumps(clf)).predict_proba(X), expected):
         np.testing.assert_array_equal(a, b)
-    assert old.n_numeric == 2
+    assert old.n_numeric == 4  # columns 0 and 1, in both views
     for a, b in zip(clf.predict_proba(X), expected):
         np.testing.assert_array_equal(a, b)
     assert old.missing_columns_ == ["x"] and old.categorical_columns_[0] == "color"
@@ -289,6 +289,43 @@ def test_numeric_scaling_is_fitted_in_fit():
     # Quantile-normal: a 1e4-scale exponential column lands near N(0, 1).
     assert abs(np.median(amount)) < 0.1 and 0.7 < amount.std() < 1.3
     assert data.numeric.dtype == np.float32 and not np.isnan(data.numeric).any()
+
+
+def test_numeric_columns_reach_the_front_end_in_both_views():
+    X, Y = make_frame(300)
+    clf = MultiTaskClassifier(**{**FAST, "max_epochs": 1}).fit(X, Y)
+    inp = clf.input_
+    data = inp.transform(X, clf)
+    assert inp.n_numeric == 4 and data.numeric.shape == (300, 4)
+    assert clf.module_.front_end.n_numeric == 4
+    missing = X["x"].isna().to_numpy()
+    # NaN: 0 in both views, with its indicator.
+    assert (data.numeric[missing][:, [0, 2]] == 0).all()
+    assert (data.missing[:, 0] == missing).all()
+    # The linear view: median 0, robust scale, bounded outliers (an exponential
+    # column's long tail is clipped near 3).
+    amount = X["amount"].to_numpy()
+    q1, median, q3 = np.quantile(amount, [0.25, 0.5, 0.75])
+    z = (amount - median) / ((q3 - q1) / 1.349)
+    expected = z / np.sqrt(1 + (z / 3) ** 2)
+    np.testing.assert_allclose(data.numeric[:, 3], expected, rtol=1e-5, atol=1e-6)
+    assert data.numeric[:, 3].max() < 3
+    # Without the view: the quantile columns alone, the same values.
+    alone = TabularInput(linear_view=False)
+    np.testing.assert_array_equal(alone.fit(X, clf).numeric, data.numeric[:, :2])
+
+
+def test_tabular_input_unpickled_without_the_linear_view_reads_the_quantiles():
+    X, Y = make_frame(100)
+    clf = MultiTaskClassifier(**{**FAST, "max_epochs": 1}).fit(X, Y)
+    both = clf.input_.transform(X, clf).numeric
+    old = pickle.loads(pickle.dumps(clf.input_))
+    del old.robust_center_, old.robust_scale_, old.linear_view  # an older sk_mtl
+    assert old.n_numeric == 2
+    np.testing.assert_array_equal(old.transform(X, clf).numeric, both[:, :2])
+    clf.input_.robust_scale_ = clf.input_.robust_scale_[:1]  # a damaged file
+    with pytest.raises(ValueError, match=r"robust scales have shape \(1,\)"):
+        clf.predict(X)
 
 
 def test_plain_numeric_numpy_x_keeps_the_numeric_input():
@@ -333,6 +370,8 @@ def test_numeric_embeddings_learn_a_non_monotone_rule(embedding):
     }[embedding]
     assert isinstance(emb, expected)
     assert clf.score(X[400:], y[400:]) > 0.8
+    # An embedding reads the quantile-normal values alone.
+    assert clf.input_.robust_center_ is None and clf.input_.n_numeric == 3
 
 
 def test_mmoe_on_the_front_end():
@@ -344,7 +383,10 @@ def test_mmoe_on_the_front_end():
 
 def test_tabm_trains_members_and_predicts_their_mean():
     X, Y = make_frame(500)
-    clf = MultiTaskClassifier(**FAST, architecture="tabm", n_members=4).fit(X, Y)
+    # The network alone: its members' mean, no linear model blended in.
+    clf = MultiTaskClassifier(
+        **FAST, architecture="tabm", n_members=4, linear_blend=False
+    ).fit(X, Y)
     net = clf.module_.network
     assert isinstance(net, MemberEnsemble) and net.n_members == 4
     assert clf.score(X, Y) > 0.9
@@ -453,7 +495,7 @@ def test_fine_tuner_and_transfer_reuse_the_embeddings():
 
 
 def test_missing_values_of_float_arrays_are_found_without_a_copy():
-    from sk_mtl._data._tabular import _has_missing
+    from sk_mtl._data._choice import _has_missing
 
     X = np.zeros((20_000, 3), dtype=np.float32)
     assert not _has_missing(X)

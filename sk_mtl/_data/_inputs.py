@@ -11,47 +11,21 @@ Validation runs *for* an estimator (``owner``): sklearn's checks and messages of
 called, never to a source behind it.
 """
 
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import validate_data
 
+from ._checks import (
+    check_column_types,
+    check_float32_range,
+    reject_strings,
+    reject_text,
+)
 from ._quantiles import QuantileScaling, check_quantiles
+from ._robust import check_robust, fit_robust, robust_clip
 
-__all__ = ["NumericInput", "RowBatches", "as_dense", "reject_text"]
-
-
-def _holds_text(X):
-    if isinstance(X, str):
-        return True
-    if hasattr(X, "iloc") and getattr(X, "ndim", 2) == 1:  # pandas Series
-        X = X.to_numpy()
-    if isinstance(X, np.ndarray):
-        return (
-            X.dtype.kind in "USO"
-            and X.ndim == 1
-            and len(X) > 0
-            and isinstance(X.flat[0], str)
-        )
-    if isinstance(X, list | tuple) and len(X) > 0:
-        return isinstance(X[0], str)
-    return False
-
-
-def reject_text(X, reader):
-    """TypeError when X is a sequence of strings but ``reader`` reads numbers."""
-    if _holds_text(X):
-        raise TypeError(
-            f"X is a sequence of strings, but {reader} reads numeric features "
-            "(n_samples, n_features). For text, use "
-            "TransferClassifier('all-MiniLM-L6-v2'), or put a "
-            "sk_mtl.text.SentenceEncoder in front of the model in a pipeline."
-        )
-
-
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+__all__ = ["NumericInput", "RowBatches", "as_dense"]
 
 
 class RowBatches:
@@ -110,129 +84,6 @@ def _take_rows(data, rows):
     return RowBatches(data, rows)
 
 
-def _reject_strings(X, owner):
-    """sklearn's ``dtype="numeric"`` rule: arrays of strings are not numbers."""
-    if sp.issparse(X) or hasattr(X, "iloc"):
-        return
-    kind = getattr(X, "dtype", None)
-    if kind is None and isinstance(X, list | tuple):
-        kind = np.asarray(X).dtype
-    if kind is not None and kind.kind in "USa":
-        raise ValueError(
-            f"X holds strings (dtype {kind}), but {type(owner).__name__} reads "
-            "numeric features: convert your data to numbers explicitly (e.g. "
-            "np.asarray(X, dtype=float)) or encode the text columns first."
-        )
-
-
-# Column dtypes that are neither numbers nor categories: what they are, in words.
-_UNSUPPORTED_KINDS = {"M": "dates/times", "m": "time spans", "V": "raw bytes"}
-_UNSUPPORTED_DTYPES = {
-    "DatetimeTZDtype": "dates/times",
-    "PeriodDtype": "periods",
-    "IntervalDtype": "intervals",
-}
-
-
-def _unsupported_dtype(dtype):
-    """What ``dtype`` holds, in words, when no estimator reads it; else None."""
-    name = type(dtype).__name__
-    if name == "CategoricalDtype":
-        return _unsupported_dtype(dtype.categories.dtype)
-    if name in _UNSUPPORTED_DTYPES:
-        return _UNSUPPORTED_DTYPES[name]
-    return _UNSUPPORTED_KINDS.get(getattr(dtype, "kind", None))
-
-
-def _unsupported_value(values):
-    """The first value of an object column that is neither a string, a real
-    number, a bool nor missing; None if there is none."""
-    for kind in set(map(type, values)):
-        if issubclass(kind, str | bool | np.bool_) or kind is type(None):
-            continue
-        if issubclass(kind, numbers.Real) and not issubclass(kind, np.datetime64):
-            continue
-        for value in values:
-            if type(value) is kind and not _is_missing(value):
-                return value
-    return None
-
-
-def _is_missing(value):
-    try:
-        return bool(value != value) or str(value) in ("<NA>", "NaT")
-    except (TypeError, ValueError):
-        return False
-
-
-def check_column_types(X, owner):
-    """TypeError naming the first column of X that holds neither numbers nor
-    categories (dates, time spans, periods, intervals, dicts, ...); ValueError for
-    complex numbers (sklearn's message).
-
-    Runs on DataFrames and numpy arrays, at fit and at predict, before anything
-    converts X (numpy would raise ``DTypePromotionError``, or read dates as
-    numbers).
-    """
-    if sp.issparse(X):
-        return
-    frame = hasattr(X, "iloc") and hasattr(X, "dtypes") and getattr(X, "ndim", 0) == 2
-    if frame:
-        columns = [
-            (f"column {c!r}", X.iloc[:, j], dt)
-            for j, (c, dt) in enumerate(zip(X.columns, X.dtypes))
-        ]
-    elif isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1]:
-        # One dtype for all columns: only object arrays are read column by column.
-        n = X.shape[1] if X.dtype.kind == "O" else 1
-        columns = [(f"column {j}", X[:, j], X.dtype) for j in range(n)]
-    else:
-        return
-    caller = type(owner).__name__
-    for name, column, dtype in columns:
-        if getattr(dtype, "kind", None) == "c":
-            raise ValueError(
-                f"Complex data not supported: X's {name} holds complex numbers "
-                f"({dtype}), which {caller} cannot read as features."
-            )
-        what = _unsupported_dtype(dtype)
-        bad = None
-        if what is None and getattr(dtype, "kind", None) == "O":
-            values = column.tolist() if hasattr(column, "tolist") else list(column)
-            bad = _unsupported_value(values)
-            if bad is None:
-                continue
-            what = f"{type(bad).__name__} values (e.g. {bad!r})"
-        if what is None:
-            continue
-        raise TypeError(
-            f"X's {name} holds {what} (dtype {dtype}), which {caller} cannot read: "
-            "a feature's argument must be a string (categorical column) or a "
-            "number. Convert the column first (e.g. a date to its year, month and "
-            "day, or to days since a reference date)."
-        )
-
-
-def _check_float32_range(values, X, owner):
-    """ValueError naming the column of a finite value that float32 cannot hold."""
-    if values.size == 0 or values.dtype.kind != "f" or values.dtype.itemsize <= 4:
-        return
-    # Reductions only: no temporary as large as X.
-    if values.max() <= _FLOAT32_MAX and values.min() >= -_FLOAT32_MAX:
-        return
-    if sp.issparse(X):
-        col = int(X.tocsc().indices[np.abs(X.tocsc().data) > _FLOAT32_MAX][0])
-    else:
-        over = (X.max(axis=0) > _FLOAT32_MAX) | (X.min(axis=0) < -_FLOAT32_MAX)
-        col = int(np.flatnonzero(over)[0])
-    names = getattr(owner, "feature_names_in_", None)
-    name = f"column {col}" if names is None else f"column {names[col]!r}"
-    raise ValueError(
-        f"X has a value outside the float32 range (|x| > 3.4e38) in {name}; "
-        f"{type(owner).__name__} computes in float32. Scale X first."
-    )
-
-
 def _plain_rows(X, owner):
     """Whether X needs none of validate_data's work at predict: a 2-d float
     ndarray with rows, the fitted number of columns and only finite values, for
@@ -263,6 +114,11 @@ class NumericInput:
         Sparse X is never scaled (its zeros stay zeros). Off, X reaches the
         network as given (a pretrained module reads the numbers it was trained
         on).
+    linear_view : bool, default=True
+        With ``scale``, each column also reaches the network robust-scaled and
+        smoothly clipped (:mod:`sk_mtl._data._robust`), after all the
+        quantile-normal columns: the rows are ``2 * n_features_in_`` wide.
+        The quantile map bends linear relations; this view keeps them.
 
     Attributes
     ----------
@@ -272,12 +128,16 @@ class NumericInput:
         Their names, when X had string column names.
     scaling_ : QuantileScaling or None
         The scaling fitted in fit (None when X is read as given).
+    robust_center_, robust_scale_ : ndarray of shape (n_features_in_,) or None
+        The linear view's median and robust scale of each column (None
+        without the view).
     """
 
     kind = "numeric"
 
-    def __init__(self, scale=False):
+    def __init__(self, scale=False, linear_view=True):
         self.scale = scale
+        self.linear_view = linear_view
 
     def fit(self, X, owner, reader=None):
         """Validate training X for ``owner``, remember its features, return it
@@ -286,9 +146,11 @@ class NumericInput:
         X = self._validate(X, owner, reset=True)
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = getattr(owner, "feature_names_in_", None)
-        self.scaling_ = None
+        self.scaling_ = self.robust_center_ = self.robust_scale_ = None
         if self.scale and not sp.issparse(X) and X.shape[0]:
             self.scaling_ = QuantileScaling.fit(X)
+            if self.linear_view:
+                self.robust_center_, self.robust_scale_ = fit_robust(X)
         return self._scaled(X)
 
     def transform(self, X, owner, *, reset=False, reader=None):
@@ -309,7 +171,8 @@ class NumericInput:
     @property
     def width(self):
         """Width of the tensors made by :meth:`tensors`."""
-        return self.n_features_in_
+        views = 1 if getattr(self, "robust_center_", None) is None else 2
+        return views * self.n_features_in_
 
     def tensors(self, X, rows=None):
         """Model input for validated X (all rows, or ``rows``).
@@ -323,8 +186,14 @@ class NumericInput:
         """Validated X as the float32 rows the network reads."""
         if sp.issparse(X):
             return X
-        # An input pickled by an older sk_mtl has no scaling_: X as given.
+        # An input pickled by an older sk_mtl has no scaling_ (X as given) or
+        # no robust_center_ (the quantile view alone).
         scaling = getattr(self, "scaling_", None)
+        center = getattr(self, "robust_center_", None)
+        if scaling is not None and center is not None:
+            linear = robust_clip(X, center, self.robust_scale_)
+            quantile = scaling.transform(X)
+            return np.concatenate([quantile, linear], axis=1, dtype=np.float32)
         if scaling is not None:
             return scaling.transform(X)
         # The one float32 copy of float64 X (none for float32 X).
@@ -338,9 +207,9 @@ class NumericInput:
         if not reset and _plain_rows(X, owner):
             # validate_data would return X itself; its checks cost more than a
             # small network's forward pass.
-            _check_float32_range(X, X, owner)
+            check_float32_range(X, X, owner)
             return X
-        _reject_strings(X, owner)
+        reject_strings(X, owner)
         check_column_types(X, owner)
         X = validate_data(
             owner,
@@ -351,10 +220,10 @@ class NumericInput:
         )
         if sp.issparse(X):
             # Stays sparse: batches are made dense one at a time.
-            _check_float32_range(X.data, X, owner)
+            check_float32_range(X.data, X, owner)
             X = X.tocsr()
             return X if X.dtype == np.float32 else X.astype(np.float32)
-        _check_float32_range(X, X, owner)
+        check_float32_range(X, X, owner)
         return X
 
     def to_config(self):
@@ -366,6 +235,8 @@ class NumericInput:
             "n_features_in_": int(self.n_features_in_),
             "feature_names_in_": None if names is None else [str(n) for n in names],
             "quantiles": None if scaling is None else scaling.quantiles,
+            "robust_center": getattr(self, "robust_center_", None),
+            "robust_scale": getattr(self, "robust_scale_", None),
         }
 
     @classmethod
@@ -373,17 +244,23 @@ class NumericInput:
         """The fitted input that :meth:`to_config` describes.
 
         A file written before inputs were scaled has no ``quantiles``: its model
-        reads X as given, as it was trained to.
+        reads X as given, as it was trained to; one written before the linear
+        view has no ``robust_center``: its model reads the quantile view alone.
         """
         quantiles = config.get("quantiles")
-        new = cls(scale=quantiles is not None)
+        center, scale = config.get("robust_center"), config.get("robust_scale")
+        linear = quantiles is not None and center is not None
+        new = cls(scale=quantiles is not None, linear_view=linear)
         new.n_features_in_ = int(config["n_features_in_"])
         names = config["feature_names_in_"]
         new.feature_names_in_ = None if names is None else np.asarray(names, object)
-        new.scaling_ = None
+        new.scaling_ = new.robust_center_ = new.robust_scale_ = None
         if quantiles is not None:
             checked = check_quantiles(quantiles, new.n_features_in_)
             new.scaling_ = QuantileScaling(checked)
+        if linear:
+            robust = check_robust(center, scale, new.n_features_in_)
+            new.robust_center_, new.robust_scale_ = robust
         return new
 
     def _check_reuse(self, X, owner, reader):

@@ -16,9 +16,12 @@
   (:class:`sklearn.preprocessing.QuantileTransformer`, fitted in ``fit``): every
   column, whatever its unit, skew or outliers (incomes, capital gains that are
   mostly zero with a heavy tail), reaches the network on the same bounded scale,
-  and the order of its values (what a tree would split on) is kept. Robust scaling
-  would leave the outliers large and need a clipping step on top;
-- NaN in a numeric column becomes 0 (the median after the transform) plus a 0/1
+  and the order of its values (what a tree would split on) is kept. With
+  ``linear_view`` (the default), each numeric column also comes robust-scaled
+  and smoothly clipped (:mod:`sk_mtl._data._robust`), which keeps the linear
+  relations that the quantile map bends: the numeric tensor holds the
+  quantile-normal columns, then the linear ones;
+- NaN in a numeric column becomes 0 (the median, in both views) plus a 0/1
   missing indicator, for each column that had a missing value in fit. A column
   that had none in fit gets no indicator: a NaN there at predict time is read as
   the median.
@@ -34,10 +37,12 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array, validate_data
 
-from ._inputs import NumericInput, _take_rows, check_column_types
+from ._checks import check_column_types
+from ._inputs import NumericInput, _take_rows
 from ._quantiles import QuantileScaling, fit_quantile_transformer
+from ._robust import check_robust, fit_robust, robust_clip
 
-__all__ = ["TabularInput", "TabularData", "make_input"]
+__all__ = ["TabularInput", "TabularData"]
 
 
 def _is_frame(X):
@@ -59,56 +64,6 @@ def _from_dtype(X):
     if _is_frame(X):
         return [j for j, dt in enumerate(X.dtypes) if _categorical_dtype(dt)]
     return []
-
-
-# Rows per block when looking for NaN in a float array (a small boolean temporary).
-_NAN_BLOCK_ROWS = 8192
-
-
-def _has_missing(X):
-    if _is_frame(X):
-        return bool(X.isna().to_numpy().any())
-    if isinstance(X, np.ndarray) and X.dtype.kind not in "fO":
-        return False  # ints, bools cannot hold NaN; complex is rejected later
-    if isinstance(X, np.ndarray) and X.dtype.kind == "f":
-        # No float64 copy, no mask as large as X: a NaN makes the sum NaN (and so
-        # can inf - inf, which the exact block-wise look then tells apart).
-        if not np.isnan(X.sum()):
-            return False
-        blocks = range(0, len(X), _NAN_BLOCK_ROWS)
-        return any(np.isnan(X[i : i + _NAN_BLOCK_ROWS]).any() for i in blocks)
-    try:
-        values = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return bool(np.isnan(values).any())
-
-
-def make_input(X, categorical_features="from_dtype", *, tabular=False):
-    """The input object for training X: a :class:`TabularInput` or a NumericInput.
-
-    X is read as tabular (scaled numerics, encoded categories, missing values
-    allowed) when it has a categorical column, a missing value, or when
-    ``tabular`` is True (the network needs the tabular front-end); otherwise as
-    plain numbers, each dense column quantile-scaled the same way (sparse X is
-    read as given).
-    """
-    if hasattr(X, "toarray") or hasattr(X, "tocsr"):  # sparse
-        return NumericInput()
-    if tabular or _has_missing(X):
-        return TabularInput(categorical_features)
-    if categorical_features is None:
-        return NumericInput(scale=True)
-    if isinstance(categorical_features, str) and categorical_features == "from_dtype":
-        if not (_is_frame(X) or isinstance(X, np.ndarray)):
-            X = np.asarray(X, dtype=object)
-        if X.ndim == 2 and _from_dtype(X):
-            return TabularInput(categorical_features)
-        return NumericInput(scale=True)
-    mask = np.asarray(categorical_features)
-    if mask.size == 0 or (mask.dtype == bool and not mask.any()):
-        return NumericInput(scale=True)
-    return TabularInput(categorical_features)
 
 
 class TabularData:
@@ -143,6 +98,9 @@ class TabularInput:
     max_categories : int, default=255
         At most this many categories per column get their own slot (the most
         frequent ones); the rest share the "other" slot.
+    linear_view : bool, default=True
+        Each numeric column also robust-scaled and smoothly clipped, after the
+        quantile-normal ones (see the module docstring).
 
     Attributes
     ----------
@@ -163,6 +121,9 @@ class TabularInput:
         indicator), named as ``numeric_columns_``.
     scaler_ : QuantileTransformer or None
         The numeric scaling fitted in fit.
+    robust_center_, robust_scale_ : ndarray of shape (n_numeric columns,) or None
+        The linear view's median and robust scale of each numeric column (None
+        without the view).
     """
 
     kind = "tabular"
@@ -173,10 +134,12 @@ class TabularInput:
         categorical_features="from_dtype",
         min_category_count=5,
         max_categories=255,
+        linear_view=True,
     ):
         self.categorical_features = categorical_features
         self.min_category_count = min_category_count
         self.max_categories = max_categories
+        self.linear_view = linear_view
 
     # ------------------------------------------------------------------- fit
     def fit(self, X, owner, reader=None):
@@ -196,10 +159,13 @@ class TabularInput:
         self._missing_at = [int(i) for i in np.flatnonzero(missing.any(axis=0))]
         self._set_column_attributes()
         self.scaler_ = self._fast_scaling = None
+        self.robust_center_ = self.robust_scale_ = None
         if numeric.shape[1]:
             # An all-NaN column would give NaN quantiles: fit it on zeros.
             filled = np.where(missing.all(axis=0), 0.0, numeric)
             self.scaler_ = fit_quantile_transformer(filled)
+            if self.linear_view:
+                self.robust_center_, self.robust_scale_ = fit_robust(numeric)
         return self._encode(X, numeric)
 
     def transform(self, X, owner, *, reset=False, reader=None):
@@ -223,8 +189,10 @@ class TabularInput:
 
     @property
     def n_numeric(self):
-        """Number of numeric columns (the width of ``tensors()["numeric"]``)."""
-        return len(self.numeric_columns_)
+        """The width of ``tensors()["numeric"]``: the number of numeric
+        columns, twice that with the linear view."""
+        views = 1 if getattr(self, "robust_center_", None) is None else 2
+        return views * len(self.numeric_columns_)
 
     def _set_column_attributes(self):
         """The public column lists: names where X had names, else positions."""
@@ -262,6 +230,14 @@ class TabularInput:
             self._missing_at = [int(i) for i in self.missing_columns_]
             self._set_column_attributes()
         return self._numeric_at, self._categorical_at, self._missing_at
+
+    def _linear(self, numeric):
+        """The linear view of the numeric columns (its centre and scale checked:
+        they may come from a file)."""
+        center, scale = check_robust(
+            self.robust_center_, self.robust_scale_, numeric.shape[1]
+        )
+        return robust_clip(numeric, center, scale)
 
     # --------------------------------------------------------------- helpers
     @staticmethod
@@ -376,6 +352,11 @@ class TabularInput:
         if self.scaler_ is not None:
             scaled = self._scaling().transform(np.where(missing, 0.0, numeric))
             scaled[missing] = 0.0
+            # A TabularInput of an older sk_mtl has no linear view.
+            if getattr(self, "robust_center_", None) is not None:
+                linear = self._linear(numeric)
+                linear[missing] = 0.0
+                scaled = np.concatenate([scaled, linear], axis=1, dtype=np.float32)
         codes = np.empty((X.shape[0], len(categorical_at)), dtype=np.int64)
         for i, (j, cats) in enumerate(zip(categorical_at, self.categories_)):
             codes[:, i] = _codes(_column(X, j), cats)

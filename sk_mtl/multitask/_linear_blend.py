@@ -2,9 +2,10 @@
 
 After the network is fitted (its best epoch restored), one linear model per
 task is fitted on the training part of the early-stopping split, on the
-features the network reads: the quantile-scaled columns of numeric X (sparse X
-as given) or, for tabular X, the scaled numeric columns, the missing
-indicators and a one-hot code of each categorical column's encoding. An
+features the network reads: the scaled columns of numeric X (each column
+quantile-normal and robust-scaled, see :mod:`sk_mtl._data._robust`; sparse X as
+given) or, for tabular X, the scaled numeric columns (in the same two views),
+the missing indicators and a one-hot code of each categorical column's encoding. An
 L2-penalised logistic regression (``C=1``) serves a classification task, a
 ridge regression (``alpha=1``) on the standardised target a regression task.
 Each task's output is then ``(1 - w) * network + w * linear`` (class

@@ -144,8 +144,8 @@ default="squared_error"
     ['classification', 'regression']
     >>> est.predict(X[:2]).round(1)
       churn  spend
-    0   yes  137.3
-    1   yes  132.2
+    0   yes  136.7
+    1   yes  130.8
     >>> proba = est.predict_proba(X[:2])  # one entry per task
     >>> proba[0].shape, proba[1] is None
     ((2, 2), True)

@@ -9,8 +9,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 from torch import nn
 
+from .._data._choice import make_input
 from .._data._inputs import as_dense
-from .._data._tabular import TabularInput, make_input
+from .._data._tabular import TabularInput
 from .._engine._phases import Network
 from ..embeddings import (
     NUMERIC_EMBEDDINGS,
@@ -58,8 +59,9 @@ EARLY_STOPPING_AUTO_SAMPLES = 100
 class SharedNetworkMixin(BaggingMixin):
     """Input and network of the shared-trunk estimators (not for direct use).
 
-    Numeric X is quantile-scaled (sparse X read as given), or read by the
-    tabular front-end (categorical columns, NaN);
+    Numeric X is quantile-scaled, with a robust-scaled copy of each column
+    beside (sparse X read as given), or read by the tabular front-end
+    (categorical columns, NaN);
     the network is a shared MLP (or the user's ``module``) with one head per task,
     an MMoE, or (MultiTaskClassifier) a TabM-mini ensemble; each head is as wide
     as its task's ``n_outputs``, so regression tasks get one output; ``n_bags``
@@ -70,7 +72,14 @@ class SharedNetworkMixin(BaggingMixin):
 
     def _fit_input(self, X, ctx):
         tabular = self.numeric_embedding is not None or self.architecture == "tabm"
-        input_ = make_input(X, self.categorical_features, tabular=tabular)
+        # A numeric embedding reads the quantile-normal values alone, and a
+        # user's module the columns of X.
+        input_ = make_input(
+            X,
+            self.categorical_features,
+            tabular=tabular,
+            linear_view=self.numeric_embedding is None and self.module is None,
+        )
         return input_, input_.fit(X, self)
 
     def _validation_fraction(self, ctx):

@@ -139,7 +139,7 @@ def reuse_input(source, X, owner, *, input_mismatch, reader):
     if input_mismatch == "reinit" and width is not None:
         fresh = NumericInput(scale=True)
         X_valid = fresh.fit(X, owner, reader=f"the {reader}")
-        if X_valid.shape[1] != width:
+        if fresh.n_features_in_ != width:
             return fresh, X_valid, True
     X_valid = source.input_.transform(X, owner, reset=True, reader=reader)
     return source.input_, X_valid, False

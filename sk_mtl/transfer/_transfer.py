@@ -164,7 +164,7 @@ SentenceTransformer
     (3,)
     >>> tc.module_.trunk.base  # the source's trunk, frozen
     MLP(
-      (0): Linear(in_features=6, out_features=16, bias=True)
+      (0): Linear(in_features=12, out_features=16, bias=True)
       (1): ReLU()
       (2): Dropout(p=0.1, inplace=False)
     )

@@ -117,8 +117,9 @@ linear_blend : bool or "auto", default="auto"
     out for early stopping. After the network is fitted, one
     L2-penalised logistic regression (``C=1``; a classification task) or ridge
     regression (a regression task) per task is fitted on the training part
-    of the rows, on the features the network reads (quantile-scaled numeric
-    columns, missing indicators, one-hot categories); each task then predicts
+    of the rows, on the features the network reads (numeric columns
+    quantile-normal and robust-scaled, missing indicators, one-hot
+    categories); each task then predicts
     ``(1 - w)`` times the network's class probabilities (or predictions) plus
     ``w`` times the linear model's, with ``w`` in ``{0, 0.25, 0.5, 0.75, 1}``
     of least log loss (squared error) on the held-out rows: 0, the network

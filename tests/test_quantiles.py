@@ -92,3 +92,12 @@ def test_pickle_keeps_only_the_quantiles():
     back = pickle.loads(data)
     np.testing.assert_array_equal(back.transform(X[:50]), scaling.transform(X[:50]))
     np.testing.assert_array_equal(back.quantiles, scaling.quantiles)
+
+
+def test_transform_writes_into_columns_of_a_wider_array():
+    X = np.random.default_rng(2).normal(size=(20, 3))
+    scaling = QuantileScaling.fit(X)
+    wide = np.full((20, 5), 7.0, dtype=np.float32)
+    scaling.transform(X, out=wide[:, 1:4])
+    np.testing.assert_array_equal(wide[:, 1:4], scaling.transform(X))
+    np.testing.assert_array_equal(wide[:, [0, 4]], 7.0)

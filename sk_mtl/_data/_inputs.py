@@ -191,9 +191,12 @@ class NumericInput:
         scaling = getattr(self, "scaling_", None)
         center = getattr(self, "robust_center_", None)
         if scaling is not None and center is not None:
-            linear = robust_clip(X, center, self.robust_scale_)
-            quantile = scaling.transform(X)
-            return np.concatenate([quantile, linear], axis=1, dtype=np.float32)
+            # the quantile view, then the linear one, written side by side
+            n = X.shape[1]
+            out = np.empty((X.shape[0], 2 * n), dtype=np.float32)
+            scaling.transform(X, out=out[:, :n])
+            robust_clip(X, center, self.robust_scale_, out=out[:, n:])
+            return out
         if scaling is not None:
             return scaling.transform(X)
         # The one float32 copy of float64 X (none for float32 X).

@@ -102,9 +102,12 @@ class QuantileScaling:
         """The scaling of finite 2-d X's columns."""
         return cls(fit_quantile_transformer(X).quantiles_)
 
-    def transform(self, X):
-        """Finite X of shape (n_samples, n_features) as a new float32 array."""
-        out = np.empty(X.shape, dtype=np.float32)
+    def transform(self, X, out=None):
+        """Finite X of shape (n_samples, n_features) as a new float32 array, or
+        written into ``out`` (float32, of X's shape; e.g. columns of a wider
+        array) and returned."""
+        if out is None:
+            out = np.empty(X.shape, dtype=np.float32)
         for start in range(0, X.shape[0], _CHUNK_ROWS):
             block = X[start : start + _CHUNK_ROWS]
             out[start : start + _CHUNK_ROWS] = self._normal(block).T

@@ -36,8 +36,9 @@ def fit_robust(X):
     return center, scale
 
 
-def robust_clip(X, center, scale):
-    """X's columns robust-scaled and smoothly clipped, as a new float64 array.
+def robust_clip(X, center, scale, out=None):
+    """X's columns robust-scaled and smoothly clipped, as a new float64 array
+    or written into ``out`` (e.g. float32 columns of a wider array).
 
     Five array operations whatever the number of columns (NaN stay NaN); float
     X of either precision gives float64 (``center`` is float64).
@@ -46,8 +47,7 @@ def robust_clip(X, center, scale):
     z /= scale
     root = np.multiply(z, 1 / 3)
     np.hypot(root, 1.0, out=root)  # sqrt(1 + (z / 3) ** 2)
-    z /= root
-    return z
+    return np.divide(z, root, out=z if out is None else out, casting="same_kind")
 
 
 def check_robust(center, scale, n_features):

@@ -10,7 +10,8 @@ tasks) and then called on batches of held-out rows:
   ``architecture="mmoe"`` and ``architecture="tabm"`` (when ``tabm`` is
   installed), all with ``n_threads="auto"`` (the default);
 - the MLP's fitted torch module called by hand (``torch.inference_mode``, a
-  float32 tensor in, logits out, torch's default threads);
+  float32 tensor of the rows as the model's input made them, prepared
+  beforehand, in; logits out; torch's default threads);
 - scikit-learn ``MLPClassifier`` with the same hidden layers on the same three
   tasks (multi-label) and ``HistGradientBoostingClassifier`` (first task only:
   it predicts one task);
@@ -99,8 +100,10 @@ def _fit_mlp(epochs, params, needs_blend_option, X, Y):
         ).fit(X, Y)
 
 
-def _fit_contenders(names):
-    """name -> callable(X) for every contender this worker can run."""
+def _fit_contenders(names, inputs):
+    """name -> callable(X) for every contender this worker can run; ``inputs``
+    gains the rows a contender reads instead of the raw rows (the by-hand
+    module reads what the fitted model's input makes of them)."""
     import torch
 
     X, Y = make_data(N_TRAIN, 0)
@@ -144,6 +147,7 @@ def _fit_contenders(names):
                 return module(torch.from_numpy(Xb))
 
         calls["torch module by hand"] = by_hand
+        inputs["torch module by hand"] = mlp.input_.transform(inputs["raw"], mlp)
     if "MLPClassifier" in names:
         import warnings
 
@@ -169,9 +173,9 @@ def _fit_contenders(names):
 def worker(root, names):
     """Fit, then answer ``name batch n_calls`` lines with per-call seconds."""
     sys.path.insert(0, root)
-    calls = _fit_contenders(names)
     X, _ = make_data(4096, 1)
-    inputs = {TEXT: make_texts(4096, 1)[0]}
+    inputs = {TEXT: make_texts(4096, 1)[0], "raw": X}
+    calls = _fit_contenders(names, inputs)
     print(json.dumps({"ready": sorted(calls)}), flush=True)
     for line in sys.stdin:
         name, batch, n = line.split("\t")

@@ -472,3 +472,37 @@ def test_n_threads_applies_during_fit_only(n_threads, expected):
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="n_threads"):
         MultiTaskClassifier(n_threads="many").fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "estimator", [MultiTaskClassifier, MultiTaskRegressor, MixedTaskEstimator]
+)
+def test_linear_view_switches_the_second_numeric_view(estimator, tmp_path):
+    import sk_mtl
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 5))
+    frame = pd.DataFrame(X, columns=list("abcde")).assign(
+        c=pd.Categorical(rng.choice(["x", "y"], 60))
+    )
+    y = (X[:, 0] > 0).astype(int)
+    for data in (X, frame):
+        both = estimator(**FAST).fit(data, y)
+        alone = estimator(**FAST, linear_view=False).fit(data, y)
+        # the numeric block of the input is twice as wide with both views
+        width = both.input_.tensors(both.input_.transform(data[:2], both))
+        narrow = alone.input_.tensors(alone.input_.transform(data[:2], alone))
+        if isinstance(width, dict):
+            width, narrow = width["numeric"], narrow["numeric"]
+        n_numeric = 5 if data is X else 4
+        assert width.shape[1] - narrow.shape[1] == n_numeric
+        assert getattr(alone.input_, "robust_center_", None) is None
+        path = tmp_path / "alone.sk_mtl"
+        sk_mtl.save(alone, path)
+        loaded = sk_mtl.load(path)
+        assert loaded.linear_view is False
+        np.testing.assert_allclose(
+            np.asarray(loaded.predict(data[:5])), np.asarray(alone.predict(data[:5]))
+        )
+    with pytest.raises(ValueError, match="linear_view"):
+        estimator(linear_view="yes").fit(X, y)

@@ -62,6 +62,13 @@ default="from_dtype"
         (learned frequencies) or piecewise-linear (on 48 quantile bins of the
         training data). None: the scaled value itself. Needs the ``tabular``
         extra.
+    linear_view : bool, default=True
+        Beside each numeric column's quantile-normal value, give the network
+        the column robust-scaled and smoothly clipped, which keeps linear
+        relations straight (:mod:`sk_mtl._data._robust`, see :ref:`tabular`).
+        Not with ``numeric_embedding`` or ``module``. False: the quantile view
+        alone, as sk_mtl read numeric columns before (a network of half the
+        input width; on few-label fine-tuning of digits it scored better).
     module : torch.nn.Module, its class, or None, default=None
         Your own shared trunk instead of the MLP of ``hidden_units`` (skorch's
         ``module=``): it maps a float tensor ``(n_samples, n_features)`` to
@@ -136,6 +143,7 @@ default="from_dtype"
         n_members=4,
         categorical_features="from_dtype",
         numeric_embedding=None,
+        linear_view=True,
         module=None,
         module_options=None,
         task_weighting="equal",
@@ -173,6 +181,7 @@ default="from_dtype"
         self.n_members = n_members
         self.categorical_features = categorical_features
         self.numeric_embedding = numeric_embedding
+        self.linear_view = linear_view
         self.module = module
         self.module_options = module_options
         self.task_weighting = task_weighting

@@ -121,6 +121,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         n_experts=4,
         categorical_features="from_dtype",
         numeric_embedding=None,
+        linear_view=True,
         module=None,
         module_options=None,
         task_weighting="equal",
@@ -153,6 +154,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         self.n_experts = n_experts
         self.categorical_features = categorical_features
         self.numeric_embedding = numeric_embedding
+        self.linear_view = linear_view
         self.module = module
         self.module_options = module_options
         self.task_weighting = task_weighting

@@ -41,6 +41,7 @@ NETWORK_CONSTRAINTS: dict = {
     "architecture": [StrOptions({"shared_bottom", "mmoe"})],
     "categorical_features": [str, list, tuple, "array-like", None],
     "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
+    "linear_view": ["boolean"],
     "n_experts": [Interval(numbers.Integral, 1, None, closed="left")],
     "module": [nn.Module, type, None],
     "module_options": [dict, None],
@@ -78,7 +79,9 @@ class SharedNetworkMixin(BaggingMixin):
             X,
             self.categorical_features,
             tabular=tabular,
-            linear_view=self.numeric_embedding is None and self.module is None,
+            linear_view=self.linear_view
+            and self.numeric_embedding is None
+            and self.module is None,
         )
         return input_, input_.fit(X, self)
 

@@ -278,6 +278,11 @@ default="from_dtype"
 numeric_embedding : {None, "periodic", "piecewise_linear"}, default=None
     Embedding of each numeric column through the tabular front-end (needs
     the ``tabular`` extra); None: the value itself.
+linear_view : bool, default=True
+    Beside each numeric column's quantile-normal value, the column
+    robust-scaled and smoothly clipped, as in :class:`MultiTaskClassifier`;
+    False: the quantile view alone. Not with ``numeric_embedding`` or
+    ``module``.
 module : torch.nn.Module, its class, or None, default=None
     Your own shared trunk instead of the MLP of ``hidden_units``, as in
     :class:`MultiTaskClassifier`: it maps ``(n_samples, n_features)`` to

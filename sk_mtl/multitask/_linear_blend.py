@@ -245,14 +245,15 @@ def _blend_stacked(outputs, linear, blend, n_tasks, width):
     else:
         stacked = getattr(outputs, "stacked", None)
         network = (
-            stacked.numpy().astype(np.float64)
+            stacked.numpy()
             if stacked is not None
-            else np.stack([out.numpy() for out in outputs], axis=1).astype(np.float64)
+            else np.stack([out.numpy() for out in outputs], axis=1)
         )
-        w = blend[:, None]
-        probabilities = _softmax(network)
-        probabilities *= 1.0 - w
-        probabilities += w * _softmax(linear)
+        # Network and linear logits side by side, (rows, 2 tasks, width): one
+        # softmax for both, then each half weighted and the halves added.
+        both = _softmax(np.concatenate([network, linear], axis=1, dtype=np.float64))
+        both *= np.concatenate([1.0 - blend, blend])[:, None]
+        probabilities = np.add(both[:, :n_tasks], both[:, n_tasks:])
         mixed = np.log(np.maximum(probabilities, _TINY))
     stacked = torch.from_numpy(mixed)
     return TaskOutputs(stacked.unbind(-2), stacked, probabilities)

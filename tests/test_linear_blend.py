@@ -254,7 +254,7 @@ def test_a_class_the_training_rows_lack_gets_no_probability():
         [task], X, targets, np.ones((60, 1)), np.arange(60), ()
     )
     assert fitted == [True] and coef.shape == (2, 3)
-    proba = blend._softmax(blend.linear_outputs(X, coef, intercept, ()))
+    proba = blend.softmax(blend.linear_outputs(X, coef, intercept, ()))
     assert proba[:, 1].max() < 1e-15
     assert (proba[:, [0, 2]].argmax(axis=1) * 2 == codes[:, 0]).mean() > 0.9
 
@@ -299,13 +299,15 @@ def test_tasks_of_one_width_blend_at_once_as_each_alone():
         alone = blend._mixed(task, network[t], linear[:, 2 * t : 2 * t + 2], weights[t])
         if weights[t] == 0:
             alone = network[t].numpy()
-        # the same probabilities (log-probabilities are logits up to a shift)
+        # the same probabilities (log-probabilities are logits up to a shift);
+        # softmax writes into float64 logits: on copies
+        expected = blend.softmax(np.array(alone, dtype=np.float64))
         np.testing.assert_allclose(
-            blend._softmax(together[t].numpy()), blend._softmax(alone), rtol=1e-12
+            blend.softmax(np.array(together[t].numpy(), dtype=np.float64)),
+            expected,
+            rtol=1e-12,
         )
-        np.testing.assert_allclose(
-            together.probabilities[:, t], blend._softmax(alone), rtol=1e-12
-        )
+        np.testing.assert_allclose(together.probabilities[:, t], expected, rtol=1e-12)
 
 
 def test_task_probas_reads_a_blends_probabilities():

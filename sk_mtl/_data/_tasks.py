@@ -30,6 +30,7 @@ __all__ = [
     "fit_tasks",
     "infer_task_kinds",
     "predict_tasks",
+    "softmax",
     "task_probas",
 ]
 
@@ -71,7 +72,7 @@ class ClassificationTask:
 
     def proba(self, output):
         """Class probabilities (float64 numpy) from the head's logits."""
-        return _softmax(output.numpy().astype(np.float64))
+        return softmax(output.numpy().astype(np.float64))
 
     def predict(self, output):
         """Labels from the head's logits."""
@@ -302,9 +303,9 @@ def fit_tasks(y, kinds="classification"):
     return tasks, TaskTargets(codes, labelled, classes, names, multitask)
 
 
-def _softmax(logits):
-    """Softmax over the last axis, as a float64 array (``logits`` itself when
-    it is one).
+def softmax(logits):
+    """Softmax over the last axis, as a float64 array: written into ``logits``
+    itself when it is one (pass a copy to keep it).
 
     In numpy: for the few rows of a serving call, torch's per-op cost is most
     of the work.
@@ -337,9 +338,9 @@ def task_probas(tasks, outputs):
         z = np.ascontiguousarray(known.transpose(1, 0, 2))
     elif stacked is not None and len(chosen) == len(tasks):
         logits = np.array(stacked.transpose(0, 1).numpy(), np.float64, order="C")
-        z = _softmax(logits)
+        z = softmax(logits)
     else:
-        z = _softmax(np.stack([outputs[t].numpy() for t in chosen]))
+        z = softmax(np.stack([outputs[t].numpy() for t in chosen]))
     for t, proba in zip(chosen, z):
         probas[t] = proba
     return probas

@@ -27,6 +27,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.utils._param_validation import StrOptions
 
 from .._data._tabular import TabularData
+from .._data._tasks import softmax
 from ..losses import TaskOutputs
 
 __all__ = [
@@ -140,11 +141,17 @@ def fit_linear_models(tasks, X, targets, weights, rows, cardinalities):
     return coef, intercept, fitted
 
 
-def _softmax(z):
-    z = z - z.max(axis=-1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=-1, keepdims=True)
-    return z
+def _mixed_probabilities(network, linear, blend):
+    """``(1 - w) softmax(network) + w softmax(linear)`` of each task, float64.
+
+    ``network`` and ``linear``: logits of shape (rows, tasks, width); ``blend``:
+    each task's ``w``. Both sets of logits take one softmax side by side (a
+    served row's cost is the number of array operations).
+    """
+    n_tasks = len(blend)
+    both = softmax(np.concatenate([network, linear], axis=1, dtype=np.float64))
+    both *= np.concatenate([1.0 - blend, blend])[:, None]
+    return np.add(both[:, :n_tasks], both[:, n_tasks:])
 
 
 def _mixed(task, network, linear, w):
@@ -153,20 +160,20 @@ def _mixed(task, network, linear, w):
     standardised prediction."""
     if w == 1.0:  # the linear model alone: its logits or standardised output
         return linear
-    net = network.numpy().astype(np.float64)
+    net = network.numpy()
     if task.kind == "regression":
-        return (1.0 - w) * net + w * linear
-    mixed = _softmax(net)
-    mixed *= 1.0 - w
-    mixed += w * _softmax(linear)
-    return np.log(np.maximum(mixed, _TINY, out=mixed), out=mixed)
+        return (1.0 - w) * net.astype(np.float64) + w * linear
+    mixed = _mixed_probabilities(net[:, None], linear[:, None], np.array([w]))
+    return np.log(np.maximum(mixed[:, 0], _TINY))
 
 
 def _task_loss(task, output, codes, weight):
     if task.kind == "regression":
         errors = (output[:, 0] - codes) ** 2
     else:
-        proba = _softmax(output)[np.arange(len(codes)), codes.astype(np.int64)]
+        # a copy: the output may be the linear models' (shared) logits
+        proba = softmax(np.array(output, dtype=np.float64))
+        proba = proba[np.arange(len(codes)), codes.astype(np.int64)]
         errors = -np.log(np.maximum(proba, _TINY))
     return float(np.average(errors, weights=weight))
 
@@ -249,11 +256,7 @@ def _blend_stacked(outputs, linear, blend, n_tasks, width):
             if stacked is not None
             else np.stack([out.numpy() for out in outputs], axis=1)
         )
-        # Network and linear logits side by side, (rows, 2 tasks, width): one
-        # softmax for both, then each half weighted and the halves added.
-        both = _softmax(np.concatenate([network, linear], axis=1, dtype=np.float64))
-        both *= np.concatenate([1.0 - blend, blend])[:, None]
-        probabilities = np.add(both[:, :n_tasks], both[:, n_tasks:])
+        probabilities = _mixed_probabilities(network, linear, blend)
         mixed = np.log(np.maximum(probabilities, _TINY))
     stacked = torch.from_numpy(mixed)
     return TaskOutputs(stacked.unbind(-2), stacked, probabilities)

@@ -82,6 +82,15 @@ class TabularData:
     def __len__(self):
         return self.shape[0]
 
+    def __getitem__(self, rows):
+        """The ``rows`` (an index array or a slice), as arrays' ``X[rows]``."""
+        return TabularData(
+            self.numeric[rows],
+            self.missing[rows],
+            self.categorical[rows],
+            self.shape[1],
+        )
+
 
 MISSING, OTHER = 0, 1
 

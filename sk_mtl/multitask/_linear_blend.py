@@ -38,7 +38,6 @@ __all__ = [
     "choose_weights",
     "fit_linear_models",
     "linear_outputs",
-    "take_rows",
 ]
 
 LINEAR_BLEND_CONSTRAINT = ["boolean", StrOptions({"auto"})]
@@ -48,15 +47,6 @@ BLEND_ATTRIBUTES = ("linear_blend_weights_", "linear_coef_", "linear_intercept_"
 # probability is exp(-50) of the others', 0 in effect.
 _ABSENT_CLASS_LOGIT = -50.0
 _TINY = np.finfo(np.float64).tiny
-
-
-def take_rows(X, rows):
-    """The ``rows`` of validated X (an array, a sparse matrix or TabularData)."""
-    if isinstance(X, TabularData):
-        return TabularData(
-            X.numeric[rows], X.missing[rows], X.categorical[rows], X.shape[1]
-        )
-    return X[rows]
 
 
 def _design(X, cardinalities):

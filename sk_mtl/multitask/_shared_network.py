@@ -29,7 +29,6 @@ from ._linear_blend import (
     choose_weights,
     fit_linear_models,
     linear_outputs,
-    take_rows,
 )
 
 __all__ = ["EARLY_STOPPING_AUTO_SAMPLES", "NETWORK_CONSTRAINTS", "SharedNetworkMixin"]
@@ -129,7 +128,7 @@ class SharedNetworkMixin(BaggingMixin):
         coef, intercept, fitted = fit_linear_models(
             ctx.tasks, ctx.X, targets, weights, train, cardinalities
         )
-        X_valid = take_rows(ctx.X, valid)
+        X_valid = ctx.X[valid]  # an array, a sparse matrix or TabularData
         chosen = choose_weights(
             ctx.tasks,
             self._network_outputs(X_valid),

@@ -23,7 +23,7 @@ from ._checks import (
     reject_text,
 )
 from ._quantiles import QuantileScaling, check_quantiles
-from ._robust import check_robust, fit_robust, robust_clip
+from ._robust import check_robust, fit_robust, two_views
 
 __all__ = ["NumericInput", "RowBatches", "as_dense"]
 
@@ -191,12 +191,7 @@ class NumericInput:
         scaling = getattr(self, "scaling_", None)
         center = getattr(self, "robust_center_", None)
         if scaling is not None and center is not None:
-            # the quantile view, then the linear one, written side by side
-            n = X.shape[1]
-            out = np.empty((X.shape[0], 2 * n), dtype=np.float32)
-            scaling.transform(X, out=out[:, :n])
-            robust_clip(X, center, self.robust_scale_, out=out[:, n:])
-            return out
+            return two_views(X, scaling, center, self.robust_scale_)
         if scaling is not None:
             return scaling.transform(X)
         # The one float32 copy of float64 X (none for float32 X).

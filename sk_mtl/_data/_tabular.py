@@ -40,7 +40,7 @@ from sklearn.utils.validation import check_array, validate_data
 from ._checks import check_column_types
 from ._inputs import NumericInput, _take_rows
 from ._quantiles import QuantileScaling, fit_quantile_transformer
-from ._robust import check_robust, fit_robust, robust_clip
+from ._robust import check_robust, fit_robust, two_views
 
 __all__ = ["TabularInput", "TabularData"]
 
@@ -240,13 +240,10 @@ class TabularInput:
             self._set_column_attributes()
         return self._numeric_at, self._categorical_at, self._missing_at
 
-    def _linear(self, numeric):
-        """The linear view of the numeric columns (its centre and scale checked:
-        they may come from a file)."""
-        center, scale = check_robust(
-            self.robust_center_, self.robust_scale_, numeric.shape[1]
-        )
-        return robust_clip(numeric, center, scale)
+    def _robust(self, numeric):
+        """The linear view's centre and scale, checked (they may come from a
+        file)."""
+        return check_robust(self.robust_center_, self.robust_scale_, numeric.shape[1])
 
     # --------------------------------------------------------------- helpers
     @staticmethod
@@ -359,13 +356,14 @@ class TabularInput:
         missing = np.isnan(numeric)
         scaled = numeric
         if self.scaler_ is not None:
-            scaled = self._scaling().transform(np.where(missing, 0.0, numeric))
-            scaled[missing] = 0.0
+            filled = np.where(missing, 0.0, numeric)
             # A TabularInput of an older sk_mtl has no linear view.
-            if getattr(self, "robust_center_", None) is not None:
-                linear = self._linear(numeric)
-                linear[missing] = 0.0
-                scaled = np.concatenate([scaled, linear], axis=1, dtype=np.float32)
+            if getattr(self, "robust_center_", None) is None:
+                scaled, views = self._scaling().transform(filled), 1
+            else:
+                robust = self._robust(numeric)
+                scaled, views = two_views(filled, self._scaling(), *robust), 2
+            scaled[np.tile(missing, views)] = 0.0  # in every view: see indicators
         codes = np.empty((X.shape[0], len(categorical_at)), dtype=np.int64)
         for i, (j, cats) in enumerate(zip(categorical_at, self.categories_)):
             codes[:, i] = _codes(_column(X, j), cats)

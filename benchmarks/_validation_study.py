@@ -39,6 +39,19 @@ def validation_splits(data, names, seeds):
             yield table, X, Y, kinds, seed, train[fit], train[val]
 
 
+def fit_contenders(data, names, seeds, out, contenders, fit):
+    """Fit, score and record every contender on each validation split of the
+    tables ``names``: ``fit(spec, X, Y, kinds, fit_rows, validation_rows,
+    seed)`` of each ``name -> spec`` of ``contenders`` gives
+    ``(scores, cpu_s, epochs)``."""
+    for table, X, Y, kinds, seed, rows, val in validation_splits(data, names, seeds):
+        results = {
+            name: fit(spec, X, Y, kinds, rows, val, seed)
+            for name, spec in contenders.items()
+        }
+        record(out, table, seed, results, fit_rows=len(rows), table_rows=len(X))
+
+
 def inputs_made_by(input_for):
     """A context in which the default estimators' input objects are made by
     ``input_for(X, categorical_features, tabular=..., linear_view=...)``

@@ -49,13 +49,7 @@ BELOW_LINEAR = -0.01  # "more than 0.01 below the linear model"
 
 def run(data, seeds, out):
     _warm_up()
-    splits = study.validation_splits(data, TABLE_NAMES, seeds)
-    for table, X, Y, kinds, seed, fit, val in splits:
-        results = {
-            name: _fit_sk_mtl(params, X, Y, kinds, fit, val, seed)
-            for name, params in CONTENDERS.items()
-        }
-        study.record(out, table, seed, results, fit_rows=len(fit), table_rows=len(X))
+    study.fit_contenders(data, TABLE_NAMES, seeds, out, CONTENDERS, _fit_sk_mtl)
 
 
 def anchor_rows(rows, path=ANCHOR_RESULTS):

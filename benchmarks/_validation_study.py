@@ -26,25 +26,27 @@ from .tabular_suite import _fit_sk_mtl, _split
 TIE = 0.002
 
 
-def validation_splits(data, names, seeds):
+def validation_splits(data, names, seeds, redraw=0):
     """``(table, X, Y, kinds, seed, fit_rows, validation_rows)`` of the suite's
-    training parts (80 % fitted / 20 % scored inside each; test rows unused)."""
+    training parts (80 % fitted / 20 % scored inside each; test rows unused);
+    ``redraw``: the inner split is drawn with ``seed + redraw``."""
     for table in TABLES:
         if table.name not in names:
             continue
         X, Y, kinds = table.load(data)
         for seed in seeds:
             train, _ = _split(Y, kinds, seed, 0.25)
-            fit, val = _split(Y.iloc[train], kinds, seed, 0.2)
+            fit, val = _split(Y.iloc[train], kinds, seed + redraw, 0.2)
             yield table, X, Y, kinds, seed, train[fit], train[val]
 
 
-def fit_contenders(data, names, seeds, out, contenders, fit):
+def fit_contenders(data, names, seeds, out, contenders, fit, redraw=0):
     """Fit, score and record every contender on each validation split of the
     tables ``names``: ``fit(spec, X, Y, kinds, fit_rows, validation_rows,
     seed)`` of each ``name -> spec`` of ``contenders`` gives
-    ``(scores, cpu_s, epochs)``."""
-    for table, X, Y, kinds, seed, rows, val in validation_splits(data, names, seeds):
+    ``(scores, cpu_s, epochs)``; ``redraw`` as :func:`validation_splits`'s."""
+    splits = validation_splits(data, names, seeds, redraw)
+    for table, X, Y, kinds, seed, rows, val in splits:
         results = {
             name: fit(spec, X, Y, kinds, rows, val, seed)
             for name, spec in contenders.items()

@@ -75,6 +75,7 @@ CONTENDERS = {
     "vf20_refit_auto": ("vf20", "refit", "auto"),
 }
 VF20_ROWS = 1_000  # vf20: validation_fraction=0.2 below this many fitted rows
+AUTO300_ROWS = 300  # auto300 (small_table_confirm): batch "auto" below this
 REFIT_ROWS = 3_000  # refit: below this many fitted rows
 STEPS = 32  # auto32: AUTO_BATCH_STEPS
 MAX_CPU_RATIO = 1.5  # rule (d)
@@ -103,7 +104,7 @@ def contender_params(changes, n_rows):
     params = {}
     if "vf20" in changes and n_rows < VF20_ROWS:
         params["validation_fraction"] = 0.2
-    if "auto" in changes:
+    if "auto" in changes or ("auto300" in changes and n_rows < AUTO300_ROWS):
         params["batch_size"] = "auto"
     return params
 
@@ -160,16 +161,20 @@ def _table(header, rows):
     ]
 
 
-def summary(rows):
+def summary(rows, contenders=None, anchor_files=None):
     """Per-table scores, each contender against the defaults and the linear
-    anchor, the CPU time, and the rule's verdict."""
-    anchors = [a for path in ANCHOR_FILES for a in anchor_rows(rows, path)]
+    anchor, the CPU time, and the rule's verdict. ``contenders``: the models
+    compared (default :data:`CONTENDERS`, ``"defaults"`` first); the anchors
+    are read from ``anchor_files`` (default :data:`ANCHOR_FILES`) or ``rows``."""
+    compared = list(CONTENDERS if contenders is None else contenders)
+    files = ANCHOR_FILES if anchor_files is None else anchor_files
+    anchors = [a for path in files for a in anchor_rows(rows, path)]
     means, _ = study.table_means([*anchors, *rows])
     tables = [t for t in TABLE_NAMES if (t, "defaults") in means]
     cpu = _cpu_means(rows)
     fit_rows = {r["table"]: r["fit_rows"] for r in rows}
-    contenders = [c for c in CONTENDERS if c != "defaults"]
-    models = [m for m in ("linear", "histgb", *CONTENDERS) if (tables[0], m) in means]
+    contenders = compared[1:]
+    models = [m for m in ("linear", "histgb", *compared) if (tables[0], m) in means]
     scores = [
         [t, f"{fit_rows[t]:,}", *(f"{means[t, m]:.4f}" for m in models)] for t in tables
     ]
@@ -181,17 +186,17 @@ def summary(rows):
     lines += ["", "Contender - defaults:", "", *_table(["table", *contenders], diffs)]
     if "linear" in models:
         gaps = [
-            [t, *(f"{means[t, m] - means[t, 'linear']:+.4f}" for m in CONTENDERS)]
+            [t, *(f"{means[t, m] - means[t, 'linear']:+.4f}" for m in compared)]
             for t in tables
         ]
         below = [
             str(sum(means[t, m] - means[t, "linear"] < BELOW_LINEAR for t in tables))
-            for m in CONTENDERS
+            for m in compared
         ]
         gaps.append(["tables below linear - 0.01", *below])
-        lines += ["", "Model - linear:", "", *_table(["table", *CONTENDERS], gaps)]
-    times = [[t, *(f"{cpu[t, m]:.2f}" for m in CONTENDERS)] for t in tables]
-    lines += ["", "CPU of fit (s):", "", *_table(["table", *CONTENDERS], times)]
+        lines += ["", "Model - linear:", "", *_table(["table", *compared], gaps)]
+    times = [[t, *(f"{cpu[t, m]:.2f}" for m in compared)] for t in tables]
+    lines += ["", "CPU of fit (s):", "", *_table(["table", *compared], times)]
     verdicts, best = [], (None, -np.inf)
     for c in contenders:
         passed, mean, line = rule(

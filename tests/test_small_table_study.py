@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from benchmarks import small_table_confirm as confirm
 from benchmarks import small_table_study as study
 from sk_mtl import MultiTaskRegressor
 
@@ -82,3 +83,19 @@ def test_vf20_holds_out_a_fifth_below_its_gate(n_rows, fraction):
     assert study.contender_params(("vf20",), n_rows).get("validation_fraction") == (
         fraction
     )
+
+
+@pytest.mark.parametrize("n_rows, batch_size", [(299, "auto"), (300, None)])
+def test_auto300_trains_in_auto_batches_below_its_gate(n_rows, batch_size):
+    params = study.contender_params(("auto300",), n_rows)
+    assert params.get("batch_size") == batch_size
+
+
+def test_second_round_reads_the_linear_anchor_from_its_own_rows():
+    models = ["linear", *confirm.CONTENDERS]
+    rows = _rows("diabetes", models, [0.5, 0.45, 0.47, 0.45, 0.48], [1] * 5)
+    text = "\n".join(confirm.summary(rows))
+    assert "| diabetes | 300 | 0.5000 | 0.4500 | 0.4700 | 0.4500 | 0.4800 |" in text
+    assert "| tables below linear - 0.01 | 1 | 1 | 1 | 1 |" in text
+    assert "| auto300_refit | +0.0300 | 1 / 0 / 0 | +0.0300 | 1.00x | pass |" in text
+    assert "Verdict: auto300_refit." in text

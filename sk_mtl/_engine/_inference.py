@@ -17,6 +17,7 @@ from .._runtime._threads import work_per_row
 from ..losses import TaskOutputs
 from ..utils._progress import progress
 from ._batches import BatchIterator, TensorBatchDataset
+from ._numpy_forward import NUMPY_MAX_ROWS, numpy_outputs
 from ._options import predict_batch_rows
 
 __all__ = [
@@ -113,7 +114,11 @@ def predict_outputs(
     with torch.inference_mode():
         one_batch = order is None and isinstance(X, torch.Tensor | dict)
         if one_batch and n_rows(X) <= batch_size:
-            out = _forward_batch(module, X, device)
+            out = None
+            if n_rows(X) <= NUMPY_MAX_ROWS and str(device) == "cpu":
+                out = numpy_outputs(module, X)  # a served request: numpy if it can
+            if out is None:
+                out = _forward_batch(module, X, device)
             if str(device) != "cpu":
                 return [t.cpu() for t in out]
             return out if isinstance(out, TaskOutputs) else list(out)

@@ -1,0 +1,177 @@
+"""A few rows through the default network, computed with numpy.
+
+At a served row's size a torch forward pass costs the dispatch of its operators,
+not their arithmetic: one row through the default two-layer MLP with fused heads
+takes about 43 us in torch and 13 us as the same float32 products in numpy (16
+rows: 51 and 19 us; one thread, ``benchmarks/results/latency.md``). So
+:func:`predict_outputs <sk_mtl._engine._inference.predict_outputs>` serves a
+batch of at most :data:`NUMPY_MAX_ROWS` rows of a *plain MLP network* (a
+:class:`~sk_mtl.modules.MultiHeadNetwork` over an :class:`~sk_mtl.modules.MLP` of
+``Linear``, ``ReLU`` and ``Dropout`` layers, with :class:`~sk_mtl.modules.FusedHeads`
+without members, float32 parameters on the CPU) with :func:`numpy_outputs`, and
+every other module, or a larger batch, with torch.
+
+A forward hook on any of the network's modules (or a ``forward`` set on one of
+them) sends the call to torch, which runs the hooks.
+
+The numpy arrays are views of the parameters, never copies, found again on
+every call by walking the network (a few dict lookups): an optimizer's
+in-place update is read at once, and a replaced layer, head or parameter is
+what the next call reads. The heads' split into tasks is the heads' own
+(:meth:`FusedHeads.split <sk_mtl.modules.FusedHeads.split>`), so the outputs
+have the torch path's types and shapes, and its values up to float32 rounding.
+Above :data:`NUMPY_MAX_ROWS` rows, numpy's BLAS would start its own threads
+(256 rows took 884 us against torch's 150 here), beside the thread count the
+estimators choose for torch.
+"""
+
+import weakref
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.modules.module import (
+    _global_forward_hooks,
+    _global_forward_pre_hooks,
+)
+
+from ..modules import MLP, FusedHeads, MultiHeadNetwork
+
+__all__ = ["NUMPY_MAX_ROWS", "numpy_outputs"]
+
+NUMPY_MAX_ROWS = 32
+
+
+# Per plain MLP network seen (weakly held: dropped with the network), its numpy
+# views and what they were read from.
+_VIEWS = weakref.WeakKeyDictionary()
+
+
+def _array(tensor):
+    """A float32 CPU tensor as a numpy view; None for any other."""
+    if tensor.dtype != torch.float32 or tensor.device.type != "cpu":
+        return None
+    return tensor.detach().numpy()
+
+
+class _Views:
+    """Numpy views of a plain MLP network's parameters, and the parameters
+    (each with the dict it sits in and its storage address) they were read
+    from, to tell on each call whether they still are the network's."""
+
+    def __init__(self, module):
+        self.trunk, self.heads = module._modules["trunk"], module._modules["heads"]
+        self.layers = tuple(self.trunk._modules.values())
+        self.modules = (module, self.trunk, self.heads, *self.layers)
+        self.n_blocks = len(self.heads.weights._parameters)
+        self.sources, self.steps, self.blocks = [], [], []
+        for layer in self.layers:
+            kind = type(layer)
+            if kind is nn.Linear:
+                weight, bias = self._read(layer._parameters, "weight", "bias")
+                self.steps.append([weight, bias, False])
+            elif kind is nn.ReLU and self.steps:
+                self.steps[-1][2] = True
+            elif kind is not nn.Dropout:  # a Dropout is the identity in eval mode
+                raise TypeError(f"{kind.__name__} layer")
+        weights, biases = self.heads.weights._parameters, self.heads.biases._parameters
+        first = self.steps[0][0] if self.steps else next(iter(weights.values()))
+        self.in_features = first.shape[-1]
+        for name in weights:
+            self.blocks.append(
+                (self._read(weights, name)[0], self._read(biases, name)[0])
+            )
+
+    def _read(self, parameters, *names):
+        arrays = []
+        for name in names:
+            tensor = parameters[name]
+            array = None if tensor is None else _array(tensor)
+            if tensor is not None and array is None:
+                raise TypeError("not a float32 CPU parameter")
+            if tensor is not None:
+                self.sources.append((parameters, name, tensor, tensor.data_ptr()))
+            arrays.append(array)
+        return arrays
+
+    def current(self, module):
+        """Whether these views still are ``module``'s parameters."""
+        modules = module._modules
+        if modules["trunk"] is not self.trunk or modules["heads"] is not self.heads:
+            return False
+        if tuple(self.trunk._modules.values()) != self.layers:
+            return False
+        if len(self.heads.weights._parameters) != self.n_blocks:
+            return False
+        if _hooked(self.modules):
+            return False
+        return all(
+            parameters[name] is tensor and tensor.data_ptr() == address
+            for parameters, name, tensor, address in self.sources
+        )
+
+
+def _hooked(modules):
+    """Whether a forward hook, or a forward set on the instance, would see or
+    change a call of any of ``modules``: then torch runs them."""
+    if _global_forward_hooks or _global_forward_pre_hooks:
+        return True
+    return any(
+        m._forward_hooks or m._forward_pre_hooks or "forward" in m.__dict__
+        for m in modules
+    )
+
+
+def _views(module):
+    """The :class:`_Views` of a plain MLP network, or None for another module."""
+    views = _VIEWS.get(module)
+    if views is not None and views.current(module):
+        return views
+    if type(module) is not MultiHeadNetwork:
+        return None
+    trunk, heads = module._modules["trunk"], module._modules["heads"]
+    if type(trunk) is not MLP or type(heads) is not FusedHeads:
+        return None
+    if heads.n_members is not None:
+        return None
+    try:
+        views = _Views(module)
+    except TypeError:  # a layer or parameter numpy does not serve
+        return None
+    if _hooked(views.modules):
+        return None
+    _VIEWS[module] = views
+    return views
+
+
+def numpy_outputs(module, X):
+    """``module``'s eval-mode outputs for the float32 rows ``X`` (a CPU
+    tensor), computed with numpy; None when ``module`` is not a plain MLP
+    network or X is not such a tensor (the caller then runs the module).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_mtl.modules import MLP, MultiHeadNetwork
+    >>> net = MultiHeadNetwork(MLP(4, (8,)), [2, 3]).eval()
+    >>> X = torch.randn(3, 4)
+    >>> fast = numpy_outputs(net, X)
+    >>> all(torch.allclose(a, b, atol=1e-6) for a, b in zip(fast, net(X)))
+    True
+    """
+    z = _array(X) if isinstance(X, torch.Tensor) else None
+    views = None if z is None or z.ndim != 2 else _views(module)
+    if views is None or z.shape[1] != views.in_features:
+        return None  # torch runs it (and says what is wrong, if anything is)
+    # Non-finite values propagate silently, as in torch: the caller checks
+    # the outputs and says which rows.
+    with np.errstate(all="ignore"):
+        for weight, bias, relu in views.steps:
+            z = z @ weight.T
+            if bias is not None:
+                z += bias
+            if relu:
+                np.maximum(z, 0.0, out=z)
+        parts = [z @ weight.T + bias for weight, bias in views.blocks]
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
+    return views.heads.split(torch.from_numpy(out))

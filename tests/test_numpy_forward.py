@@ -1,0 +1,146 @@
+"""Served rows of the default network computed with numpy (_engine._numpy_forward)."""
+
+import numpy as np
+import pytest
+import torch
+from _two_tasks import fit_small, two_task_data
+from torch import nn
+
+from sk_mtl import MultiTaskClassifier
+from sk_mtl._engine import _inference
+from sk_mtl._engine._numpy_forward import NUMPY_MAX_ROWS, numpy_outputs
+from sk_mtl.ensembles import MemberEnsemble
+from sk_mtl.losses import TaskOutputs
+from sk_mtl.modules import MLP, MMoE, MultiHeadNetwork
+
+
+def _network(hidden=(8, 4), widths=(2, 3), dropout=0.0, seed=0):
+    torch.manual_seed(seed)
+    return MultiHeadNetwork(MLP(5, hidden, dropout), list(widths)).eval()
+
+
+def _assert_same_outputs(module, X):
+    fast = numpy_outputs(module, X)
+    assert fast is not None
+    with torch.inference_mode():
+        slow = module(X)
+    assert type(fast) is type(slow)
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    if isinstance(slow, TaskOutputs):
+        torch.testing.assert_close(fast.stacked, slow.stacked, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "hidden, widths, dropout",
+    [
+        ((8, 4), (2, 3), 0.0),  # heads of two widths: slices
+        ((8,), (2, 2, 2), 0.3),  # one width: stacked TaskOutputs; Dropout skipped
+        ((), (3,), 0.0),  # no hidden layer, one head
+        ((16, 8, 4), (1, 1), 0.1),  # regression-like heads
+    ],
+)
+def test_numpy_outputs_equal_the_modules(hidden, widths, dropout):
+    module = _network(hidden, widths, dropout)
+    for n in (1, 7):
+        _assert_same_outputs(module, torch.randn(n, 5))
+
+
+def test_other_modules_and_inputs_are_left_to_torch():
+    X = torch.randn(2, 5)
+    assert numpy_outputs(MLP(5, (4,)), X) is None  # not a multi-head network
+    assert numpy_outputs(MMoE(5, (4,), [2], n_experts=2), X) is None
+    assert numpy_outputs(MemberEnsemble(5, (8,), [2], n_members=2).eval(), X) is None
+    assert numpy_outputs(_network(), X.double()) is None  # float64 rows
+    assert numpy_outputs(_network().double(), X) is None  # float64 parameters
+    assert numpy_outputs(_network(), {"X": X}) is None  # keyword inputs
+
+    class Custom(MultiHeadNetwork):  # a subclass may compute anything
+        pass
+
+    assert numpy_outputs(Custom(MLP(5, (4,)), [2]).eval(), X) is None
+    odd = MultiHeadNetwork(nn.Sequential(nn.Linear(5, 4), nn.Tanh()), [2], 4)
+    assert numpy_outputs(odd.eval(), X) is None  # a trunk other than MLP
+
+
+def test_a_forward_hook_sends_the_call_to_torch():
+    module, X = _network(), torch.randn(1, 5)
+    assert numpy_outputs(module, X) is not None
+    seen = []
+    handle = module.trunk[0].register_forward_hook(lambda *a: seen.append(1))
+    assert numpy_outputs(module, X) is None
+    _inference.predict_outputs(module, X, 8)
+    assert seen == [1]
+    handle.remove()
+    assert numpy_outputs(module, X) is not None
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda *a: None)
+    try:
+        assert numpy_outputs(module, X) is None
+    finally:
+        handle.remove()
+
+
+def test_the_views_follow_updates_and_replacements_of_the_parameters():
+    module, X = _network(), torch.randn(3, 5)
+    _assert_same_outputs(module, X)
+    with torch.no_grad():  # in place, as an optimizer step
+        module.trunk[0].weight.mul_(2.0)
+        module.heads.biases[0].add_(1.0)
+    _assert_same_outputs(module, X)
+    with torch.no_grad():  # a parameter's storage swapped
+        module.trunk[2].weight.data = torch.randn(4, 8)
+    _assert_same_outputs(module, X)
+    module.trunk[2] = nn.Linear(8, 4)  # a layer replaced
+    _assert_same_outputs(module, X)
+    module.load_state_dict(_network(seed=1).state_dict(), assign=True)
+    _assert_same_outputs(module, X)
+    module.replace_heads([2, 4, 1], keep=[0, None, None])  # two head blocks
+    _assert_same_outputs(module, X)
+    assert [t.shape[1] for t in numpy_outputs(module, X)] == [2, 4, 1]
+
+
+def test_predict_outputs_uses_numpy_up_to_its_row_limit(monkeypatch):
+    module = _network()
+    calls = []
+    monkeypatch.setattr(
+        MultiHeadNetwork, "forward", lambda self, X: calls.append(len(X)) or (X,)
+    )
+    _inference.predict_outputs(module, torch.randn(NUMPY_MAX_ROWS, 5), 512)
+    assert calls == []  # numpy served it
+    _inference.predict_outputs(module, torch.randn(NUMPY_MAX_ROWS + 1, 5), 512)
+    assert calls == [NUMPY_MAX_ROWS + 1]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return two_task_data()
+
+
+def test_estimators_serve_few_rows_as_they_serve_many(data):
+    X, Y = data
+    model = fit_small(data)
+    row = model.input_.tensors(model.input_.transform(X[:1], model))
+    assert numpy_outputs(model.module_, row) is not None
+    assert numpy_outputs(model.module_, torch.from_numpy(X[:1])) is None  # too narrow
+    many = model.predict_proba(X)  # 60 rows: torch
+    for rows in (slice(0, 1), slice(5, 5 + NUMPY_MAX_ROWS)):
+        for few, all_rows in zip(model.predict_proba(X[rows]), many):
+            np.testing.assert_allclose(few, all_rows[rows], rtol=1e-5, atol=1e-6)
+    # Training further updates the parameters in place: the next call reads them.
+    model.partial_fit(X, Y)
+    many = model.predict_proba(X)
+    for few, all_rows in zip(model.predict_proba(X[:1]), many):
+        np.testing.assert_allclose(few, all_rows[:1], rtol=1e-5, atol=1e-6)
+
+
+def test_a_refit_model_serves_its_new_network(data):
+    X, Y = data
+    model = MultiTaskClassifier((8,), max_epochs=2, random_state=0).fit(X, Y)
+    first = model.predict_proba(X[:1])
+    model.set_params(random_state=1).fit(X, Y)
+    second = model.predict_proba(X[:1])
+    assert not np.allclose(first[0], second[0])
+    for few, all_rows in zip(second, model.predict_proba(X)):
+        np.testing.assert_allclose(few, all_rows[:1], rtol=1e-5, atol=1e-6)

@@ -349,7 +349,9 @@ def test_predict_threads_follow_the_rows_of_the_call(eight_idle_cores, monkeypat
 
     monkeypatch.setattr(_threads, "resolve_n_threads", spy)
     per_row = work_per_row(clf.module_)
-    clf.predict(X[:1])
+    clf.predict(X[:1])  # computed with numpy: no torch threads to choose
+    clf.predict(X[:40])
     clf.predict(X)  # one forward pass of 2048 rows: ~180M multiply-adds
     # A forward pass counts rows x work per row, like a training step.
-    assert seen == [(per_row, 1), (2048 * per_row, 8)]
+    assert [work for work, _ in seen] == [40 * per_row, 2048 * per_row]
+    assert seen[1][1] == 8

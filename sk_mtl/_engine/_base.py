@@ -65,6 +65,7 @@ on its first call. Everything else (sample weights, seeding, the validation
 split, the skorch net, the one inference loop, scoring, tags) lives here once.
 """
 
+import functools
 import numbers
 import warnings
 from contextlib import contextmanager
@@ -367,10 +368,14 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         # matrix products split across threads as well as a step's
         # (benchmarks/results/threads.md, the predict columns).
         work = min(rows, n_rows(inputs)) * per_row
-        with self._threads(work):
-            outputs = predict_outputs(
-                self.module_, inputs, rows, self.device, submodules=submodules
-            )
+        outputs = predict_outputs(
+            self.module_,
+            inputs,
+            rows,
+            self.device,
+            submodules=submodules,
+            threads=functools.partial(self._threads, work),
+        )
         if not sums_finite(outputs):  # then find the rows and say why
             check_finite_outputs(
                 outputs, self.task_names_, type(self).__name__, self.module_

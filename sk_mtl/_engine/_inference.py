@@ -5,6 +5,7 @@ weight soup included) run the network through :func:`predict_outputs`. It only
 reads the module, so one fitted model can serve many threads at once.
 """
 
+import contextlib
 import math
 import threading
 import weakref
@@ -70,7 +71,15 @@ def n_rows(X):
 
 
 def predict_outputs(
-    module, X, batch_size, device="cpu", *, order=None, verbose=0, submodules=None
+    module,
+    X,
+    batch_size,
+    device="cpu",
+    *,
+    order=None,
+    verbose=0,
+    submodules=None,
+    threads=None,
 ):
     """Per-task outputs of ``module`` for every row of X, on the CPU.
 
@@ -78,8 +87,10 @@ def predict_outputs(
     mode is not restored, so concurrent calls never see train mode), inference
     mode, batches of ``batch_size`` rows moved to ``device`` once. Input that
     fits one batch (a served request) goes through the module directly, with no
-    dataset or iterator. It only reads ``module``: calls from several threads
-    give the results of serial calls.
+    dataset or iterator; up to ``NUMPY_MAX_ROWS`` rows of a plain MLP network on
+    the CPU are computed with numpy instead (:mod:`._numpy_forward`), with no
+    thread context, eval or inference mode. It only reads ``module``: calls
+    from several threads give the results of serial calls.
 
     Parameters
     ----------
@@ -102,6 +113,9 @@ def predict_outputs(
     submodules : tuple of torch.nn.Module, default=None
         ``tuple(module.modules())``, if the caller keeps it (see
         :func:`eval_mode`).
+    threads : callable, default=None
+        Returns the context (torch's threads) to enter around torch's work;
+        the numpy path needs none.
 
     Returns
     -------
@@ -110,15 +124,22 @@ def predict_outputs(
         :class:`~sk_mtl.losses.TaskOutputs` (a tuple that also holds them
         stacked) when it returns one and X is one batch on the CPU.
     """
+    small = isinstance(X, torch.Tensor) and len(X) <= NUMPY_MAX_ROWS
+    if small and order is None and str(device) == "cpu":
+        out = numpy_outputs(module, X)  # a served request: numpy if it can
+        if out is not None:
+            return out
+    with threads() if threads is not None else contextlib.nullcontext():
+        return _torch_outputs(module, X, batch_size, device, order, verbose, submodules)
+
+
+def _torch_outputs(module, X, batch_size, device, order, verbose, submodules):
+    """:func:`predict_outputs` run by torch."""
     eval_mode(module, submodules)
     with torch.inference_mode():
         one_batch = order is None and isinstance(X, torch.Tensor | dict)
         if one_batch and n_rows(X) <= batch_size:
-            out = None
-            if n_rows(X) <= NUMPY_MAX_ROWS and str(device) == "cpu":
-                out = numpy_outputs(module, X)  # a served request: numpy if it can
-            if out is None:
-                out = _forward_batch(module, X, device)
+            out = _forward_batch(module, X, device)
             if str(device) != "cpu":
                 return [t.cpu() for t in out]
             return out if isinstance(out, TaskOutputs) else list(out)

@@ -24,7 +24,12 @@ from sk_mtl import (
     make_task_scorer,
 )
 from sk_mtl.model_selection import TaskStratifiedKFold
-from sk_mtl.multitask._shared_network import EARLY_STOPPING_AUTO_SAMPLES
+from sk_mtl.multitask._shared_network import (
+    AUTO_PATIENCE,
+    EARLY_STOPPING_AUTO_SAMPLES,
+    LARGE_FIT_PATIENCE,
+    LARGE_FIT_SAMPLES,
+)
 
 FAST = dict(max_epochs=15, hidden_units=(32,), batch_size=32, random_state=0)
 
@@ -285,20 +290,44 @@ def test_early_stopping_restores_best_and_records_history():
     assert restored is clf.module_
 
 
+def _fit_on_rows(make, rows, **params):
+    """``make(**params)`` fitted on ``rows`` rows of 2 features, and its X, y."""
+    X = np.random.RandomState(rows).normal(size=(rows, 2))
+    y = (X[:, 0] > 0).astype(int if make is MultiTaskClassifier else float)
+    return make(**params).fit(X, y), X, y
+
+
 @pytest.mark.parametrize(
     "make", [MultiTaskClassifier, MultiTaskRegressor, MixedTaskEstimator]
 )
 def test_early_stopping_auto_is_on_above_a_hundred_rows(make):
-    rng = np.random.RandomState(0)
     params = dict(hidden_units=(4,), max_epochs=2, batch_size=256, random_state=0)
     n = EARLY_STOPPING_AUTO_SAMPLES
     for rows, on in [(n, False), (n + 1, True), (600, True)]:
-        X = rng.normal(size=(rows, 2))
-        y = (X[:, 0] > 0).astype(int if make is MultiTaskClassifier else float)
-        model = make(**params).fit(X, y)
+        model, X, y = _fit_on_rows(make, rows, **params)
         assert ("valid_loss" in model.history_[-1]) is on, rows
     off = make(**params, early_stopping=False).fit(X, y)
     assert "valid_loss" not in off.history_[-1]
+
+
+@pytest.mark.parametrize(
+    "make", [MultiTaskClassifier, MultiTaskRegressor, MixedTaskEstimator]
+)
+def test_auto_patience_is_shorter_above_the_large_fit_gate(make):
+    # tol=10: no epoch after the first improves, so the fit stops after the
+    # first epoch and `patience` more
+    params = dict(
+        hidden_units=(4,), max_epochs=20, batch_size=8192, tol=10.0, random_state=0
+    )
+    n = LARGE_FIT_SAMPLES
+    for rows, patience in [(n, AUTO_PATIENCE), (n + 1, LARGE_FIT_PATIENCE)]:
+        model, X, y = _fit_on_rows(make, rows, **params)
+        assert model.n_iter_no_change_ == patience, rows
+        assert model.n_iter_ == 1 + patience, rows
+    fixed = make(**params, n_iter_no_change=7).fit(X, y)
+    assert fixed.n_iter_no_change_ == 7 and fixed.n_iter_ == 8
+    with pytest.raises(ValueError, match="n_iter_no_change"):
+        make(**params, n_iter_no_change="fast").fit(X, y)
 
 
 class _Snapshots(Callback):

@@ -36,6 +36,9 @@ implement (default here unless said otherwise; who overrides it):
 ``_validation_fraction(ctx)`` -> float or None
     Share of rows held out for early stopping. Default ``validation_fraction``
     when ``early_stopping``. ``SharedNetworkMixin``: ``early_stopping="auto"``.
+``_patience()`` -> int
+    Epochs without improvement before early stopping stops. Default
+    ``n_iter_no_change``. ``SharedNetworkMixin``: ``n_iter_no_change="auto"``.
 ``_split_rows(tasks, targets, sample_weight, seed, ctx)`` -> (rows, rows or None)
     The training and validation rows. Default a random split of
     ``_validation_fraction`` (stratified on the first task).
@@ -298,6 +301,9 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
 
     def _validation_fraction(self, ctx):
         return self.validation_fraction if self.early_stopping else None
+
+    def _patience(self):
+        return self.n_iter_no_change
 
     def _split_rows(self, tasks, targets, sample_weight, seed, ctx):
         """``(training rows, validation rows or None)`` of ``ctx.X``."""

@@ -406,7 +406,7 @@ def make_net(estimator, phase, network, valid, seed):
 def _early_stopping(estimator):
     return EarlyStopping(
         monitor="valid_task_loss",
-        patience=estimator.n_iter_no_change,
+        patience=estimator._patience(),
         threshold=estimator.tol,
         threshold_mode="abs",
         lower_is_better=True,

@@ -9,10 +9,10 @@ members' class probabilities (classification tasks) and predictions (regression
 tasks) are averaged.
 
 A bagged model has no single network: ``net_``, ``module_``, ``input_``,
-``history_``, ``n_iter_``, ``batch_size_`` and the views of the history
-(``loss_curve_``, ...) are each member's, in ``estimators_``; reading them on the
-bagged model is an AttributeError that says so, and so is ``partial_fit``
-(``warm_start=True`` with ``n_bags > 1`` is a ValueError at fit).
+``history_``, ``n_iter_``, ``batch_size_``, ``n_iter_no_change_`` and the views
+of the history (``loss_curve_``, ...) are each member's, in ``estimators_``;
+reading them on the bagged model is an AttributeError that says so, and so is
+``partial_fit`` (``warm_start=True`` with ``n_bags > 1`` is a ValueError at fit).
 """
 
 import functools
@@ -64,6 +64,7 @@ SINGLE_NETWORK_ATTRIBUTES = (
     "history_",
     "n_iter_",
     "batch_size_",
+    "n_iter_no_change_",
     "loss_curve_",
     "validation_scores_",
     "best_validation_score_",

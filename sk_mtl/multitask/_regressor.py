@@ -137,7 +137,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         lr_scheduler_options=None,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         tol=1e-4,
         n_bags=1,
         linear_blend="auto",

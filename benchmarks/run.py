@@ -72,7 +72,13 @@ REGISTRY = (
 # its own command line; their scripts write ``results/<name>.md`` themselves,
 # and RESULTS.md includes those files after the registry's sections, every
 # heading one level down.
-STANDALONE = ("tabular_suite", "latency", "threads")
+STANDALONE = (
+    "tabular_suite",
+    "census_defaults",
+    "census_defaults_validation",
+    "latency",
+    "threads",
+)
 
 RESULTS_MD = BENCH_DIR / "RESULTS.md"
 DOCS_INC = ROOT / "docs" / "benchmark_results.inc"

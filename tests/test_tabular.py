@@ -515,3 +515,25 @@ def test_pickled_tabular_input_leaves_its_fast_transform_out():
     np.testing.assert_array_equal(
         back.transform(X, clf).numeric, clf.input_.transform(X, clf).numeric
     )
+
+
+def test_a_frame_read_in_blocks_equals_it_read_column_by_column(monkeypatch):
+    from sk_mtl._data import _tabular
+
+    X, Y = make_frame(120)
+    X["count"] = pd.array([1, None, 3] * 40, dtype="Int64")
+    X["share"] = pd.array([0.5, None, 2.0] * 40, dtype="Float64")
+    X["flag"] = pd.array([True, None, False] * 40, dtype="boolean")
+    X["code"] = np.arange(120) % 3  # declared categorical below: numbers as codes
+    clf = MultiTaskClassifier(**{**FAST, "max_epochs": 1})
+    clf.set_params(categorical_features=["color", "city", "kind", "code"]).fit(X, Y)
+    new = X.iloc[[0, 1, 2, 9, 13]]
+    blocks = clf.input_.transform(new, clf)
+    numeric_at, categorical_at, _ = clf.input_._layout()
+    assert _tabular._frame_block(new, numeric_at, np.float64) is not None
+    assert _tabular._frame_block(new, categorical_at, object) is not None
+    monkeypatch.setattr(_tabular, "_frame_block", lambda X, positions, dtype: None)
+    one_by_one = clf.input_.transform(new, clf)
+    for name in ("numeric", "missing", "categorical"):
+        np.testing.assert_array_equal(getattr(blocks, name), getattr(one_by_one, name))
+    assert blocks.missing.any() and (blocks.categorical == 0).any()  # NaN, None read

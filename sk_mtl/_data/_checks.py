@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "check_column_types",
+    "is_frame",
     "check_float32_range",
     "reject_strings",
     "reject_text",
@@ -104,6 +105,14 @@ def _is_missing(value):
         return False
 
 
+def is_frame(X):
+    """Whether X is a 2-d DataFrame-like table (``iloc``, ``dtypes``), asked
+    of its type: a DataFrame's ``dtypes`` is a Series built on each access."""
+    return (
+        hasattr(X, "iloc") and hasattr(type(X), "dtypes") and getattr(X, "ndim", 0) == 2
+    )
+
+
 def check_column_types(X, owner):
     """TypeError naming the first column of X that holds neither numbers nor
     categories (dates, time spans, periods, intervals, dicts, ...); ValueError for
@@ -115,20 +124,23 @@ def check_column_types(X, owner):
     """
     if sp.issparse(X):
         return
-    frame = hasattr(X, "iloc") and hasattr(X, "dtypes") and getattr(X, "ndim", 0) == 2
-    if frame:
+    # (name, position, dtype) of each column; its values are read only where
+    # the dtype says object.
+    if is_frame(X):
         columns = [
-            (f"column {c!r}", X.iloc[:, j], dt)
+            (f"column {c!r}", j, dt)
             for j, (c, dt) in enumerate(zip(X.columns, X.dtypes))
         ]
+        rows = X.iloc
     elif isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1]:
         # One dtype for all columns: only object arrays are read column by column.
         n = X.shape[1] if X.dtype.kind == "O" else 1
-        columns = [(f"column {j}", X[:, j], X.dtype) for j in range(n)]
+        columns = [(f"column {j}", j, X.dtype) for j in range(n)]
+        rows = X
     else:
         return
     caller = type(owner).__name__
-    for name, column, dtype in columns:
+    for name, j, dtype in columns:
         if getattr(dtype, "kind", None) == "c":
             raise ValueError(
                 f"Complex data not supported: X's {name} holds complex numbers "
@@ -137,6 +149,7 @@ def check_column_types(X, owner):
         what = _unsupported_dtype(dtype)
         bad = None
         if what is None and getattr(dtype, "kind", None) == "O":
+            column = rows[:, j]
             values = column.tolist() if hasattr(column, "tolist") else list(column)
             bad = _unsupported_value(values)
             if bad is None:

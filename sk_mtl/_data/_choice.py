@@ -8,8 +8,9 @@ categorical column or a missing value gets the tabular front-end
 
 import numpy as np
 
+from ._checks import is_frame
 from ._inputs import NumericInput
-from ._tabular import TabularInput, _from_dtype, _is_frame
+from ._tabular import TabularInput, _from_dtype
 
 __all__ = ["make_input"]
 
@@ -18,7 +19,7 @@ _NAN_BLOCK_ROWS = 8192
 
 
 def _has_missing(X):
-    if _is_frame(X):
+    if is_frame(X):
         return bool(X.isna().to_numpy().any())
     if isinstance(X, np.ndarray) and X.dtype.kind not in "fO":
         return False  # ints, bools cannot hold NaN; complex is rejected later
@@ -61,7 +62,7 @@ def _has_categories(X, categorical_features):
     if categorical_features is None:
         return False
     if isinstance(categorical_features, str) and categorical_features == "from_dtype":
-        if not (_is_frame(X) or isinstance(X, np.ndarray)):
+        if not (is_frame(X) or isinstance(X, np.ndarray)):
             X = np.asarray(X, dtype=object)
         return X.ndim == 2 and bool(_from_dtype(X))
     mask = np.asarray(categorical_features)

@@ -37,16 +37,12 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array, validate_data
 
-from ._checks import check_column_types
+from ._checks import check_column_types, is_frame
 from ._inputs import NumericInput, _take_rows
 from ._quantiles import QuantileScaling, fit_quantile_transformer
 from ._robust import check_robust, fit_robust, two_views
 
 __all__ = ["TabularInput", "TabularData"]
-
-
-def _is_frame(X):
-    return hasattr(X, "iloc") and hasattr(X, "dtypes") and getattr(X, "ndim", 0) == 2
 
 
 def _categorical_dtype(dtype):
@@ -61,7 +57,7 @@ def _from_dtype(X):
 
     An array has none (as for HistGradientBoosting): name its categorical columns.
     """
-    if _is_frame(X):
+    if is_frame(X):
         return [j for j, dt in enumerate(X.dtypes) if _categorical_dtype(dt)]
     return []
 
@@ -249,7 +245,7 @@ class TabularInput:
     @staticmethod
     def _validate(X, owner, *, reset):
         check_column_types(X, owner)
-        if not _is_frame(X):
+        if not is_frame(X):
             if not isinstance(X, np.ndarray):  # a list: keep numbers and strings
                 X = np.asarray(X, dtype=object)
             X = check_array(
@@ -328,6 +324,20 @@ class TabularInput:
 
     def _numeric(self, X, numeric_at):
         """The numeric columns at positions ``numeric_at`` as float64."""
+        out = _frame_block(X, numeric_at, np.float64)
+        if out is None:  # not a frame, or a column to name: one by one
+            out = self._numeric_columns(X, numeric_at)
+        if np.isinf(out).any():
+            j = numeric_at[int(np.flatnonzero(np.isinf(out).any(0))[0])]
+            raise ValueError(
+                f"X's {self._name(j)} has an infinite value; use NaN for a missing "
+                "value."
+            )
+        return out
+
+    def _numeric_columns(self, X, numeric_at):
+        """:meth:`_numeric`'s columns read one by one, an error naming the
+        first that is not numeric."""
         out = np.empty((X.shape[0], len(numeric_at)), dtype=np.float64)
         for i, j in enumerate(numeric_at):
             col = _column(X, j)
@@ -343,12 +353,6 @@ class TabularInput:
                     f"{exc}) but was not declared categorical; list it in "
                     "categorical_features, or give it a category/object dtype."
                 ) from None
-        if np.isinf(out).any():
-            j = numeric_at[int(np.flatnonzero(np.isinf(out).any(0))[0])]
-            raise ValueError(
-                f"X's {self._name(j)} has an infinite value; use NaN for a missing "
-                "value."
-            )
         return out
 
     def _encode(self, X, numeric):
@@ -365,8 +369,10 @@ class TabularInput:
                 scaled, views = two_views(filled, self._scaling(), *robust), 2
             scaled[np.tile(missing, views)] = 0.0  # in every view: see indicators
         codes = np.empty((X.shape[0], len(categorical_at)), dtype=np.int64)
+        values = _frame_block(X, categorical_at, object)
         for i, (j, cats) in enumerate(zip(categorical_at, self.categories_)):
-            codes[:, i] = _codes(_column(X, j), cats)
+            column = _column(X, j) if values is None else values[:, i]
+            codes[:, i] = _codes(column, cats)
         return TabularData(
             np.ascontiguousarray(scaled, dtype=np.float32),
             np.ascontiguousarray(missing[:, missing_at], dtype=np.float32),
@@ -375,8 +381,25 @@ class TabularInput:
         )
 
 
+def _frame_block(X, positions, dtype):
+    """A DataFrame's columns at ``positions`` as one 2-d array of ``dtype``
+    (missing values NaN for floats), read in one call rather than column by
+    column (a served row's cost is per column read); None for other X, or
+    where a column does not convert (the caller reads them one by one and names
+    it)."""
+    if not is_frame(X) or not positions:
+        return None
+    block = X.iloc[:, positions]
+    try:
+        if dtype is object:
+            return block.to_numpy(dtype=object)
+        return block.to_numpy(dtype=dtype, na_value=np.nan)
+    except (TypeError, ValueError):
+        return None
+
+
 def _column(X, j):
-    if _is_frame(X):
+    if is_frame(X):
         return X.iloc[:, j]
     return X[:, j]
 

@@ -68,17 +68,28 @@ VARIANTS = (
 VARIANT_BUDGETS = (10, 20, 50)
 
 
-def setups():
+def halves():
+    """Digits scaled to [0, 1], and the row indices of halves A and B."""
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     half_a, half_b = train_test_split(
         np.arange(len(y)), test_size=0.5, stratify=y, random_state=0
     )
-    full = MultiTaskClassifier((64,), max_epochs=40, lr=3e-3, random_state=0)
-    full.fit(X[half_a], y[half_a])
-    low_rows = half_a[y[half_a] < 5]
-    low = MultiTaskClassifier((64,), max_epochs=80, lr=3e-3, random_state=0)
-    low.fit(X[low_rows], y[low_rows])
+    return X, y, half_a, half_b
+
+
+def fit_source(X, y, rows, epochs, **params):
+    """A source network fitted on ``rows`` (one hidden layer of 64 units)."""
+    source = MultiTaskClassifier(
+        (64,), max_epochs=epochs, lr=3e-3, random_state=0, **params
+    )
+    return source.fit(X[rows], y[rows])
+
+
+def setups():
+    X, y, half_a, half_b = halves()
+    full = fit_source(X, y, half_a, 40)
+    low = fit_source(X, y, half_a[y[half_a] < 5], 80)
     return [
         ("parity of 0-9, source: identity of 0-9", X, y % 2, half_b, full),
         (

@@ -517,7 +517,9 @@ def test_pickled_tabular_input_leaves_its_fast_transform_out():
     )
 
 
-def test_a_frame_read_in_blocks_equals_it_read_column_by_column(monkeypatch):
+@pytest.mark.parametrize("rows", [[0, 2, 3, 9, 12], slice(None)])
+def test_a_frame_read_in_blocks_equals_it_read_column_by_column(monkeypatch, rows):
+    # A few rows are read as one object array, many by DataFrame blocks.
     from sk_mtl._data import _tabular
 
     X, Y = make_frame(120)
@@ -527,7 +529,7 @@ def test_a_frame_read_in_blocks_equals_it_read_column_by_column(monkeypatch):
     X["code"] = np.arange(120) % 3  # declared categorical below: numbers as codes
     clf = MultiTaskClassifier(**{**FAST, "max_epochs": 1})
     clf.set_params(categorical_features=["color", "city", "kind", "code"]).fit(X, Y)
-    new = X.iloc[[0, 1, 2, 9, 13]]
+    new = X.iloc[rows]
     blocks = clf.input_.transform(new, clf)
     numeric_at, categorical_at, _ = clf.input_._layout()
     assert _tabular._frame_block(new, numeric_at, np.float64) is not None
@@ -537,3 +539,14 @@ def test_a_frame_read_in_blocks_equals_it_read_column_by_column(monkeypatch):
     for name in ("numeric", "missing", "categorical"):
         np.testing.assert_array_equal(getattr(blocks, name), getattr(one_by_one, name))
     assert blocks.missing.any() and (blocks.categorical == 0).any()  # NaN, None read
+
+
+def test_a_few_rows_with_a_nullable_missing_value_are_read_column_by_column():
+    from sk_mtl._data import _tabular
+
+    X = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "x": [0.5, 1.0]})
+    assert _tabular._frame_block(X, [0, 1], np.float64) is None  # pd.NA: no float
+    assert _tabular._frame_block(X.iloc[:, 1:], [0], np.float64).tolist() == [
+        [0.5],
+        [1.0],
+    ]

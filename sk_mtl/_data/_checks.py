@@ -149,8 +149,11 @@ def check_column_types(X, owner):
         what = _unsupported_dtype(dtype)
         bad = None
         if what is None and getattr(dtype, "kind", None) == "O":
-            column = rows[:, j]
-            values = column.tolist() if hasattr(column, "tolist") else list(column)
+            if type(dtype).__name__ == "CategoricalDtype":  # values among these
+                values = dtype.categories.tolist()
+            else:
+                column = rows[:, j]
+                values = column.tolist() if hasattr(column, "tolist") else list(column)
             bad = _unsupported_value(values)
             if bad is None:
                 continue

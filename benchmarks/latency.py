@@ -18,6 +18,10 @@ tasks) and then called on batches of held-out rows:
 - scikit-learn ``MLPClassifier`` with the same hidden layers on the same three
   tasks (multi-label) and ``HistGradientBoostingClassifier`` (first task only:
   it predicts one task);
+- the sk_mtl defaults and HistGB (native categoricals) on the same rows as a
+  DataFrame with two categorical columns beside the 30 numbers (the quintile
+  of the first, the sign of the second times the third), called on such
+  frames;
 - a text ``TransferClassifier("all-MiniLM-L6-v2")`` (the encoder bundled with
   the package, no download) fitted on 300 synthetic one-line reviews of three
   classes (good / bad / average) and called on such lines. Its calls cost
@@ -53,10 +57,13 @@ HIDDEN = (128, 64)
 TEXT = "sk_mtl text (MiniLM)"
 NETWORK_ALONE = "sk_mtl MLP, network alone"
 BLEND_MIXING = "sk_mtl MLP, blend mixing"
+FRAME = "sk_mtl MLP, DataFrame"
+HGB_FRAME = "HistGB (1 task), DataFrame"
 SK_MTL = (
     "sk_mtl MLP",
     NETWORK_ALONE,
     BLEND_MIXING,
+    FRAME,
     "sk_mtl MMoE",
     "sk_mtl TabM",
     TEXT,
@@ -69,7 +76,7 @@ PHRASES = (
     ("is terrible", "broke quickly", "is awful", "was slow"),
     ("is okay", "is average", "was fine", "is acceptable"),
 )
-OTHERS = ("torch module by hand", "MLPClassifier", "HistGB (1 task)")
+OTHERS = ("torch module by hand", "MLPClassifier", "HistGB (1 task)", HGB_FRAME)
 
 
 def make_data(n, seed):
@@ -79,6 +86,19 @@ def make_data(n, seed):
     X = rng.normal(size=(n, N_FEATURES)).astype(np.float32)
     W = rng.normal(size=(N_FEATURES, N_TASKS))
     return X, (X @ W + 0.5 * rng.normal(size=(n, N_TASKS)) > 0).astype(int)
+
+
+def as_frame(X):
+    """X as a DataFrame, with two categorical columns beside its numbers: the
+    quintile of the first column and the sign of the second times the third."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    bins = np.searchsorted(np.quantile(X[:, 0], [0.2, 0.4, 0.6, 0.8]), X[:, 0])
+    frame["quintile"] = pd.Categorical(np.array(list("abcde"))[bins])
+    frame["sign"] = pd.Categorical(np.where(X[:, 1] * X[:, 2] > 0, "pos", "neg"))
+    return frame
 
 
 def make_texts(n, seed):
@@ -148,6 +168,9 @@ def _fit_contenders(names, inputs):
         calls[name] = model.predict_proba
         if name == "sk_mtl MLP":
             mlp = model
+    if FRAME in names:
+        model = _fit_mlp(3, {}, False, as_frame(X), Y)
+        calls[FRAME], inputs[FRAME] = model.predict_proba, as_frame(inputs["raw"])
     if TEXT in names:
         try:
             from sk_mtl import TransferClassifier
@@ -180,6 +203,13 @@ def _fit_contenders(names, inputs):
 
         hgb = HistGradientBoostingClassifier(random_state=0).fit(X, Y[:, 0])
         calls["HistGB (1 task)"] = hgb.predict_proba
+    if HGB_FRAME in names:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        hgb = HistGradientBoostingClassifier(
+            categorical_features="from_dtype", random_state=0
+        ).fit(as_frame(X), Y[:, 0])
+        calls[HGB_FRAME], inputs[HGB_FRAME] = hgb.predict_proba, as_frame(inputs["raw"])
     if "save" in names:
         import sk_mtl
 
@@ -291,16 +321,18 @@ def latency_table(times):
 
 
 def ratio_lines(times):
-    """sk_mtl MLP one-row median over MLPClassifier's and over the baseline's."""
+    """The sk_mtl MLPs' medians over MLPClassifier's (on a DataFrame, over
+    HistGB's on it) and over the baseline's."""
     med = {k: statistics.median(v) for k, v in times.items()}
     lines = []
+    pairs = [(n, "MLPClassifier") for n in ("sk_mtl MLP", NETWORK_ALONE, BLEND_MIXING)]
     for b in BATCHES:
-        ref = med.get(("this", "MLPClassifier", b))
-        for name in ("sk_mtl MLP", NETWORK_ALONE, BLEND_MIXING):
+        for name, other in [*pairs, (FRAME, HGB_FRAME)]:
+            ref = med.get(("this", other, b))
             base = med.get(("baseline", name, b))
             ours = med.get(("this", name, b))
             if ours and ref:
-                text = f"- batch {b}: {name} / MLPClassifier = {ours / ref:.2f}x"
+                text = f"- batch {b}: {name} / {other} = {ours / ref:.2f}x"
                 if base:
                     text += f"; baseline / this = {base / ours:.1f}x"
                 lines.append(text)

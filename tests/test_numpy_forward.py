@@ -107,8 +107,9 @@ def test_predict_outputs_uses_numpy_up_to_its_row_limit(monkeypatch):
     monkeypatch.setattr(
         MultiHeadNetwork, "forward", lambda self, X: calls.append(len(X)) or (X,)
     )
-    _inference.predict_outputs(module, torch.randn(NUMPY_MAX_ROWS, 5), 512)
+    out = _inference.predict_outputs(module, torch.randn(NUMPY_MAX_ROWS, 5), 512)
     assert calls == []  # numpy served it
+    assert isinstance(out, list)  # as torch's outputs (heads of two widths)
     _inference.predict_outputs(module, torch.randn(NUMPY_MAX_ROWS + 1, 5), 512)
     assert calls == [NUMPY_MAX_ROWS + 1]
 

@@ -128,7 +128,7 @@ def predict_outputs(
     if small and order is None and str(device) == "cpu":
         out = numpy_outputs(module, X)  # a served request: numpy if it can
         if out is not None:
-            return out
+            return out if isinstance(out, TaskOutputs) else list(out)
     with threads() if threads is not None else contextlib.nullcontext():
         return _torch_outputs(module, X, batch_size, device, order, verbose, submodules)
 

@@ -125,8 +125,9 @@ def test_concurrent_predictions_equal_serial_ones(fitted, name):
         m for m in ("predict_proba", "decision_function") if hasattr(model, m)
     ]
     for method in methods:
-        serial = getattr(model, method)(X)
-        _assert_same(_concurrent(getattr(model, method), X), serial)
+        for rows in (X, X[:3]):  # a few rows: the numpy path of served rows
+            serial = getattr(model, method)(rows)
+            _assert_same(_concurrent(getattr(model, method), rows), serial)
     if hasattr(model, "module_"):
         assert not any(m.training for m in model.module_.modules())
     if mode is not None:

@@ -161,16 +161,18 @@ def _table(header, rows):
     ]
 
 
-def summary(rows, contenders=None, anchor_files=None):
+def summary(rows, contenders=None, anchor_files=None, tables=None):
     """Per-table scores, each contender against the defaults and the linear
     anchor, the CPU time, and the rule's verdict. ``contenders``: the models
     compared (default :data:`CONTENDERS`, ``"defaults"`` first); the anchors
-    are read from ``anchor_files`` (default :data:`ANCHOR_FILES`) or ``rows``."""
+    are read from ``anchor_files`` (default :data:`ANCHOR_FILES`) or ``rows``;
+    ``tables``: the tables in order (default :data:`TABLE_NAMES`)."""
     compared = list(CONTENDERS if contenders is None else contenders)
     files = ANCHOR_FILES if anchor_files is None else anchor_files
     anchors = [a for path in files for a in anchor_rows(rows, path)]
     means, _ = study.table_means([*anchors, *rows])
-    tables = [t for t in TABLE_NAMES if (t, "defaults") in means]
+    names = TABLE_NAMES if tables is None else tables
+    tables = [t for t in names if (t, "defaults") in means]
     cpu = _cpu_means(rows)
     fit_rows = {r["table"]: r["fit_rows"] for r in rows}
     contenders = compared[1:]

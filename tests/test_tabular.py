@@ -534,7 +534,7 @@ def test_a_frame_read_in_blocks_equals_it_read_column_by_column(monkeypatch, row
     numeric_at, categorical_at, _ = clf.input_._layout()
     assert _tabular._frame_block(new, numeric_at, np.float64) is not None
     assert _tabular._frame_block(new, categorical_at, object) is not None
-    monkeypatch.setattr(_tabular, "_frame_block", lambda X, positions, dtype: None)
+    monkeypatch.setattr(_tabular, "_frame_block", lambda *args: None)
     one_by_one = clf.input_.transform(new, clf)
     for name in ("numeric", "missing", "categorical"):
         np.testing.assert_array_equal(getattr(blocks, name), getattr(one_by_one, name))
@@ -550,3 +550,14 @@ def test_a_few_rows_with_a_nullable_missing_value_are_read_column_by_column():
         [0.5],
         [1.0],
     ]
+
+
+def test_a_served_frame_with_other_column_names_is_still_refused():
+    X, Y = make_frame(120)
+    clf = MultiTaskClassifier(**{**FAST, "max_epochs": 1}).fit(X, Y)
+    row = X.iloc[:1]
+    clf.predict_proba(row)  # the fitted names, in order
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict_proba(row[list(reversed(row.columns))])
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict_proba(row.rename(columns={"x": "y"}))

@@ -182,7 +182,8 @@ class TabularInput:
         X = self._validate(X, owner, reset=reset)
         if reset:
             NumericInput._check_reuse(self, X, owner, reader)
-        return self._encode(X, self._numeric(X, self._layout()[0]))
+        values = _small_frame_values(X)  # read once for both kinds of column
+        return self._encode(X, self._numeric(X, self._layout()[0], values), values)
 
     def tensors(self, X, rows=None):
         """``{"numeric", "missing", "categorical"}`` tensors for TabularData X."""
@@ -260,6 +261,8 @@ class TabularInput:
                 f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
                 f"1 is required by {type(owner).__name__}."
             )
+        elif not reset and _fitted_names(X, owner):
+            return X  # what validate_data checks holds (90 us a served row)
         validate_data(owner, X, reset=reset, skip_check_array=True)
         return X
 
@@ -322,9 +325,10 @@ class TabularInput:
         categories[:] = [v for _, v in kept[: len(categories)]]
         return categories
 
-    def _numeric(self, X, numeric_at):
-        """The numeric columns at positions ``numeric_at`` as float64."""
-        out = _frame_block(X, numeric_at, np.float64)
+    def _numeric(self, X, numeric_at, values=None):
+        """The numeric columns at positions ``numeric_at`` as float64
+        (``values``: a small frame's :func:`_small_frame_values`)."""
+        out = _frame_block(X, numeric_at, np.float64, values)
         if out is None:  # not a frame, or a column to name: one by one
             out = self._numeric_columns(X, numeric_at)
         if np.isinf(out).any():
@@ -355,7 +359,7 @@ class TabularInput:
                 ) from None
         return out
 
-    def _encode(self, X, numeric):
+    def _encode(self, X, numeric, values=None):
         _, categorical_at, missing_at = self._layout()
         missing = np.isnan(numeric)
         scaled = numeric
@@ -369,9 +373,9 @@ class TabularInput:
                 scaled, views = two_views(filled, self._scaling(), *robust), 2
             scaled[np.tile(missing, views)] = 0.0  # in every view: see indicators
         codes = np.empty((X.shape[0], len(categorical_at)), dtype=np.int64)
-        values = _frame_block(X, categorical_at, object)
+        block = _frame_block(X, categorical_at, object, values)
         for i, (j, cats) in enumerate(zip(categorical_at, self.categories_)):
-            column = _column(X, j) if values is None else values[:, i]
+            column = _column(X, j) if block is None else block[:, i]
             codes[:, i] = _codes(column, cats)
         return TabularData(
             np.ascontiguousarray(scaled, dtype=np.float32),
@@ -387,17 +391,33 @@ class TabularInput:
 _SMALL_FRAME_ROWS = 64
 
 
-def _frame_block(X, positions, dtype):
+def _fitted_names(X, owner):
+    """Whether the frame X has exactly the column names ``owner`` was fitted
+    on, in order (then its width is the fitted one too)."""
+    names = getattr(owner, "feature_names_in_", None)
+    return names is not None and X.columns.tolist() == names.tolist()
+
+
+def _small_frame_values(X):
+    """Every column of a DataFrame of at most :data:`_SMALL_FRAME_ROWS` rows as
+    one object array; None for other X."""
+    if is_frame(X) and len(X) <= _SMALL_FRAME_ROWS:
+        return X.to_numpy(dtype=object)
+    return None
+
+
+def _frame_block(X, positions, dtype, values=None):
     """A DataFrame's columns at ``positions`` as one 2-d array of ``dtype``
     (missing values NaN for floats), read in one call rather than column by
     column (a served row's cost is per column read); None for other X, or
     where a column does not convert (the caller reads them one by one and names
-    it)."""
+    it). ``values``: the frame's :func:`_small_frame_values`, if read."""
     if not is_frame(X) or not positions:
         return None
     try:
         if len(X) <= _SMALL_FRAME_ROWS:
-            block = X.to_numpy(dtype=object)[:, positions]
+            values = _small_frame_values(X) if values is None else values
+            block = values[:, positions]
             return block if dtype is object else block.astype(dtype)
         block = X.iloc[:, positions]
         if dtype is object:

@@ -108,6 +108,39 @@ def test_plain_float_rows_skip_validate_data_and_keep_its_errors(monkeypatch):
         framed.predict(X[:2])
 
 
+def test_plain_numeric_frames_skip_validate_data_and_keep_its_errors(monkeypatch):
+    from sk_mtl._data import _inputs
+
+    X, y = wide_scales(60)
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    frame["e"] = np.arange(60)  # an int column among the floats
+    clf = MultiTaskClassifier(**FAST).fit(frame, y)
+    calls = []
+    full = _inputs.validate_data
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return full(*args, **kwargs)
+
+    monkeypatch.setattr(_inputs, "validate_data", counted)
+    rows = frame.iloc[:3]
+    fast = clf.predict_proba(rows)
+    assert calls == []  # the fitted names, numbers, finite: no validate_data
+    slow = clf.predict_proba(rows.astype(object))  # object columns: the full checks
+    assert calls == [1]
+    np.testing.assert_array_equal(fast, slow)
+    bad = frame.iloc[:2].copy()
+    bad.iloc[1, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(bad)
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(rows[list("edcba")])
+    huge = frame.iloc[:2].copy()
+    huge.iloc[0, 2] = 1e300
+    with pytest.raises(ValueError, match="float32 range"):
+        clf.predict(huge)
+
+
 def _smooth_clip(X):
     """The linear view, written out: robust z, then z / sqrt(1 + (z / 3)^2)."""
     q1, median, q3 = np.quantile(X, [0.25, 0.5, 0.75], axis=0)

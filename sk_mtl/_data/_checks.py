@@ -15,6 +15,7 @@ __all__ = [
     "check_column_types",
     "is_frame",
     "check_float32_range",
+    "has_fitted_names",
     "reject_strings",
     "reject_text",
 ]
@@ -111,6 +112,14 @@ def is_frame(X):
     return (
         hasattr(X, "iloc") and hasattr(type(X), "dtypes") and getattr(X, "ndim", 0) == 2
     )
+
+
+def has_fitted_names(X, owner):
+    """Whether the frame X has exactly the column names ``owner`` was fitted
+    on, in order (then its width is the fitted one too): what scikit-learn's
+    feature-name and width checks ask at predict."""
+    names = getattr(owner, "feature_names_in_", None)
+    return names is not None and X.columns.tolist() == names.tolist()
 
 
 def check_column_types(X, owner):

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array, validate_data
 
-from ._checks import check_column_types, is_frame
+from ._checks import check_column_types, has_fitted_names, is_frame
 from ._inputs import NumericInput, _take_rows
 from ._quantiles import QuantileScaling, fit_quantile_transformer
 from ._robust import check_robust, fit_robust, two_views
@@ -261,7 +261,7 @@ class TabularInput:
                 f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
                 f"1 is required by {type(owner).__name__}."
             )
-        elif not reset and _fitted_names(X, owner):
+        elif not reset and has_fitted_names(X, owner):
             return X  # what validate_data checks holds (90 us a served row)
         validate_data(owner, X, reset=reset, skip_check_array=True)
         return X
@@ -389,13 +389,6 @@ class TabularInput:
 # row of 12 columns), larger ones by the columns asked for (136 us for one row
 # of 10 columns, but no object per value of a large frame).
 _SMALL_FRAME_ROWS = 64
-
-
-def _fitted_names(X, owner):
-    """Whether the frame X has exactly the column names ``owner`` was fitted
-    on, in order (then its width is the fitted one too)."""
-    names = getattr(owner, "feature_names_in_", None)
-    return names is not None and X.columns.tolist() == names.tolist()
 
 
 def _small_frame_values(X):

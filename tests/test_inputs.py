@@ -76,11 +76,10 @@ def test_input_unpickled_without_scaling_reads_x_as_given():
     np.testing.assert_array_equal(inp.transform(X, owner), X.astype(np.float32))
 
 
-def test_plain_float_rows_skip_validate_data_and_keep_its_errors(monkeypatch):
+def _count_validate_data(monkeypatch):
+    """A list that gains an item at each call of validate_data by the inputs."""
     from sk_mtl._data import _inputs
 
-    X, y = wide_scales(60)
-    clf = MultiTaskClassifier(**FAST).fit(X, y)
     calls = []
     full = _inputs.validate_data
 
@@ -89,6 +88,13 @@ def test_plain_float_rows_skip_validate_data_and_keep_its_errors(monkeypatch):
         return full(*args, **kwargs)
 
     monkeypatch.setattr(_inputs, "validate_data", counted)
+    return calls
+
+
+def test_plain_float_rows_skip_validate_data_and_keep_its_errors(monkeypatch):
+    X, y = wide_scales(60)
+    clf = MultiTaskClassifier(**FAST).fit(X, y)
+    calls = _count_validate_data(monkeypatch)
     expected = clf.predict_proba(X[:1].tolist())  # a list: the full checks
     assert len(calls) == 1
     np.testing.assert_array_equal(clf.predict_proba(X[:1]), expected)
@@ -109,20 +115,11 @@ def test_plain_float_rows_skip_validate_data_and_keep_its_errors(monkeypatch):
 
 
 def test_plain_numeric_frames_skip_validate_data_and_keep_its_errors(monkeypatch):
-    from sk_mtl._data import _inputs
-
     X, y = wide_scales(60)
     frame = pd.DataFrame(X, columns=list("abcde"))
     frame["e"] = np.arange(60)  # an int column among the floats
     clf = MultiTaskClassifier(**FAST).fit(frame, y)
-    calls = []
-    full = _inputs.validate_data
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return full(*args, **kwargs)
-
-    monkeypatch.setattr(_inputs, "validate_data", counted)
+    calls = _count_validate_data(monkeypatch)
     rows = frame.iloc[:3]
     fast = clf.predict_proba(rows)
     assert calls == []  # the fitted names, numbers, finite: no validate_data

@@ -104,6 +104,27 @@ def verdict(diffs):
     return better, len(diffs) - better - worse, worse
 
 
+def adoption_rule(diffs, ratios, contender, worst=-0.005, max_cpu_ratio=1.3):
+    """``(passed, the four checks' lines)`` of the usual rule for adopting
+    ``contender`` over the defaults, from per-table score differences and CPU
+    ratios: (a) a mean difference of +TIE or more, (b) better (by TIE) on more
+    tables than worse, (c) no table ``worst`` or worse, (d) a median CPU ratio
+    of ``max_cpu_ratio`` or less."""
+    better, tie, worse = verdict(diffs)
+    checks = [
+        (np.mean(diffs) >= TIE, f"(a) mean difference {np.mean(diffs):+.4f}"),
+        (better > worse, f"(b) better / tie / worse {better} / {tie} / {worse}"),
+        (min(diffs) > worst, f"(c) worst table {min(diffs):+.4f}"),
+        (
+            np.median(ratios) <= max_cpu_ratio,
+            f"(d) median CPU ratio {contender} / defaults {np.median(ratios):.2f}x",
+        ),
+    ]
+    return all(ok for ok, _ in checks), [
+        f"- {text}: {'pass' if ok else 'FAIL'}" for ok, text in checks
+    ]
+
+
 def main(doc, run, summary, results, argv=None):
     """A study's command line: run (unless ``--report``), then print the summary."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])

@@ -32,8 +32,6 @@ benchmarks.linear_blend_study --data ../shared/data --seeds 0 1``; appends to
 import json
 from pathlib import Path
 
-import numpy as np
-
 from . import _validation_study as study
 from .bagging_study import RESULTS as ANCHOR_RESULTS
 from .bagging_study import TABLE_NAMES, _cpu_means, _warm_up
@@ -67,20 +65,8 @@ def anchor_rows(rows, path=ANCHOR_RESULTS):
 
 
 def rule(diffs, ratios):
-    """``(passed, the four conditions' lines)`` of the rule of the docstring."""
-    better, tie, worse = study.verdict(diffs)
-    checks = [
-        (np.mean(diffs) >= study.TIE, f"(a) mean difference {np.mean(diffs):+.4f}"),
-        (better > worse, f"(b) better / tie / worse {better} / {tie} / {worse}"),
-        (min(diffs) > WORST, f"(c) worst table {min(diffs):+.4f}"),
-        (
-            np.median(ratios) <= MAX_CPU_RATIO,
-            f"(d) median CPU ratio blend / defaults {np.median(ratios):.2f}x",
-        ),
-    ]
-    return all(ok for ok, _ in checks), [
-        f"- {text}: {'pass' if ok else 'FAIL'}" for ok, text in checks
-    ]
+    """``(passed, the four checks' lines)`` of the rule of the docstring."""
+    return study.adoption_rule(diffs, ratios, "blend", WORST, MAX_CPU_RATIO)
 
 
 def summary(rows, anchors=None):

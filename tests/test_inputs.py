@@ -220,3 +220,26 @@ def test_scaled_rows_do_not_depend_on_their_order_in_the_batch():
     np.testing.assert_array_equal(
         inp.transform(X[order], owner), inp.transform(X, owner)[order]
     )
+
+
+def test_config_keeps_tied_extremes_and_an_older_config_reads_bound(monkeypatch):
+    from sk_mtl._data import _quantiles
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(0, 2, 80), rng.poisson(0.5, 80)]).astype(float)
+    owner = MultiTaskClassifier()
+    monkeypatch.setattr(_quantiles, "TIED_EXTREMES", "mid")
+    inp = NumericInput(scale=True)
+    fitted = inp.fit(X, owner)
+    config = inp.to_config()
+    assert config["tied_extremes"] == "mid"
+    back = NumericInput.from_config(config)
+    np.testing.assert_array_equal(back.transform(X, owner), fitted)
+    # Written before the choice existed: the map that model was trained on.
+    old = NumericInput.from_config(
+        {k: v for k, v in config.items() if k != "tied_extremes"}
+    )
+    assert old.scaling_.tied_extremes == "bound"
+    assert np.abs(old.transform(X, owner)[:, :2]).max() > 5
+    with pytest.raises(ValueError, match="tied_extremes must be one of"):
+        NumericInput.from_config({**config, "tied_extremes": "middle"})

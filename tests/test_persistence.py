@@ -356,6 +356,49 @@ def test_files_saved_before_the_linear_view_still_load(name):
     np.testing.assert_allclose(got, expected[name], atol=1e-6)
 
 
+def _v3_frame(expected):
+    flags = expected["X"][:, 0]
+    return pd.DataFrame({"a": expected["a"], "b": flags, "c": list("xyz") * 20})
+
+
+@pytest.mark.parametrize("name", ["numeric", "tabular"])
+def test_files_saved_before_tied_extremes_map_mid_run_still_load(name):
+    # Written by sk_mtl 8b58aca (tied extremes of the quantile view at about
+    # +-5.2): a 0/1 and a count column with many zeros, with that model's
+    # outputs then. Its network was trained on that map, which it keeps.
+    folder = Path(__file__).parent / "data"
+    expected = np.load(folder / "v3_expected.npz", allow_pickle=False)
+    model = sk_mtl.load(folder / f"v3_bound_{name}.sk_mtl")
+    if name == "numeric":
+        got = np.stack(model.predict_proba(expected["X"]))
+        scaling = model.input_.scaling_
+    else:
+        got = model.predict(_v3_frame(expected))
+        assert "tied_extremes_" not in vars(model.input_)
+        scaling = model.input_._scaling()
+    assert scaling.tied_extremes == "bound"
+    np.testing.assert_allclose(got, expected[name], atol=1e-6)
+
+
+@pytest.mark.parametrize("choice", ["bound", "mid"])
+def test_tied_extremes_round_trip_through_a_file(tmp_path, monkeypatch, choice):
+    from sk_mtl._data import _quantiles
+
+    monkeypatch.setattr(_quantiles, "TIED_EXTREMES", choice)
+    expected = np.load(Path(__file__).parent / "data" / "v3_expected.npz")
+    y = expected["X"][:, 1]
+    for data in (expected["X"], _v3_frame(expected)):
+        model = MultiTaskRegressor((8,), max_epochs=2, random_state=0).fit(data, y)
+        sk_mtl.save(model, tmp_path / "m.sk_mtl")
+        monkeypatch.setattr(_quantiles, "TIED_EXTREMES", "other")  # not read
+        back = sk_mtl.load(tmp_path / "m.sk_mtl")
+        np.testing.assert_array_equal(back.predict(data), model.predict(data))
+        monkeypatch.setattr(_quantiles, "TIED_EXTREMES", choice)
+        inp = back.input_
+        scaling = inp._scaling() if hasattr(inp, "scaler_") else inp.scaling_
+        assert scaling.tied_extremes == choice
+
+
 def test_linear_view_round_trips_through_a_file(tmp_path):
     rng = np.random.RandomState(0)
     X = pd.DataFrame({"a": rng.lognormal(size=60), "c": list("xyz") * 20})

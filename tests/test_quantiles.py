@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
+from scipy.special import ndtri
 from sklearn.preprocessing import QuantileTransformer
 
 from sk_mtl._data import _quantiles
 from sk_mtl._data._quantiles import (
     QuantileScaling,
     check_quantiles,
+    check_tied_extremes,
     fit_quantile_transformer,
 )
 
@@ -101,3 +103,95 @@ def test_transform_writes_into_columns_of_a_wider_array():
     scaling.transform(X, out=wide[:, 1:4])
     np.testing.assert_array_equal(wide[:, 1:4], scaling.transform(X))
     np.testing.assert_array_equal(wide[:, [0, 4]], 7.0)
+
+
+def _column_share(column, value):
+    return float(np.mean(column == value))
+
+
+def test_mid_maps_a_binary_columns_values_to_the_middle_of_their_runs():
+    rng = np.random.default_rng(4)
+    flags = (rng.random(400) < 0.3).astype(float)
+    q = fit_quantile_transformer(flags[:, None]).quantiles_
+    bound = QuantileScaling(q).transform(flags[:, None])[:, 0]
+    np.testing.assert_allclose(np.abs(bound), _quantiles._CLIP, rtol=1e-6)
+    mid = QuantileScaling(q, "mid")
+    got = mid.transform(np.array([[-1.0], [0.0], [1.0], [2.0]]))[:, 0]
+    # Phi^-1(p / 2) and Phi^-1(1 - p / 2), p the value's share of the rows as
+    # the quantiles hold it: to a quantile (1 / 399 here).
+    p0, p1 = np.mean(flags == 0), np.mean(flags == 1)
+    np.testing.assert_allclose(got[1:3], ndtri([p0 / 2, 1 - p1 / 2]), atol=0.02)
+    assert got[0] == got[1] and got[3] == got[2]  # beyond: as the extreme
+    assert -1 < got[1] < 0 < got[2] < 1.5  # not about -5.2 and 5.2
+
+
+def test_mid_maps_the_zeros_of_a_count_column_and_leaves_the_rest():
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(0.7, 3000).astype(float)
+    counts[0] = 40.0  # a maximum held by one row: not tied
+    X = np.column_stack([counts, rng.normal(size=3000)])
+    q = fit_quantile_transformer(X).quantiles_
+    bound, mid = QuantileScaling(q).transform(X), QuantileScaling(q, "mid").transform(X)
+    zeros = counts == 0
+    expected = ndtri(_column_share(counts, 0) / 2)
+    np.testing.assert_allclose(mid[zeros, 0], expected, atol=0.01)
+    assert (bound[zeros, 0] < -5.1).all()
+    # Interior ties, the untied maximum and the untied column: unchanged.
+    np.testing.assert_array_equal(mid[~zeros], bound[~zeros])
+    assert mid[0, 0] > 5.1
+    order = np.argsort(counts, kind="stable")
+    assert (np.diff(mid[order, 0]) >= 0).all()  # the order of the values kept
+
+
+@pytest.mark.parametrize("n", [1, 7, 300, 2500])
+def test_mid_equals_bound_where_no_extreme_is_tied(n):
+    rng = np.random.default_rng(n)
+    X = np.column_stack([rng.normal(size=n), rng.exponential(size=n)])
+    q = fit_quantile_transformer(X).quantiles_
+    new = np.vstack([X, rng.normal(size=(50, 2)) * 1e3, X[:3] + 1e-9, X[:3] - 1e-3])
+    np.testing.assert_array_equal(
+        QuantileScaling(q, "mid").transform(new), QuantileScaling(q).transform(new)
+    )
+
+
+def test_mid_rows_one_at_a_time_equal_the_batch():
+    rng = np.random.default_rng(6)
+    X = awkward_columns(500, rng)
+    scaling = QuantileScaling.fit(X, "mid")
+    new = np.vstack([X[:40], rng.normal(size=(10, 5)) * 1e4])
+    batch = scaling.transform(new)
+    rows = np.vstack([scaling.transform(row[None]) for row in new])
+    np.testing.assert_array_equal(rows, batch)
+    np.testing.assert_array_equal(batch[:, 2], 0.0)  # a constant column: its middle
+
+
+def test_fit_reads_the_default_for_new_inputs(monkeypatch):
+    X = np.random.default_rng(7).integers(0, 3, (60, 2)).astype(float)
+    assert QuantileScaling.fit(X).tied_extremes == _quantiles.TIED_EXTREMES
+    for choice in ("bound", "mid"):
+        monkeypatch.setattr(_quantiles, "TIED_EXTREMES", choice)
+        assert QuantileScaling.fit(X).tied_extremes == choice
+
+
+def test_pickle_keeps_the_choice_and_an_old_pickle_reads_bound():
+    import pickle
+
+    X = np.random.default_rng(8).integers(0, 2, (100, 3)).astype(float)
+    mid = QuantileScaling.fit(X, "mid")
+    back = pickle.loads(pickle.dumps(mid))
+    assert back.tied_extremes == "mid"
+    np.testing.assert_array_equal(back.transform(X), mid.transform(X))
+    old = QuantileScaling.__new__(QuantileScaling)
+    old.__setstate__({"quantiles": mid.quantiles})  # pickled before the choice
+    assert old.tied_extremes == "bound"
+    np.testing.assert_array_equal(
+        old.transform(X), QuantileScaling.fit(X, "bound").transform(X)
+    )
+
+
+@pytest.mark.parametrize("value", ["middle", None, 1, ["mid"]])
+def test_an_unknown_choice_is_refused(value):
+    with pytest.raises(ValueError, match="tied_extremes must be one of"):
+        check_tied_extremes(value)
+    with pytest.raises(ValueError, match="tied_extremes"):
+        QuantileScaling(np.zeros((3, 1)), value)

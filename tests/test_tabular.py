@@ -561,3 +561,22 @@ def test_a_served_frame_with_other_column_names_is_still_refused():
         clf.predict_proba(row[list(reversed(row.columns))])
     with pytest.raises(ValueError, match="feature names"):
         clf.predict_proba(row.rename(columns={"x": "y"}))
+
+
+def test_tabular_input_reads_its_tied_extremes_and_checks_them(monkeypatch):
+    from sk_mtl._data import _quantiles
+
+    X, Y = make_frame(100)
+    X["flag"] = (X["x"] > 0.5).astype(float)  # a 0/1 column
+    monkeypatch.setattr(_quantiles, "TIED_EXTREMES", "mid")
+    clf = MultiTaskClassifier(**{**FAST, "max_epochs": 1}).fit(X, Y)
+    assert clf.input_.tied_extremes_ == "mid"
+    flag = clf.input_.transform(X, clf).numeric[:, 2]
+    assert 0 < np.abs(flag).max() < 2
+    old = pickle.loads(pickle.dumps(clf.input_))
+    del old.tied_extremes_  # pickled by an older sk_mtl: about +-5.2
+    np.testing.assert_allclose(np.abs(old.transform(X, clf).numeric[:, 2]), 5.2, 0.01)
+    clf.input_ = pickle.loads(pickle.dumps(clf.input_))
+    clf.input_.tied_extremes_ = "middle"  # a damaged file
+    with pytest.raises(ValueError, match="tied_extremes must be one of"):
+        clf.predict(X)

@@ -24,7 +24,7 @@ from ._checks import (
     reject_strings,
     reject_text,
 )
-from ._quantiles import QuantileScaling, check_quantiles
+from ._quantiles import QuantileScaling, check_quantiles, check_tied_extremes
 from ._robust import check_robust, fit_robust, two_views
 
 __all__ = ["NumericInput", "RowBatches", "as_dense"]
@@ -251,6 +251,7 @@ class NumericInput:
             "n_features_in_": int(self.n_features_in_),
             "feature_names_in_": None if names is None else [str(n) for n in names],
             "quantiles": None if scaling is None else scaling.quantiles,
+            "tied_extremes": None if scaling is None else scaling.tied_extremes,
             "robust_center": getattr(self, "robust_center_", None),
             "robust_scale": getattr(self, "robust_scale_", None),
         }
@@ -261,7 +262,9 @@ class NumericInput:
 
         A file written before inputs were scaled has no ``quantiles``: its model
         reads X as given, as it was trained to; one written before the linear
-        view has no ``robust_center``: its model reads the quantile view alone.
+        view has no ``robust_center``: its model reads the quantile view alone;
+        one written before ``tied_extremes`` has none: ``"bound"``, the map its
+        model was trained on.
         """
         quantiles = config.get("quantiles")
         center, scale = config.get("robust_center"), config.get("robust_scale")
@@ -273,7 +276,8 @@ class NumericInput:
         new.scaling_ = new.robust_center_ = new.robust_scale_ = None
         if quantiles is not None:
             checked = check_quantiles(quantiles, new.n_features_in_)
-            new.scaling_ = QuantileScaling(checked)
+            tied = check_tied_extremes(config.get("tied_extremes", "bound"))
+            new.scaling_ = QuantileScaling(checked, tied)
         if linear:
             robust = check_robust(center, scale, new.n_features_in_)
             new.robust_center_, new.robust_scale_ = robust

@@ -18,7 +18,12 @@ from sklearn.preprocessing import QuantileTransformer
 
 from .._runtime._threads import torch_threads
 
-__all__ = ["QuantileScaling", "check_quantiles", "fit_quantile_transformer"]
+__all__ = [
+    "QuantileScaling",
+    "check_quantiles",
+    "check_tied_extremes",
+    "fit_quantile_transformer",
+]
 
 N_QUANTILES = 1000
 # scikit-learn's BOUNDS_THRESHOLD: values this close to the extreme training
@@ -27,6 +32,11 @@ _BOUND = 1e-7
 _CLIP = float(ndtri(1 - (_BOUND - np.spacing(1))))
 # Rows transformed at a time: the index and float64 temporaries stay small.
 _CHUNK_ROWS = 1024
+# How tied extremes map: "bound" (about +-5.2) or "mid" (see the module
+# docstring). TIED_EXTREMES is what newly fitted inputs use; an input fitted
+# before the choice existed has none recorded, and means "bound".
+TIED_EXTREMES_CHOICES = ("bound", "mid")
+TIED_EXTREMES = "bound"
 
 
 def fit_quantile_transformer(X):
@@ -46,9 +56,14 @@ class QuantileScaling:
     quantiles : ndarray of shape (n_quantiles, n_features)
         Non-decreasing quantiles of each column, as
         ``QuantileTransformer.quantiles_``.
+    tied_extremes : {"bound", "mid"}, default="bound"
+        Where a smallest or largest training value shared by several
+        quantiles maps: about -5.2 or 5.2, or the middle of its run (see the
+        module docstring).
     """
 
-    def __init__(self, quantiles):
+    def __init__(self, quantiles, tied_extremes="bound"):
+        self.tied_extremes = check_tied_extremes(tied_extremes)
         quantiles = np.asarray(quantiles, dtype=np.float64)
         n_quantiles, n_features = quantiles.shape
         rows = np.ascontiguousarray(quantiles.T)
@@ -59,15 +74,13 @@ class QuantileScaling:
         self._sorted = torch.from_numpy(padded)
         self._flat = padded.ravel()  # a view: the quantile at lo
         self._offsets = np.arange(n_features)[:, None] * (n_quantiles + 1)
-        self._low = rows[:, :1] + _BOUND  # below: the lowest reference, 0
-        self._high = rows[:, -1:] - _BOUND  # above: the highest, 1
         refs = np.linspace(0, 1, n_quantiles)
-        # Every table is indexed by lo (plus the column's offset), so that a
+        # Every table is indexed by lo plus the column's offset, so that a
         # transform needs no clamping. lo's interval is (inner - 1, inner] with
         # inner = lo within 1..n_quantiles - 1: values below the first quantile
-        # or above the last get the bounds' references anyway.
+        # or above the last get the bounds' references (below).
         inner = np.minimum(np.maximum(np.arange(n_quantiles + 1), 1), n_quantiles - 1)
-        self._left_reference = refs[inner - 1]
+        left_reference = np.tile(refs[inner - 1], (n_features, 1))
         self._left = rows[:, inner - 1].ravel()
         # The slope of the references over the interval (0 where its two
         # quantiles are equal).
@@ -84,6 +97,24 @@ class QuantileScaling:
             last[:, i] = np.where(rows[:, i] == rows[:, i + 1], last[:, i + 1], i)
         on_quantile = (refs + refs[last]) / 2
         self._on_quantile = np.column_stack([on_quantile, np.ones(n_features)]).ravel()
+        self._low = rows[:, :1] + _BOUND  # below: the lowest reference, 0
+        self._high = rows[:, -1:] - _BOUND  # above: the highest, 1
+        if self.tied_extremes == "mid" and n_quantiles > 1:
+            self._mid_tied_extremes(rows, on_quantile, left_reference)
+        self._left_reference = left_reference.ravel()
+
+    def _mid_tied_extremes(self, rows, on_quantile, left_reference):
+        """Tied extremes, and the values beyond them, to the middle of their
+        run: no bound for them; below the first quantile (lo 0) and above the
+        last (lo n_quantiles), whose slopes are 0 in a tied run, the run's
+        reference."""
+        low, high = rows[:, 0] == rows[:, 1], rows[:, -2] == rows[:, -1]
+        self._low[low] = -np.inf
+        self._high[high] = np.inf
+        left_reference[low, 0] = on_quantile[low, 0]
+        # The top run's first quantile: the first equal to the last.
+        first = np.argmax(rows == rows[:, -1:], axis=1)
+        left_reference[high, -1] = on_quantile[high, first[high]]
 
     @property
     def quantiles(self):
@@ -91,16 +122,21 @@ class QuantileScaling:
         return self._sorted.numpy()[:, :-1].T
 
     def __getstate__(self):
-        # The quantiles alone: the rest is rebuilt from them when unpickled.
-        return {"quantiles": self.quantiles}
+        # The quantiles and the choice: the rest is rebuilt from them when
+        # unpickled.
+        return {"quantiles": self.quantiles, "tied_extremes": self.tied_extremes}
 
     def __setstate__(self, state):
-        self.__init__(state["quantiles"])
+        # A scaling pickled before the choice existed has none: "bound".
+        self.__init__(state["quantiles"], state.get("tied_extremes", "bound"))
 
     @classmethod
-    def fit(cls, X):
-        """The scaling of finite 2-d X's columns."""
-        return cls(fit_quantile_transformer(X).quantiles_)
+    def fit(cls, X, tied_extremes=None):
+        """The scaling of finite 2-d X's columns (``tied_extremes`` None:
+        :data:`TIED_EXTREMES`, the choice for newly fitted inputs)."""
+        if tied_extremes is None:
+            tied_extremes = TIED_EXTREMES
+        return cls(fit_quantile_transformer(X).quantiles_, tied_extremes)
 
     def transform(self, X, out=None):
         """Finite X of shape (n_samples, n_features) as a new float32 array, or
@@ -125,8 +161,8 @@ class QuantileScaling:
             k = torch.searchsorted(self._sorted, torch.from_numpy(x)).numpy()
         # (ufuncs with out= rather than np.clip or masked assignment: a served
         # row's cost is the number of array operations, not their size.)
-        u = self._left_reference[k]
         k += self._offsets  # the tables' flat index
+        u = self._left_reference[k]
         du = np.subtract(x, self._left[k])
         du *= self._slope[k]
         u += du
@@ -155,3 +191,14 @@ def check_quantiles(quantiles, n_features):
     if not np.isfinite(quantiles).all() or (np.diff(quantiles, axis=0) < 0).any():
         raise ValueError("the input's quantiles must be finite and non-decreasing")
     return quantiles
+
+
+def check_tied_extremes(value):
+    """The choice of :class:`QuantileScaling`'s ``tied_extremes`` (maybe read
+    from a file), checked: ValueError saying what is wrong."""
+    if not isinstance(value, str) or value not in TIED_EXTREMES_CHOICES:
+        raise ValueError(
+            f"the input's tied_extremes must be one of {TIED_EXTREMES_CHOICES}, "
+            f"got {value!r}"
+        )
+    return value

@@ -37,9 +37,10 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array, validate_data
 
+from . import _quantiles
 from ._checks import check_column_types, has_fitted_names, is_frame
 from ._inputs import NumericInput, _take_rows
-from ._quantiles import QuantileScaling, fit_quantile_transformer
+from ._quantiles import QuantileScaling, check_tied_extremes, fit_quantile_transformer
 from ._robust import check_robust, fit_robust, two_views
 
 __all__ = ["TabularInput", "TabularData"]
@@ -129,6 +130,10 @@ class TabularInput:
     robust_center_, robust_scale_ : ndarray of shape (n_numeric columns,) or None
         The linear view's median and robust scale of each numeric column (None
         without the view).
+    tied_extremes_ : {"bound", "mid"}
+        How the quantile view maps a tied smallest or largest training value
+        (:class:`~sk_mtl._data._quantiles.QuantileScaling`); an input fitted
+        before the choice existed has none, and reads ``"bound"``.
     """
 
     kind = "tabular"
@@ -165,6 +170,7 @@ class TabularInput:
         self._set_column_attributes()
         self.scaler_ = self._fast_scaling = None
         self.robust_center_ = self.robust_scale_ = None
+        self.tied_extremes_ = _quantiles.TIED_EXTREMES
         if numeric.shape[1]:
             # An all-NaN column would give NaN quantiles: fit it on zeros.
             filled = np.where(missing.all(axis=0), 0.0, numeric)
@@ -218,9 +224,11 @@ class TabularInput:
         return state
 
     def _scaling(self):
-        """The fast transform of ``scaler_``'s quantiles (made once, not saved)."""
+        """The fast transform of ``scaler_``'s quantiles (made once, not saved;
+        ``tied_extremes_`` checked: it may come from a file)."""
         if getattr(self, "_fast_scaling", None) is None:
-            self._fast_scaling = QuantileScaling(self.scaler_.quantiles_)
+            tied = check_tied_extremes(getattr(self, "tied_extremes_", "bound"))
+            self._fast_scaling = QuantileScaling(self.scaler_.quantiles_, tied)
         return self._fast_scaling
 
     def _layout(self):

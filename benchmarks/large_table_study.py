@@ -67,14 +67,14 @@ CHEAP_RATIO = 0.9  # rule (d)
 CHEAP_LOSS = -0.0005  # rule (d)
 
 
-def run(data, seeds, out, tables=TABLE_NAMES):
+def run(data, seeds, out, tables=TABLE_NAMES, contenders=CONTENDERS):
     _warm_up()
     for table, X, Y, kinds, seed, fit, val in study.validation_splits(
         data, tables, seeds
     ):
         scores, cpu = _fit_anchor("histgb", X, Y, kinds, fit, val, seed)
         results = {"histgb": (scores, cpu, None)}
-        for name, params in CONTENDERS.items():
+        for name, params in contenders.items():
             results[name] = _fit_sk_mtl(params, X, Y, kinds, fit, val, seed)
         study.record(out, table, seed, results, fit_rows=len(fit), table_rows=len(X))
 
@@ -110,14 +110,14 @@ def choose(verdicts):
     return best
 
 
-def summary(rows):
+def summary(rows, contenders=CONTENDERS, rule=rule):
     """Per-table scores and CPU, the differences to ``defaults``, CPU ratios to
-    HistGB, and the rule's verdict per contender."""
+    HistGB, and the verdict of ``rule`` per contender of ``contenders``."""
     means, tables = study.table_means(rows)
     cpu = _cpu_means(rows)
     fit_rows = {r["table"]: r["fit_rows"] for r in rows}
-    models = ["histgb", *CONTENDERS]
-    others = [m for m in CONTENDERS if m != "defaults"]
+    models = ["histgb", *contenders]
+    others = [m for m in contenders if m != "defaults"]
     lines = [
         "| table | fit rows | " + " | ".join(models) + " |",
         "|---" * (2 + len(models)) + "|",
@@ -137,10 +137,10 @@ def summary(rows):
         cells = [f"{means[t, m] - means[t, 'defaults']:+.4f}" for m in others]
         cells.append(f"{cpu[t, 'histgb']:.2f}")
         cells += [
-            f"{cpu[t, m]:.2f} ({cpu[t, m] / cpu[t, 'histgb']:.1f}x)" for m in CONTENDERS
+            f"{cpu[t, m]:.2f} ({cpu[t, m] / cpu[t, 'histgb']:.1f}x)" for m in contenders
         ]
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
-    ratios = {m: [cpu[t, m] / cpu[t, "histgb"] for t in tables] for m in CONTENDERS}
+    ratios = {m: [cpu[t, m] / cpu[t, "histgb"] for t in tables] for m in contenders}
     lines += [
         "",
         "Median CPU ratio to HistGB over the tables: "
@@ -152,7 +152,7 @@ def summary(rows):
         "Mean over the tables against HistGB: "
         + ", ".join(
             f"{m} {np.mean([means[t, m] - means[t, 'histgb'] for t in tables]):+.4f}"
-            for m in CONTENDERS
+            for m in contenders
         )
         + ".",
     ]

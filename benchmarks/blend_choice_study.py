@@ -38,6 +38,7 @@ benchmarks.blend_choice_study --data ../shared/data``; appends to
 """
 
 import contextlib
+import functools
 from pathlib import Path
 from unittest import mock
 
@@ -54,19 +55,11 @@ RESULTS = Path(__file__).parent / "results" / "blend_choice_study.jsonl"
 CONTENDERS = {"defaults": False, "one_se": True}
 
 
-def _row_losses(task, output, codes):
-    """Each held-out row's loss (squared error, log loss) of one task's output."""
-    if task.kind == "regression":
-        return (output[:, 0] - codes) ** 2
-    proba = _linear_blend.softmax(np.array(output, dtype=np.float64))
-    proba = proba[np.arange(len(codes)), codes.astype(np.int64)]
-    return -np.log(np.maximum(proba, _linear_blend._TINY))
-
-
 def one_se_weight(losses, weight):
     """The largest grid weight whose mean loss is within one standard error of
     the least one; ``losses``: per-row losses, one row per grid weight."""
-    weight = weight / weight.sum()
+    losses = np.asarray(losses)
+    weight = np.asarray(weight, dtype=np.float64) / np.sum(weight)
     means = losses @ weight
     best = int(np.argmin(means))
     for i in range(len(means) - 1, -1, -1):
@@ -78,30 +71,8 @@ def one_se_weight(losses, weight):
     return _linear_blend.BLEND_GRID[best]
 
 
-def choose_one_se(tasks, network, linear, fitted, targets, weights, rows):
-    """``choose_weights`` with the one-standard-error rule."""
-    chosen = np.zeros(len(tasks))
-    start = 0
-    for t, task in enumerate(tasks):
-        stop = start + task.n_outputs
-        keep = targets.labelled[rows, t] & (weights[rows, t] > 0)
-        if fitted[t] and keep.any():
-            codes, weight = targets.codes[rows[keep], t], weights[rows[keep], t]
-            losses = np.array(
-                [
-                    _row_losses(
-                        task,
-                        _linear_blend._mixed(
-                            task, network[t][keep], linear[keep, start:stop], w
-                        ),
-                        codes,
-                    )
-                    for w in _linear_blend.BLEND_GRID
-                ]
-            )
-            chosen[t] = one_se_weight(losses, weight.astype(np.float64))
-        start = stop
-    return chosen
+# ``choose_weights`` with the one-standard-error rule.
+choose_one_se = functools.partial(_linear_blend.choose_weights, pick=one_se_weight)
 
 
 def fit_contender(one_se, X, Y, kinds, fit, val, seed):

@@ -37,7 +37,9 @@ __all__ = [
     "blend_outputs",
     "choose_weights",
     "fit_linear_models",
+    "least_loss",
     "linear_outputs",
+    "row_losses",
 ]
 
 LINEAR_BLEND_CONSTRAINT = ["boolean", StrOptions({"auto"})]
@@ -157,19 +159,29 @@ def _mixed(task, network, linear, w):
     return np.log(np.maximum(mixed[:, 0], _TINY))
 
 
-def _task_loss(task, output, codes, weight):
+def row_losses(task, output, codes):
+    """Each held-out row's loss of one task's output: the squared error of a
+    regression task's, the log loss of a classification task's."""
     if task.kind == "regression":
-        errors = (output[:, 0] - codes) ** 2
-    else:
-        # a copy: the output may be the linear models' (shared) logits
-        proba = softmax(np.array(output, dtype=np.float64))
-        proba = proba[np.arange(len(codes)), codes.astype(np.int64)]
-        errors = -np.log(np.maximum(proba, _TINY))
-    return float(np.average(errors, weights=weight))
+        return (output[:, 0] - codes) ** 2
+    # a copy: the output may be the linear models' (shared) logits
+    proba = softmax(np.array(output, dtype=np.float64))
+    proba = proba[np.arange(len(codes)), codes.astype(np.int64)]
+    return -np.log(np.maximum(proba, _TINY))
 
 
-def choose_weights(tasks, network, linear, fitted, targets, weights, rows):
-    """Each task's weight of :data:`BLEND_GRID` of least held-out loss.
+def least_loss(losses, weight):
+    """The weight of :data:`BLEND_GRID` of least weighted mean loss (the
+    first of a tie); ``losses``: each grid weight's row losses, a row each."""
+    means = [np.average(row, weights=weight) for row in losses]
+    return BLEND_GRID[int(np.argmin(means))]
+
+
+def choose_weights(
+    tasks, network, linear, fitted, targets, weights, rows, pick=least_loss
+):
+    """Each task's weight of :data:`BLEND_GRID`, ``pick(losses, weight)`` of
+    its held-out row losses (by default the least mean loss).
 
     ``network`` and ``linear``: every task's outputs on ``rows`` (the held-out
     rows). A task with no linear model or no weighted held-out label gets 0.
@@ -182,15 +194,14 @@ def choose_weights(tasks, network, linear, fitted, targets, weights, rows):
         if fitted[t] and keep.any():
             codes, weight = targets.codes[rows[keep], t], weights[rows[keep], t]
             losses = [
-                _task_loss(
+                row_losses(
                     task,
                     _mixed(task, network[t][keep], linear[keep, start:stop], w),
                     codes,
-                    weight,
                 )
                 for w in BLEND_GRID
             ]
-            chosen[t] = BLEND_GRID[int(np.argmin(losses))]
+            chosen[t] = pick(losses, weight)
         start = stop
     return chosen
 

@@ -520,7 +520,7 @@ def test_pickled_tabular_input_leaves_its_fast_transform_out():
 @pytest.mark.parametrize("rows", [[0, 2, 3, 9, 12], slice(None)])
 def test_a_frame_read_in_blocks_equals_it_read_column_by_column(monkeypatch, rows):
     # A few rows are read as one object array, many by DataFrame blocks.
-    from sk_mtl._data import _tabular
+    from sk_mtl._data import _columns
 
     X, Y = make_frame(120)
     X["count"] = pd.array([1, None, 3] * 40, dtype="Int64")
@@ -532,9 +532,9 @@ def test_a_frame_read_in_blocks_equals_it_read_column_by_column(monkeypatch, row
     new = X.iloc[rows]
     blocks = clf.input_.transform(new, clf)
     numeric_at, categorical_at, _ = clf.input_._layout()
-    assert _tabular._frame_block(new, numeric_at, np.float64) is not None
-    assert _tabular._frame_block(new, categorical_at, object) is not None
-    monkeypatch.setattr(_tabular, "_frame_block", lambda *args: None)
+    assert _columns.frame_block(new, numeric_at, np.float64) is not None
+    assert _columns.frame_block(new, categorical_at, object) is not None
+    monkeypatch.setattr(_columns, "frame_block", lambda *args: None)
     one_by_one = clf.input_.transform(new, clf)
     for name in ("numeric", "missing", "categorical"):
         np.testing.assert_array_equal(getattr(blocks, name), getattr(one_by_one, name))
@@ -542,11 +542,11 @@ def test_a_frame_read_in_blocks_equals_it_read_column_by_column(monkeypatch, row
 
 
 def test_a_few_rows_with_a_nullable_missing_value_are_read_column_by_column():
-    from sk_mtl._data import _tabular
+    from sk_mtl._data import _columns
 
     X = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "x": [0.5, 1.0]})
-    assert _tabular._frame_block(X, [0, 1], np.float64) is None  # pd.NA: no float
-    assert _tabular._frame_block(X.iloc[:, 1:], [0], np.float64).tolist() == [
+    assert _columns.frame_block(X, [0, 1], np.float64) is None  # pd.NA: no float
+    assert _columns.frame_block(X.iloc[:, 1:], [0], np.float64).tolist() == [
         [0.5],
         [1.0],
     ]

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array, validate_data
 
-from . import _quantiles
+from . import _columns, _quantiles
 from ._checks import check_column_types, has_fitted_names, is_frame
 from ._inputs import NumericInput, _take_rows
 from ._quantiles import QuantileScaling, check_tied_extremes, fit_quantile_transformer
@@ -162,7 +162,7 @@ class TabularInput:
         # among the numeric columns (missing).
         self._categorical_at = cat
         self._numeric_at = [j for j in range(X.shape[1]) if j not in set(cat)]
-        self.categories_ = [self._fit_categories(_column(X, j)) for j in cat]
+        self.categories_ = [self._fit_categories(_columns.column(X, j)) for j in cat]
         self.cardinalities_ = [len(c) + 2 for c in self.categories_]
         numeric = self._numeric(X, self._numeric_at)
         missing = np.isnan(numeric)
@@ -188,7 +188,7 @@ class TabularInput:
         X = self._validate(X, owner, reset=reset)
         if reset:
             NumericInput._check_reuse(self, X, owner, reader)
-        values = _small_frame_values(X)  # read once for both kinds of column
+        values = _columns.small_frame_values(X)  # read once for both kinds of column
         return self._encode(X, self._numeric(X, self._layout()[0], values), values)
 
     def tensors(self, X, rows=None):
@@ -335,8 +335,8 @@ class TabularInput:
 
     def _numeric(self, X, numeric_at, values=None):
         """The numeric columns at positions ``numeric_at`` as float64
-        (``values``: a small frame's :func:`_small_frame_values`)."""
-        out = _frame_block(X, numeric_at, np.float64, values)
+        (``values``: a small frame's :func:`~._columns.small_frame_values`)."""
+        out = _columns.frame_block(X, numeric_at, np.float64, values)
         if out is None:  # not a frame, or a column to name: one by one
             out = self._numeric_columns(X, numeric_at)
         if np.isinf(out).any():
@@ -352,7 +352,7 @@ class TabularInput:
         first that is not numeric."""
         out = np.empty((X.shape[0], len(numeric_at)), dtype=np.float64)
         for i, j in enumerate(numeric_at):
-            col = _column(X, j)
+            col = _columns.column(X, j)
             try:
                 if hasattr(col, "to_numpy"):
                     out[:, i] = col.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -381,9 +381,9 @@ class TabularInput:
                 scaled, views = two_views(filled, self._scaling(), *robust), 2
             scaled[np.tile(missing, views)] = 0.0  # in every view: see indicators
         codes = np.empty((X.shape[0], len(categorical_at)), dtype=np.int64)
-        block = _frame_block(X, categorical_at, object, values)
+        block = _columns.frame_block(X, categorical_at, object, values)
         for i, (j, cats) in enumerate(zip(categorical_at, self.categories_)):
-            column = _column(X, j) if block is None else block[:, i]
+            column = _columns.column(X, j) if block is None else block[:, i]
             codes[:, i] = _codes(column, cats)
         return TabularData(
             np.ascontiguousarray(scaled, dtype=np.float32),
@@ -391,47 +391,6 @@ class TabularInput:
             codes,
             self.n_features_in_,
         )
-
-
-# Frames of at most this many rows are read whole as objects (42 us for one
-# row of 12 columns), larger ones by the columns asked for (136 us for one row
-# of 10 columns, but no object per value of a large frame).
-_SMALL_FRAME_ROWS = 64
-
-
-def _small_frame_values(X):
-    """Every column of a DataFrame of at most :data:`_SMALL_FRAME_ROWS` rows as
-    one object array; None for other X."""
-    if is_frame(X) and len(X) <= _SMALL_FRAME_ROWS:
-        return X.to_numpy(dtype=object)
-    return None
-
-
-def _frame_block(X, positions, dtype, values=None):
-    """A DataFrame's columns at ``positions`` as one 2-d array of ``dtype``
-    (missing values NaN for floats), read in one call rather than column by
-    column (a served row's cost is per column read); None for other X, or
-    where a column does not convert (the caller reads them one by one and names
-    it). ``values``: the frame's :func:`_small_frame_values`, if read."""
-    if not is_frame(X) or not positions:
-        return None
-    try:
-        if len(X) <= _SMALL_FRAME_ROWS:
-            values = _small_frame_values(X) if values is None else values
-            block = values[:, positions]
-            return block if dtype is object else block.astype(dtype)
-        block = X.iloc[:, positions]
-        if dtype is object:
-            return block.to_numpy(dtype=object)
-        return block.to_numpy(dtype=dtype, na_value=np.nan)
-    except (TypeError, ValueError):
-        return None
-
-
-def _column(X, j):
-    if is_frame(X):
-        return X.iloc[:, j]
-    return X[:, j]
 
 
 def _missing(values):

@@ -145,3 +145,55 @@ def test_a_refit_model_serves_its_new_network(data):
     assert not np.allclose(first[0], second[0])
     for few, all_rows in zip(second, model.predict_proba(X)):
         np.testing.assert_allclose(few, all_rows[:1], rtol=1e-5, atol=1e-6)
+
+
+def _tabular_network(n_missing=1, cardinalities=(3, 4), seed=0):
+    from sk_mtl.embeddings import TabularFrontEnd, TabularNetwork
+
+    torch.manual_seed(seed)
+    front = TabularFrontEnd(2, n_missing, list(cardinalities), d_embedding=4)
+    head = MultiHeadNetwork(MLP(front.out_features, (8,)), [2, 2])
+    return TabularNetwork(front, head).eval()
+
+
+def _tabular_rows(n, n_missing=1, cardinalities=(3, 4), seed=0):
+    rng = np.random.default_rng(seed)
+    codes = np.zeros((n, len(cardinalities)), dtype=np.int64)
+    for j, c in enumerate(cardinalities):
+        codes[:, j] = rng.integers(0, c, n)
+    return {
+        "numeric": torch.from_numpy(rng.normal(size=(n, 2)).astype(np.float32)),
+        "missing": torch.from_numpy((rng.random((n, n_missing)) > 0.5).astype("f4")),
+        "categorical": torch.from_numpy(codes),
+    }
+
+
+@pytest.mark.parametrize("n_missing, cardinalities", [(1, (3, 4)), (0, (5,)), (2, ())])
+def test_a_tabular_front_end_is_computed_with_numpy_too(n_missing, cardinalities):
+    module = _tabular_network(n_missing, cardinalities)
+    X = _tabular_rows(6, n_missing, cardinalities)
+    fast = numpy_outputs(module, X)
+    assert fast is not None
+    with torch.inference_mode():
+        slow = module(**X)
+    for a, b in zip(fast, slow):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    embedding = module.front_end.categorical
+    if embedding is not None:  # a hook on the embeddings: torch runs it
+        handle = embedding.register_forward_hook(lambda *a: None)
+        assert numpy_outputs(module, X) is None
+        handle.remove()
+    assert numpy_outputs(module, {**X, "numeric": X["numeric"].double()}) is None
+
+
+def test_dataframe_rows_are_served_few_as_many():
+    pd = pytest.importorskip("pandas")
+    X, Y = two_task_data()
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    frame["kind"] = pd.Categorical(np.where(X[:, 0] > 0, "p", "n"))
+    model = MultiTaskClassifier((8,), max_epochs=2, random_state=0).fit(frame, Y)
+    rows = model.input_.tensors(model.input_.transform(frame.iloc[:2], model))
+    assert numpy_outputs(model.module_, rows) is not None
+    many = model.predict_proba(frame)  # 60 rows: torch
+    for few, all_rows in zip(model.predict_proba(frame.iloc[:3]), many):
+        np.testing.assert_allclose(few, all_rows[:3], rtol=1e-5, atol=1e-6)

@@ -124,7 +124,7 @@ def predict_outputs(
         :class:`~sk_mtl.losses.TaskOutputs` (a tuple that also holds them
         stacked) when it returns one and X is one batch on the CPU.
     """
-    small = isinstance(X, torch.Tensor) and len(X) <= NUMPY_MAX_ROWS
+    small = isinstance(X, torch.Tensor | dict) and n_rows(X) <= NUMPY_MAX_ROWS
     if small and order is None and str(device) == "cpu":
         out = numpy_outputs(module, X)  # a served request: numpy if it can
         if out is not None:

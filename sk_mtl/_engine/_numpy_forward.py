@@ -8,8 +8,10 @@ rows: 51 and 19 us; one thread, ``benchmarks/results/latency.md``). So
 batch of at most :data:`NUMPY_MAX_ROWS` rows of a *plain MLP network* (a
 :class:`~sk_mtl.modules.MultiHeadNetwork` over an :class:`~sk_mtl.modules.MLP` of
 ``Linear``, ``ReLU`` and ``Dropout`` layers, with :class:`~sk_mtl.modules.FusedHeads`
-without members, float32 parameters on the CPU) with :func:`numpy_outputs`, and
-every other module, or a larger batch, with torch.
+without members, float32 parameters on the CPU), alone or under the tabular
+front-end of a DataFrame's columns without numeric embeddings (its categorical
+embeddings are one table lookup), with :func:`numpy_outputs`, and every other
+module, or a larger batch, with torch.
 
 A forward hook on any of the network's modules (or a ``forward`` set on one of
 them) sends the call to torch, which runs the hooks.
@@ -35,6 +37,7 @@ from torch.nn.modules.module import (
     _global_forward_pre_hooks,
 )
 
+from ..embeddings import CategoricalEmbeddings, TabularFrontEnd, TabularNetwork
 from ..modules import MLP, FusedHeads, MultiHeadNetwork
 
 __all__ = ["NUMPY_MAX_ROWS", "numpy_outputs"]
@@ -144,10 +147,42 @@ def _views(module):
     return views
 
 
+def _front_end_rows(front_end, X):
+    """The flat float32 rows a :class:`~sk_mtl.embeddings.TabularFrontEnd`
+    without numeric embeddings makes of the dict input X, with numpy; None for
+    another front-end or input."""
+    if type(front_end) is not TabularFrontEnd or front_end.numeric is not None:
+        return None
+    categorical = front_end.categorical
+    modules = [front_end]
+    if categorical is not None:
+        embedding = categorical._modules["embedding"]
+        if type(categorical) is not CategoricalEmbeddings:
+            return None
+        if type(embedding) is not nn.Embedding or embedding.max_norm is not None:
+            return None
+        modules += [categorical, embedding]
+    if _hooked(modules) or not all(isinstance(v, torch.Tensor) for v in X.values()):
+        return None
+    numeric, missing = _array(X["numeric"]), _array(X["missing"])
+    if numeric is None or missing is None:
+        return None
+    parts = [part for part in (numeric, missing) if part.shape[1]]
+    if categorical is not None:
+        table = _array(embedding._parameters["weight"])
+        if table is None or X["categorical"].device.type != "cpu":
+            return None
+        codes = X["categorical"].numpy() + categorical._buffers["offsets"].numpy()
+        parts.append(table[codes].reshape(len(codes), -1))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
 def numpy_outputs(module, X):
-    """``module``'s eval-mode outputs for the float32 rows ``X`` (a CPU
-    tensor), computed with numpy; None when ``module`` is not a plain MLP
-    network or X is not such a tensor (the caller then runs the module).
+    """``module``'s eval-mode outputs for the rows ``X`` (a float32 CPU
+    tensor, or the tabular input's dict of tensors), computed with numpy; None
+    when ``module`` is not a plain MLP network (or one under a tabular
+    front-end without numeric embeddings) or X is not such an input (the caller
+    then runs the module).
 
     Examples
     --------
@@ -159,7 +194,12 @@ def numpy_outputs(module, X):
     >>> all(torch.allclose(a, b, atol=1e-6) for a, b in zip(fast, net(X)))
     True
     """
-    z = _array(X) if isinstance(X, torch.Tensor) else None
+    if isinstance(X, dict):
+        if type(module) is not TabularNetwork or _hooked((module,)):
+            return None
+        z, module = _front_end_rows(module._modules["front_end"], X), module.network
+    else:
+        z = _array(X) if isinstance(X, torch.Tensor) else None
     views = None if z is None or z.ndim != 2 else _views(module)
     if views is None or z.shape[1] != views.in_features:
         return None  # torch runs it (and says what is wrong, if anything is)

@@ -323,6 +323,7 @@ def test_tabular_input_unpickled_without_the_linear_view_reads_the_quantiles():
     del old.robust_center_, old.robust_scale_, old.linear_view  # an older sk_mtl
     assert old.n_numeric == 2
     np.testing.assert_array_equal(old.transform(X, clf).numeric, both[:, :2])
+    clf.input_ = pickle.loads(pickle.dumps(clf.input_))
     clf.input_.robust_scale_ = clf.input_.robust_scale_[:1]  # a damaged file
     with pytest.raises(ValueError, match=r"robust scales have shape \(1,\)"):
         clf.predict(X)

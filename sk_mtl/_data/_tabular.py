@@ -225,10 +225,15 @@ class TabularInput:
 
     def _scaling(self):
         """The fast transform of ``scaler_``'s quantiles (made once, not saved;
-        ``tied_extremes_`` checked: it may come from a file)."""
+        ``tied_extremes_`` and the linear view's centre and scale checked then:
+        they may come from a file)."""
         if getattr(self, "_fast_scaling", None) is None:
             tied = check_tied_extremes(getattr(self, "tied_extremes_", "bound"))
-            self._fast_scaling = QuantileScaling(self.scaler_.quantiles_, tied)
+            quantiles = self.scaler_.quantiles_
+            center = getattr(self, "robust_center_", None)
+            if center is not None:
+                check_robust(center, self.robust_scale_, quantiles.shape[1])
+            self._fast_scaling = QuantileScaling(quantiles, tied)
         return self._fast_scaling
 
     def _layout(self):
@@ -244,11 +249,6 @@ class TabularInput:
             self._missing_at = [int(i) for i in self.missing_columns_]
             self._set_column_attributes()
         return self._numeric_at, self._categorical_at, self._missing_at
-
-    def _robust(self, numeric):
-        """The linear view's centre and scale, checked (they may come from a
-        file)."""
-        return check_robust(self.robust_center_, self.robust_scale_, numeric.shape[1])
 
     # --------------------------------------------------------------- helpers
     @staticmethod
@@ -373,12 +373,14 @@ class TabularInput:
         scaled = numeric
         if self.scaler_ is not None:
             filled = np.where(missing, 0.0, numeric)
+            scaling = self._scaling()
             # A TabularInput of an older sk_mtl has no linear view.
-            if getattr(self, "robust_center_", None) is None:
-                scaled, views = self._scaling().transform(filled), 1
+            center = getattr(self, "robust_center_", None)
+            if center is None:
+                scaled, views = scaling.transform(filled), 1
             else:
-                robust = self._robust(numeric)
-                scaled, views = two_views(filled, self._scaling(), *robust), 2
+                scaled = two_views(filled, scaling, center, self.robust_scale_)
+                views = 2
             scaled[np.tile(missing, views)] = 0.0  # in every view: see indicators
         codes = np.empty((X.shape[0], len(categorical_at)), dtype=np.int64)
         block = _columns.frame_block(X, categorical_at, object, values)

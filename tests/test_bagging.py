@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _two_tasks import linear_tasks_with_missing
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
@@ -20,11 +21,7 @@ FAST = dict(hidden_units=(16,), max_epochs=20, lr=2e-2, random_state=0)
 @pytest.fixture(scope="module")
 def data():
     """150 rows (early stopping on), a binary and a 3-class task with NaN."""
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(150, 4))
-    Y = np.column_stack([X[:, 0] > 0, np.digitize(X[:, 1], [-0.5, 0.5])]).astype(float)
-    Y[:30, 1] = np.nan
-    return X, Y
+    return linear_tasks_with_missing(150)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _two_tasks import linear_tasks_with_missing
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
@@ -28,11 +29,7 @@ FAST = dict(hidden_units=(32,), max_epochs=60, lr=2e-2, random_state=0)
 @pytest.fixture(scope="module")
 def linear_tasks():
     """200 rows, a binary and a 3-class task of linear boundaries (NaN labels)."""
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(200, 4))
-    Y = np.column_stack([X[:, 0] > 0, np.digitize(X[:, 1], [-0.5, 0.5])]).astype(float)
-    Y[:30, 1] = np.nan
-    return X, Y
+    return linear_tasks_with_missing(200)
 
 
 @pytest.fixture(scope="module")

@@ -156,9 +156,9 @@ def _front_end_rows(front_end, X):
     categorical = front_end.categorical
     modules = [front_end]
     if categorical is not None:
-        embedding = categorical._modules["embedding"]
         if type(categorical) is not CategoricalEmbeddings:
             return None
+        embedding = categorical._modules["embedding"]
         if type(embedding) is not nn.Embedding or embedding.max_norm is not None:
             return None
         modules += [categorical, embedding]

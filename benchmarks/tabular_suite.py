@@ -259,7 +259,15 @@ def _fit_sk_mtl(params, X, Y, kinds, train, test, seed):
             scores.append(_score(kind, yt[ok], preds[ok, t]))
         else:
             scores.append(_score(kind, yt[ok].astype(int), probas[t][ok]))
-    return scores, cpu, int(getattr(model, "n_iter_", 0))
+    return scores, cpu, _epochs(model)
+
+
+def _epochs(model):
+    """Epochs of the fit: a bagged model's (``n_bags > 1``) members' mean."""
+    members = getattr(model, "estimators_", None)
+    if members:
+        return int(round(float(np.mean([m.n_iter_ for m in members]))))
+    return int(getattr(model, "n_iter_", 0))
 
 
 # ------------------------------------------------------------------- runs

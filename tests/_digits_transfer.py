@@ -33,7 +33,7 @@ def identity_source():
     """10-class digit identity on half A (about 0.95 accuracy on half B)."""
     X, y, half_a, _ = digits()
     return MultiTaskClassifier(
-        (64,), max_epochs=40, lr=3e-3, linear_blend=False, random_state=0
+        (64,), max_epochs=40, lr=3e-3, linear_blend=False, n_bags=1, random_state=0
     ).fit(X[half_a], y[half_a])
 
 
@@ -42,9 +42,9 @@ def low_digits_source():
     """Identity of the digits 0-4 only, on half A (as many steps as above)."""
     X, y, half_a, _ = digits()
     rows = half_a[y[half_a] < 5]
-    return MultiTaskClassifier((64,), max_epochs=80, lr=3e-3, random_state=0).fit(
-        X[rows], y[rows]
-    )
+    return MultiTaskClassifier(
+        (64,), max_epochs=80, lr=3e-3, n_bags=1, random_state=0
+    ).fit(X[rows], y[rows])
 
 
 def few_shot(pool, seed, n=N_LABELLED):

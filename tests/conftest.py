@@ -13,7 +13,7 @@ def small():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(240, 6)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    source = MultiTaskClassifier((16, 8), max_epochs=15, random_state=0)
+    source = MultiTaskClassifier((16, 8), max_epochs=15, n_bags=1, random_state=0)
     return X, y, source.fit(X[:120], y[:120])
 
 

@@ -1,5 +1,6 @@
 """Cross-fitted bagging of the multi-task estimators (``n_bags``)."""
 
+import copy
 import pickle
 
 import numpy as np
@@ -14,6 +15,9 @@ import sk_mtl
 from sk_mtl import MixedTaskEstimator, MultiTaskClassifier, MultiTaskRegressor
 from sk_mtl._engine import _base
 from sk_mtl._engine._base import BaseNeuralEstimator
+from sk_mtl.ensembles import log_mean_probabilities
+from sk_mtl.multitask._bagging import shared_input
+from sk_mtl.transfer._reuse import best_member
 
 FAST = dict(hidden_units=(16,), max_epochs=20, lr=2e-2, random_state=0)
 
@@ -84,6 +88,50 @@ def test_probabilities_are_the_members_mean(data, bagged):
         np.testing.assert_array_equal(bagged.predict(X)[:, t], classes[mean.argmax(1)])
     assert bagged.score(X, Y) > 0.7
     assert bagged.n_features_in_ == 4 and bagged.n_tasks_ == 2
+
+
+@pytest.mark.parametrize("linear_blend", [False, True])
+def test_tasks_of_one_width_average_in_numpy_as_in_torch(linear_blend):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0]).astype(int)
+    model = MultiTaskClassifier(**FAST, linear_blend=linear_blend).fit(X, Y)
+    assert len(model.estimators_) == 3  # n_bags="auto" on 300 rows
+    outputs = [m._forward(X[:7]) for m in model.estimators_]
+    fast = model._forward(X[:7])
+    assert fast.probabilities is not None  # the numpy path, carrying the mean
+    for t in range(2):
+        members = torch.stack([out[t] for out in outputs]).double()
+        torch.testing.assert_close(fast[t], log_mean_probabilities(members, 0))
+    mean = np.mean([m.predict_proba(X[:7]) for m in model.estimators_], axis=0)
+    np.testing.assert_allclose(model.predict_proba(X[:7]), list(mean), atol=1e-12)
+
+
+def test_members_fitted_alike_scale_x_once(data, bagged, monkeypatch):
+    X, _ = data
+    model = copy.deepcopy(bagged)
+    members = model.estimators_
+    assert shared_input(model, members) is members[0].input_
+    kind = type(members[0].input_)
+    calls = []
+    transform = kind.transform
+    monkeypatch.setattr(
+        kind, "transform", lambda *a, **k: calls.append(1) or transform(*a, **k)
+    )
+    expected = model.predict_proba(X)
+    assert len(calls) == 1
+    # a member whose input differs (a replaced input_ is looked at again)
+    changed = copy.deepcopy(members[2].input_)
+    changed.robust_center_ = changed.robust_center_ + 1.0
+    members[2].input_ = changed
+    assert shared_input(model, members) is None
+    calls.clear()
+    proba = model.predict_proba(X)
+    assert len(calls) == 3
+    for t in range(2):
+        mean = np.mean([m.predict_proba(X)[t] for m in members], axis=0)
+        np.testing.assert_allclose(proba[t], mean, atol=1e-12)
+        assert not np.allclose(proba[t], expected[t])
 
 
 def test_regressor_predicts_the_members_mean(data):
@@ -208,24 +256,39 @@ def test_a_failed_bagged_fit_leaves_the_previous_model(data, bagged):
     np.testing.assert_array_equal(model.predict(X), bagged.predict(X))
 
 
-def test_auto_bags_three_members_below_a_thousand_rows():
+def test_auto_bags_three_members_where_early_stopping_holds_rows_out():
     rng = np.random.RandomState(1)
     X = rng.normal(size=(1_000, 3))
     y = X[:, 0] + 0.1 * rng.normal(size=1_000)
-    fast = dict(hidden_units=(4,), max_epochs=2, n_bags="auto")
+    fast = dict(hidden_units=(4,), max_epochs=2)
+    assert MultiTaskRegressor().n_bags == "auto"  # the default
     assert len(MultiTaskRegressor(**fast).fit(X[:999], y[:999]).estimators_) == 3
+    assert len(MultiTaskRegressor(**fast).fit(X[:101], y[:101]).estimators_) == 3
     assert hasattr(MultiTaskRegressor(**fast).fit(X, y), "module_")
-    assert hasattr(MultiTaskRegressor(**fast).fit(X[:2], y[:2]), "module_")
-    warm = MultiTaskClassifier(**fast, warm_start=True).fit(X[:50], y[:50] > 0)
+    # early stopping off ("auto" at 100 rows or fewer, or False): one network
+    assert hasattr(MultiTaskRegressor(**fast).fit(X[:100], y[:100]), "module_")
+    off = MultiTaskRegressor(**fast, early_stopping=False).fit(X[:500], y[:500])
+    assert hasattr(off, "module_")
+    on = MultiTaskRegressor(**fast, early_stopping=True).fit(X[:50], y[:50])
+    assert len(on.estimators_) == 3
+    warm = MultiTaskClassifier(**fast, warm_start=True).fit(X[:500], y[:500] > 0)
     assert hasattr(warm, "module_")  # a warm start continues one network
 
 
-def test_a_bagged_source_is_refused_with_its_members_offered(data, bagged):
+def test_a_bagged_source_lends_its_member_of_best_held_out_score(data, bagged):
     X, Y = data
-    with pytest.raises(ValueError, match="n_bags=3: it has no single network"):
-        sk_mtl.FineTuner(bagged, max_epochs=1).fit(X, Y[:, 0])
-    tuned = sk_mtl.FineTuner(bagged.estimators_[0], max_epochs=1).fit(X, Y[:, 0])
-    assert tuned.predict(X).shape == (len(X),)
+    scores = [m.best_validation_score_ for m in bagged.estimators_]
+    best = bagged.estimators_[int(np.argmax(scores))]
+    assert best_member(bagged.estimators_) is best
+    tuned = sk_mtl.FineTuner(bagged, max_epochs=2, random_state=0).fit(X, Y[:, 0])
+    from_best = sk_mtl.FineTuner(best, max_epochs=2, random_state=0).fit(X, Y[:, 0])
+    np.testing.assert_array_equal(tuned.predict_proba(X), from_best.predict_proba(X))
+    transfer = sk_mtl.TransferClassifier(bagged, max_epochs=1).fit(X, Y[:, 0])
+    assert transfer.predict(X).shape == (len(X),)
+    # members that held no rows out have no score to compare: the first
+    plain = MultiTaskClassifier(**FAST, n_bags=2, early_stopping=False).fit(X, Y)
+    assert plain.estimators_[0].best_validation_score_ is None
+    assert best_member(plain.estimators_) is plain.estimators_[0]
 
 
 def test_a_missing_attribute_looks_the_class_up_once(data):

@@ -62,9 +62,10 @@ def _assert_same(results, serial):
 
 def _fitted_models():
     X, y = _data()
-    # The network alone (linear_blend=False): a blend of weight 1 would
-    # predict without it; "blended" predicts through the blend.
-    net = dict(dropout=0.3, linear_blend=False, random_state=0)
+    # One network alone (linear_blend=False, n_bags=1): a blend of weight 1
+    # would predict without it; "blended" predicts through the blends of the
+    # default's 3 cross-fitted members (n_bags="auto" on 300 rows).
+    net = dict(dropout=0.3, linear_blend=False, n_bags=1, random_state=0)
     source = MultiTaskClassifier((32, 16), max_epochs=3, **net).fit(X, y)
     reg_y = X[:, :2] @ np.array([[1.0, -1.0], [0.5, 2.0]])
     mixed_y = np.column_stack([y[:, 0], reg_y[:, 0]])
@@ -120,6 +121,8 @@ def fitted():
 def test_concurrent_predictions_equal_serial_ones(fitted, name):
     X, models = fitted
     model = models[name]
+    if name == "blended":  # the default's cross-fitted members
+        assert len(model.estimators_) == 3
     mode = _mode(model.merged_) if name == "soup" else None
     methods = ["predict"] + [
         m for m in ("predict_proba", "decision_function") if hasattr(model, m)
@@ -145,7 +148,9 @@ def test_concurrent_score_equals_serial(fitted):
 def test_fitted_module_is_left_in_eval_mode_and_trains_in_train_mode():
     X, y = _data()
     seen = []
-    model = MultiTaskClassifier((16,), dropout=0.5, max_epochs=2, random_state=0)
+    model = MultiTaskClassifier(
+        (16,), dropout=0.5, max_epochs=2, random_state=0, n_bags=1
+    )
     model.set_params(callbacks=[_ModeSpy(seen)])
     model.fit(X, y)
     assert seen and all(seen)  # every training batch ran in train mode

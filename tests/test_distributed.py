@@ -74,7 +74,7 @@ def test_grid_search_matches_serial(client):
 def test_workers_fit_with_one_torch_thread(client):
     X, Y = _multitask_data()
     model = MultiTaskClassifier(
-        (16,), max_epochs=2, random_state=0, callbacks=[TorchThreads()]
+        (16,), max_epochs=2, n_bags=1, random_state=0, callbacks=[TorchThreads()]
     )
     with joblib.parallel_backend("dask"):
         result = cross_validate(model, X, Y, cv=TaskStratifiedKFold(2), n_jobs=2)
@@ -158,7 +158,7 @@ def test_fits_on_workers_raise_the_frozen_mmap_threshold(client):
         try:
             # Batches large enough to allocate past the mmap threshold.
             X = np.random.RandomState(0).normal(size=(200, 30)).astype(np.float32)
-            MultiTaskClassifier((256,), max_epochs=1).fit(X, X[:, 0] > 0)
+            MultiTaskClassifier((256,), max_epochs=1, n_bags=1).fit(X, X[:, 0] > 0)
         finally:
             _malloc._mallopt = real
         return _malloc.needs_tuning(), calls

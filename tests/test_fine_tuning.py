@@ -204,7 +204,7 @@ def test_chained_sources_and_mmoe(small):
         ft.module_.trunk.base[0].weight, source.module_.trunk[0].weight
     )
     mmoe = MultiTaskClassifier(
-        (8,), architecture="mmoe", n_experts=3, max_epochs=3, random_state=0
+        (8,), architecture="mmoe", n_experts=3, max_epochs=3, random_state=0, n_bags=1
     ).fit(X[:120], y[:120])
     three = np.digitize(X[120:, 0], [-0.5, 0.5])
     ft = FineTuner(mmoe, freeze="trunk", max_epochs=3, random_state=0)

@@ -33,7 +33,9 @@ def latent():
     X = rng.normal(size=(400, 20)).astype(np.float32)
     s = X @ rng.normal(size=20) / np.sqrt(20)
     quartile = np.digitize(s, np.quantile(s, [0.25, 0.5, 0.75]))
-    source = MultiTaskClassifier((16,), max_epochs=40, lr=1e-2, random_state=0)
+    source = MultiTaskClassifier(
+        (16,), max_epochs=40, lr=1e-2, n_bags=1, random_state=0
+    )
     return X, s, source.fit(X[:300], quartile[:300])
 
 
@@ -75,7 +77,7 @@ def test_regression_heads_are_kept_by_name_from_a_mixed_source(latent):
     X, s, _ = latent
     Y = pd.DataFrame({"label": np.where(s > 0, "a", "b"), "value": 3 * s + 10})
     mixed = MixedTaskEstimator(
-        (16,), max_epochs=20, lr=1e-2, linear_blend=False, random_state=0
+        (16,), max_epochs=20, lr=1e-2, linear_blend=False, random_state=0, n_bags=1
     )
     mixed.fit(X[:300], Y.iloc[:300])
     new = Y[["value"]].iloc[300:]

@@ -11,7 +11,9 @@ from sk_mtl import MultiTaskClassifier, TransferClassifier
 from sk_mtl._data._choice import make_input
 from sk_mtl._data._inputs import NumericInput
 
-FAST = dict(max_epochs=30, hidden_units=(16,), batch_size=32, lr=1e-2, random_state=0)
+FAST = dict(
+    max_epochs=30, hidden_units=(16,), batch_size=32, lr=1e-2, n_bags=1, random_state=0
+)
 
 
 def wide_scales(n=300, seed=0):

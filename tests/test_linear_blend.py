@@ -22,8 +22,8 @@ from sk_mtl.utils import TaskTargets
 
 # One epoch: a network far from fitted, which a linear model beats on a
 # linear target.
-WEAK = dict(hidden_units=(16,), max_epochs=1, lr=1e-3, random_state=0)
-FAST = dict(hidden_units=(32,), max_epochs=60, lr=2e-2, random_state=0)
+WEAK = dict(hidden_units=(16,), max_epochs=1, lr=1e-3, n_bags=1, random_state=0)
+FAST = dict(hidden_units=(32,), max_epochs=60, lr=2e-2, n_bags=1, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +181,8 @@ def test_partial_fit_drops_the_blend(linear_tasks):
 
 def test_bagged_members_each_blend(linear_tasks):
     X, Y = linear_tasks
-    model = MultiTaskClassifier(**WEAK, linear_blend=True, n_bags=2).fit(X, Y)
+    params = {**WEAK, "n_bags": 2}
+    model = MultiTaskClassifier(**params, linear_blend=True).fit(X, Y)
     for member in model.estimators_:
         assert member.linear_blend_weights_.any()
     with pytest.raises(AttributeError, match="estimators_"):

@@ -88,7 +88,7 @@ def test_fit_and_predict_run_with_the_raised_threshold(calls, monkeypatch):
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     X = np.random.RandomState(0).normal(size=(200, 30)).astype(np.float32)
     # The network alone: a blend of weight 1 would predict without it.
-    model = MultiTaskClassifier((256,), max_epochs=1, linear_blend=False)
+    model = MultiTaskClassifier((256,), max_epochs=1, linear_blend=False, n_bags=1)
     model.fit(X, X[:, 0] > 0)
     assert calls == RAISED + restored(65536)
     model.predict(X)
@@ -101,7 +101,7 @@ def test_batches_too_small_to_map_leave_the_allocator_alone(calls, monkeypatch):
     # 15 features, each read in two views: 1 x 8k weights, no tensor near
     # 128 KiB (the network alone, as above).
     X = np.random.RandomState(0).normal(size=(200, 15)).astype(np.float32)
-    model = MultiTaskClassifier((256,), max_epochs=1, linear_blend=False)
+    model = MultiTaskClassifier((256,), max_epochs=1, linear_blend=False, n_bags=1)
     model.fit(X, X[:, 0] > 0)
     del calls[:]
     model.predict(X[:1])

@@ -107,6 +107,12 @@ def test_weight_space_needs_identical_architecture_and_classes():
     assert merge_models([a, same], space="weights").predict_proba(X).shape == (80, 2)
     # Output space only needs the same classes.
     assert merge_models([a, wider, lr]).score(X, y) > 0.6
+    # A bagged model (3 networks on these 120 rows) merges in output space.
+    X, y = np.vstack([X, X[:40] + 0.1]), np.concatenate([y, y[:40]])
+    bagged = MultiTaskClassifier((8,), max_epochs=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"estimators\[1\].*n_bags=3.*'output'"):
+        merge_models([a, bagged], space="weights")
+    assert merge_models([a, bagged]).predict_proba(X).shape == (120, 2)
 
 
 def test_bad_arguments():

@@ -104,7 +104,7 @@ def test_numpy_targets_with_explicit_kinds():
 def test_regression_loss_and_uncertainty_weighting():
     X, Y = make_frame()
     est = MixedTaskEstimator(
-        regression_loss="huber", task_weighting="uncertainty", **FAST
+        regression_loss="huber", task_weighting="uncertainty", **FAST, n_bags=1
     ).fit(X, Y)
     assert est.score(X, Y) > 0.85
     crit = est.net_.criterion_

@@ -31,7 +31,7 @@ from sk_mtl.multitask._shared_network import (
     LARGE_FIT_SAMPLES,
 )
 
-FAST = dict(max_epochs=15, hidden_units=(32,), batch_size=32, random_state=0)
+FAST = dict(max_epochs=15, hidden_units=(32,), batch_size=32, n_bags=1, random_state=0)
 
 
 def make_tasks(n=300, seed=0):
@@ -280,6 +280,7 @@ def test_early_stopping_restores_best_and_records_history():
         early_stopping=True,
         n_iter_no_change=3,
         random_state=0,
+        n_bags=1,
     ).fit(X, y_random)
     assert clf.n_iter_ < 200
     losses = clf.history_[:, "valid_task_loss"]
@@ -301,7 +302,9 @@ def _fit_on_rows(make, rows, **params):
     "make", [MultiTaskClassifier, MultiTaskRegressor, MixedTaskEstimator]
 )
 def test_early_stopping_auto_is_on_above_a_hundred_rows(make):
-    params = dict(hidden_units=(4,), max_epochs=2, batch_size=256, random_state=0)
+    params = dict(
+        hidden_units=(4,), max_epochs=2, batch_size=256, n_bags=1, random_state=0
+    )
     n = EARLY_STOPPING_AUTO_SAMPLES
     for rows, on in [(n, False), (n + 1, True), (600, True)]:
         model, X, y = _fit_on_rows(make, rows, **params)
@@ -347,7 +350,7 @@ def test_auto_early_stopping_restores_the_best_epoch_on_600_rows():
     X = rng.normal(size=(600, 6))
     y = rng.randint(0, 2, size=600)  # nothing to learn: later epochs overfit
     clf = MultiTaskClassifier(
-        (64, 64), max_epochs=60, callbacks=[_Snapshots()], random_state=0
+        (64, 64), max_epochs=60, callbacks=[_Snapshots()], random_state=0, n_bags=1
     ).fit(X, y)
     best = int(np.argmin(clf.history_[:, "valid_task_loss"]))
     assert best + 1 < clf.n_iter_ < 60  # stopped early, after the best epoch

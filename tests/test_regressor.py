@@ -14,7 +14,9 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_mtl import MultiTaskRegressor, make_task_scorer
 
-FAST = dict(hidden_units=(32,), lr=1e-2, max_epochs=30, batch_size=32, random_state=0)
+FAST = dict(
+    hidden_units=(32,), lr=1e-2, max_epochs=30, batch_size=32, n_bags=1, random_state=0
+)
 
 
 def make_tasks(n=300, seed=0):

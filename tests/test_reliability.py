@@ -159,7 +159,7 @@ def test_sparse_x_is_batched_not_densified(data, monkeypatch):
 
 def test_early_stopping_split_reads_rows_without_copying(data):
     X, y, _ = data
-    clf = MultiTaskClassifier(**FAST, early_stopping=True)
+    clf = MultiTaskClassifier(**FAST, early_stopping=True, n_bags=1)
     Xv = clf.fit(X, y).input_.transform(X, clf)
     view = clf.input_.tensors(Xv, np.arange(10, 30))
     assert isinstance(view, RowBatches) and len(view) == 20
@@ -318,7 +318,7 @@ def test_ctrl_c_stops_a_partial_fit_loop(data, sigint_raises):
 def test_early_stopping_is_not_an_interrupt(data, recwarn):
     X, y, _ = data
     clf = MultiTaskClassifier(
-        (8,), max_epochs=50, early_stopping=True, n_iter_no_change=2, tol=10.0
+        (8,), max_epochs=50, early_stopping=True, n_iter_no_change=2, tol=10.0, n_bags=1
     ).fit(X, y)
     assert clf.n_iter_ < 50
     assert not [w for w in recwarn if issubclass(w.category, FitInterruptedWarning)]

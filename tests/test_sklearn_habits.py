@@ -38,7 +38,8 @@ def data():
 
 
 def small(**params):
-    return MultiTaskClassifier((8,), **{"max_epochs": 3, "random_state": 0, **params})
+    params = {"max_epochs": 3, "n_bags": 1, "random_state": 0, **params}
+    return MultiTaskClassifier((8,), **params)
 
 
 # ------------------------------------------------------------ cross_val_predict

@@ -55,7 +55,12 @@ def test_summary_says_when_no_contender_passes(monkeypatch):
 
 def _blend(changes, X, y):
     model = MultiTaskRegressor(
-        (8,), max_epochs=3, early_stopping=True, linear_blend=True, random_state=0
+        (8,),
+        max_epochs=3,
+        early_stopping=True,
+        linear_blend=True,
+        n_bags=1,
+        random_state=0,
     )
     with study.contender_changes(changes):
         return model.fit(X, y)

@@ -20,7 +20,9 @@ from sk_mtl.ensembles import MemberAveragedLoss, MemberEnsemble
 from sk_mtl.losses import MultiTaskLoss
 from sk_mtl.modules import MMoE, MultiHeadNetwork
 
-FAST = dict(max_epochs=25, hidden_units=(32,), batch_size=32, lr=3e-3, random_state=0)
+FAST = dict(
+    max_epochs=25, hidden_units=(32,), batch_size=32, lr=3e-3, n_bags=1, random_state=0
+)
 pytest.importorskip("rtdl_num_embeddings")
 pytest.importorskip("tabm")
 

@@ -179,7 +179,7 @@ def test_multitask_and_chained(small):
 def test_mmoe_source(small):
     X, y, _ = small
     mmoe = MultiTaskClassifier(
-        (8,), architecture="mmoe", n_experts=3, max_epochs=3, random_state=0
+        (8,), architecture="mmoe", n_experts=3, max_epochs=3, random_state=0, n_bags=1
     ).fit(X, y)
     tc = TransferClassifier(mmoe, max_epochs=2, random_state=0).fit(X, 1 - y)
     assert tc.module_.heads[0].in_features == 24  # 3 experts x 8 units

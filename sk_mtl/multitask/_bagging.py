@@ -6,7 +6,10 @@ and fits k members: member i is the same estimator with ``n_bags=1``, trained on
 the other k - 1 folds and early-stopped on fold i (its best epoch restored). Every
 row trains k - 1 members and validates one, so no row is only held out. The
 members' class probabilities (classification tasks) and predictions (regression
-tasks) are averaged.
+tasks) are averaged. ``n_bags="auto"``, the default, bags 3 members below 1,000
+training rows where early stopping holds rows out. Members fitted on the same X
+read it through one input (:func:`shared_input`), so X is validated and scaled
+once per call.
 
 A bagged model has no single network: ``net_``, ``module_``, ``input_``,
 ``history_``, ``n_iter_``, ``batch_size_``, ``n_iter_no_change_`` and the views
@@ -18,6 +21,8 @@ reading them on the bagged model is an AttributeError that says so, and so is
 import functools
 import inspect
 import numbers
+import pickle
+import weakref
 
 import numpy as np
 import torch
@@ -28,9 +33,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_consistent_length
 
+from .._data._tasks import softmax
 from .._engine._base import BaseNeuralEstimator
 from .._engine._fit_context import FitContext
 from ..ensembles import log_mean_probabilities
+from ..losses import TaskOutputs
 
 __all__ = [
     "AUTO_BAGS_MAX_ROWS",
@@ -40,21 +47,24 @@ __all__ = [
     "bag_folds",
     "mean_outputs",
     "one_network_only",
+    "shared_input",
 ]
 
 N_BAGS_CONSTRAINT = [
     Interval(numbers.Integral, 1, None, closed="left"),
     StrOptions({"auto"}),
 ]
-# n_bags="auto": AUTO_N_BAGS members below AUTO_BAGS_MAX_ROWS training rows, one
-# network above (benchmarks/results/bagging_study.md, validation splits of the
-# tabular suite: 3 members scored better by 0.002 or more on 5 of the 6 tables
-# fitted on fewer than 1,000 rows, mean +0.010, at about 3x the fit's CPU time;
-# from 1,000 to 3,000 rows on 3 of 6 only; above 3,000 rows on 4 of 6, but at
-# more than 10x HistGB's CPU time on 3 of the 6 tables over 5,000 rows, beyond
-# the defaults' goal).
+# n_bags="auto" (the default): AUTO_N_BAGS members below AUTO_BAGS_MAX_ROWS
+# training rows where early stopping holds rows out, one network otherwise
+# (benchmarks/results/bagging_study.md, validation splits of the tabular suite:
+# 3 members scored better by 0.002 or more on 5 of the 6 tables fitted on fewer
+# than 1,000 rows, mean +0.010, at about 3x the fit's CPU time; from 1,000 to
+# 3,000 rows on 3 of 6 only; above 3,000 rows on 4 of 6, but at more than 10x
+# HistGB's CPU time on 3 of the 6 tables over 5,000 rows, beyond the defaults'
+# goal).
 AUTO_N_BAGS = 3
 AUTO_BAGS_MAX_ROWS = 1_000
+_TINY = np.finfo(np.float64).tiny
 
 # What a bagged model leaves to its members: one network and its training.
 SINGLE_NETWORK_ATTRIBUTES = (
@@ -171,7 +181,13 @@ class BaggingMixin:
         members = self.__dict__.get("estimators_")
         if members is None:
             return super()._forward(X)
-        return mean_outputs(self.tasks_, [m._forward(X) for m in members])
+        shared = shared_input(self, members)
+        if shared is None:
+            outputs = [m._forward(X) for m in members]
+        else:  # X validated and scaled once for all members
+            X = shared.transform(X, self)
+            outputs = [m._transformed_outputs(X) for m in members]
+        return mean_outputs(self.tasks_, outputs)
 
     def __sklearn_is_fitted__(self):
         return "estimators_" in vars(self) or super().__sklearn_is_fitted__()
@@ -203,13 +219,16 @@ def _class_attribute(cls, name):
 
 
 def _auto_n_bags(estimator, X):
-    """``n_bags="auto"``: AUTO_N_BAGS below AUTO_BAGS_MAX_ROWS rows, else 1 (and
-    1 for a warm start, which continues one network)."""
+    """``n_bags="auto"``: AUTO_N_BAGS below AUTO_BAGS_MAX_ROWS rows where early
+    stopping holds rows out (bagging is its cross-fitted form), else 1 (and 1
+    for a warm start, which continues one network)."""
     if getattr(estimator, "warm_start", False):
         return 1
     try:
         n_rows = _num_samples(X)
     except TypeError:  # not array-like: the fit of one network says why
+        return 1
+    if not estimator._holds_rows_out(n_rows):
         return 1
     return AUTO_N_BAGS if AUTO_N_BAGS <= n_rows < AUTO_BAGS_MAX_ROWS else 1
 
@@ -249,6 +268,26 @@ def bag_folds(tasks, targets, n_bags, seed):
     return folds
 
 
+# bagged model -> (its members' inputs, the one they share or None): whether
+# the members' inputs are alike is found once per set of inputs, not per call.
+_SHARED_INPUTS = weakref.WeakKeyDictionary()
+
+
+def shared_input(bagged, members):
+    """The input every member fitted alike (each fits its own on the same X: the
+    same state unless a fit drew a random subsample), or None."""
+    inputs = [m.__dict__.get("input_") for m in members]
+    known = _SHARED_INPUTS.get(bagged)
+    if known is not None and len(known[0]) == len(inputs):
+        if all(a is b for a, b in zip(known[0], inputs)):
+            return known[1]
+    first = pickle.dumps(inputs[0])
+    alike = all(pickle.dumps(other) == first for other in inputs[1:])
+    shared = inputs[0] if alike else None
+    _SHARED_INPUTS[bagged] = (inputs, shared)
+    return shared
+
+
 def mean_outputs(tasks, member_outputs):
     """The members' outputs averaged, per task, in float64.
 
@@ -256,6 +295,9 @@ def mean_outputs(tasks, member_outputs):
     the log of the mean of the members' probabilities (its softmax is that mean,
     its argmax the most probable class), as a TabM ensemble's members combine.
     """
+    stacked = _mean_probabilities(tasks, member_outputs)
+    if stacked is not None:
+        return stacked
     combined = []
     for t, task in enumerate(tasks):
         stacked = torch.stack([outputs[t] for outputs in member_outputs]).double()
@@ -264,3 +306,29 @@ def mean_outputs(tasks, member_outputs):
         else:
             combined.append(log_mean_probabilities(stacked, dim=0))
     return combined
+
+
+def _mean_probabilities(tasks, member_outputs):
+    """:func:`mean_outputs` of classification tasks of one width whose members'
+    outputs are stacked (:class:`~sk_mtl.losses.TaskOutputs`), in numpy (a
+    served row's cost is the number of array operations), carrying the mean
+    probabilities; None for other tasks or outputs."""
+    if len({t.n_outputs for t in tasks}) > 1 or any(
+        t.kind != "classification" for t in tasks
+    ):
+        return None
+    logits, known = [], []
+    for outputs in member_outputs:
+        probabilities = getattr(outputs, "probabilities", None)  # a blend's
+        stacked = getattr(outputs, "stacked", None)
+        if probabilities is not None:
+            known.append(probabilities)
+        elif stacked is not None:
+            logits.append(stacked.detach().cpu().numpy())
+        else:
+            return None
+    # one softmax for all members' logits
+    total = softmax(np.array(logits, dtype=np.float64)).sum(axis=0) if logits else 0
+    mean = sum(known, total) / len(member_outputs)
+    stacked = torch.from_numpy(np.log(np.maximum(mean, _TINY)))
+    return TaskOutputs(stacked.unbind(-2), stacked, mean)

@@ -144,7 +144,7 @@ default="squared_error"
     ['classification', 'regression']
     >>> est.predict(X[:2]).round(1)
       churn  spend
-    0   yes  136.7
+    0   yes  136.6
     1   yes  130.8
     >>> proba = est.predict_proba(X[:2])  # one entry per task
     >>> proba[0].shape, proba[1] is None
@@ -193,7 +193,7 @@ default="squared_error"
         validation_fraction=0.1,
         n_iter_no_change="auto",
         tol=1e-4,
-        n_bags=1,
+        n_bags="auto",
         linear_blend="auto",
         device="cpu",
         on_divergence="raise",

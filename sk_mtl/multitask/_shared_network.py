@@ -108,10 +108,15 @@ class SharedNetworkMixin(BaggingMixin):
         return input_, input_.fit(X, self)
 
     def _validation_fraction(self, ctx):
+        on = self._holds_rows_out(_num_samples(ctx.X))
+        return self.validation_fraction if on else None
+
+    def _holds_rows_out(self, n_rows):
+        """Whether early stopping is on for a fit of ``n_rows`` rows."""
         on = self.early_stopping
         if isinstance(on, str):  # "auto"
-            on = _num_samples(ctx.X) > EARLY_STOPPING_AUTO_SAMPLES
-        return self.validation_fraction if on else None
+            on = n_rows > EARLY_STOPPING_AUTO_SAMPLES
+        return bool(on)
 
     def _patience(self):
         return self.n_iter_no_change_
@@ -180,8 +185,14 @@ class SharedNetworkMixin(BaggingMixin):
 
     def _forward(self, X):
         if self.__dict__.get("linear_coef_") is None:  # no blend: the network's
-            return super()._forward(X)
-        X = self.input_.transform(X, self)
+            return super()._forward(X)  # (or a bagged model's members')
+        return self._transformed_outputs(self.input_.transform(X, self))
+
+    def _transformed_outputs(self, X):
+        """Per-task outputs for X validated and transformed by ``input_``: the
+        network's, with the linear models blended in where fit chose to."""
+        if self.__dict__.get("linear_coef_") is None:
+            return self._network_outputs(X)
         # Only a task of weight below 1 reads the network.
         reads = (self.linear_blend_weights_ < 1.0).any()
         outputs = self._network_outputs(X) if reads else None

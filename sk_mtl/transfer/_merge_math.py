@@ -69,6 +69,14 @@ def check_same_architecture(members):
                 f"({type(m).__name__}) is not an sk_mtl neural estimator. Use "
                 "space='output'."
             )
+        bags = vars(m).get("estimators_")
+        if bags is not None:
+            raise ValueError(
+                f"space='weights' averages the weights of one network per "
+                f"estimator, but estimators[{i}] ({type(m).__name__}) was fitted "
+                f"with n_bags={len(bags)}: {len(bags)} networks. Use "
+                "space='output', or fit it with n_bags=1."
+            )
     ref = members[0].module_
     ref_shapes = {k: tuple(v.shape) for k, v in ref.state_dict().items()}
     for i, m in enumerate(members[1:], start=1):

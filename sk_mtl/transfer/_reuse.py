@@ -12,6 +12,7 @@
 import copy
 import fnmatch
 
+import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -22,6 +23,7 @@ from .._engine._base import BaseNeuralEstimator
 
 __all__ = [
     "SharedSourceMixin",
+    "best_member",
     "check_source",
     "reuse_input",
     "reset_parameters",
@@ -111,12 +113,8 @@ def check_source(source, *, caller, param="estimator", allow=""):
             f"TransferClassifier or FineTuner){allow}, got {what}."
         )
     members = vars(source).get("estimators_")
-    if members is not None:
-        raise ValueError(
-            f"The {param} given to {caller} ({type(source).__name__}) was fitted "
-            f"with n_bags={len(members)}: it has no single network to start from. "
-            "Fit it with n_bags=1, or pass one of its estimators_."
-        )
+    if members is not None:  # a bagged model: its member of best held-out score
+        source = best_member(members)
     try:
         check_is_fitted(source, ("module_", "tasks_"))
     except NotFittedError:
@@ -125,6 +123,16 @@ def check_source(source, *, caller, param="estimator", allow=""):
             "fit it on the source task first, then pass the fitted estimator."
         ) from None
     return source
+
+
+def best_member(members):
+    """The member of a bagged model (``n_bags > 1``) with the best validation
+    score on its own held-out fold (the first of a tie, and the first where
+    none held rows out): the network a bagged source lends."""
+    scores = [m.best_validation_score_ for m in members]
+    if any(s is None for s in scores):
+        return members[0]
+    return members[int(np.argmax(scores))]
 
 
 def reuse_input(source, X, owner, *, input_mismatch, reader):

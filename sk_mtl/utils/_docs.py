@@ -103,7 +103,7 @@ tol : float, default=1e-4
     Minimum improvement of the validation loss for early stopping.
 """
 _N_BAGS = """\
-n_bags : int or "auto", default=1
+n_bags : int or "auto", default="auto"
     Cross-fitted bagging. 1: one network. ``k > 1``: the training rows are
     split into k folds (shuffled; stratified on the first task when it is a
     classification task labelled on every row) and k networks are fitted, each
@@ -111,17 +111,20 @@ n_bags : int or "auto", default=1
     ``validation_fraction``): every row trains k - 1 members and validates
     one. Predictions average the members' class probabilities and regression
     outputs; fit and prediction cost about k times one network's.
-    ``"auto"``: 3 members below 1,000 training rows, one network from 1,000
-    rows on (and under ``warm_start``): on the validation splits of the
-    tabular suite, 3 members scored better on 5 of the 6 tables fitted on
-    fewer than 1,000 rows (+0.010 on the mean, about 3x the fit's CPU time) and
-    on 3 of 6 from 1,000 to 3,000 rows; above, better on 4 of 6 but at more
-    than 10x HistGradientBoosting's fit time on 3 of the 6 tables over 5,000
-    rows (see :ref:`tabular`). The members are in
+    ``"auto"``: 3 members where early stopping holds rows out (above 100
+    training rows with ``early_stopping="auto"``) and there are fewer than
+    1,000 training rows; one network otherwise (and under ``warm_start``). On
+    the validation splits of the tabular suite, 3 members scored better on 5
+    of the 6 tables fitted on fewer than 1,000 rows (+0.010 on the mean, about
+    3x the fit's CPU time) and on 3 of 6 from 1,000 to 3,000 rows; above,
+    better on 4 of 6 but at more than 10x HistGradientBoosting's fit time on 3
+    of the 6 tables over 5,000 rows (see :ref:`tabular`). The members are in
     ``estimators_``; a bagged model has no single ``net_``, ``module_``,
-    ``input_`` or ``history_`` (so it cannot be the source of a
-    :class:`~sk_mtl.FineTuner` or of :func:`~sk_mtl.merge_models`), no
-    ``partial_fit``, and ``warm_start=True`` with ``k > 1`` is an error.
+    ``input_`` or ``history_`` (``n_bags=1`` fits one network), no
+    ``partial_fit``, and ``warm_start=True`` with ``k > 1`` is an error. As
+    the source of a :class:`~sk_mtl.FineTuner` or
+    :class:`~sk_mtl.TransferClassifier` it lends its member of best
+    validation score.
 """
 _LINEAR_BLEND = """\
 linear_blend : bool or "auto", default="auto"

@@ -170,8 +170,10 @@ def summary(rows, contenders=CONTENDERS, rule=rule):
     return lines
 
 
-def main(argv=None):
-    """``_validation_study.main`` with ``--tables`` (a subset of TABLE_NAMES)."""
+def main(argv=None, doc=__doc__, contenders=CONTENDERS, results=RESULTS):
+    """``_validation_study.main`` with ``--tables`` (a subset of TABLE_NAMES),
+    for ``contenders`` (another study of these tables passes its own, with its
+    docstring ``doc`` and its ``results`` file)."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--tables", nargs="+", default=list(TABLE_NAMES))
     args, rest = parser.parse_known_args(argv)
@@ -180,9 +182,12 @@ def main(argv=None):
         parser.error(f"--tables: not in {TABLE_NAMES}: {sorted(unknown)}")
 
     def run_tables(data, seeds, out):
-        run(data, seeds, out, args.tables)
+        run(data, seeds, out, args.tables, contenders)
 
-    study.main(__doc__, run_tables, summary, RESULTS, rest)
+    def summarize(rows):
+        return summary(rows, contenders)
+
+    study.main(doc, run_tables, summarize, results, rest)
 
 
 if __name__ == "__main__":

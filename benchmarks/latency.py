@@ -11,7 +11,9 @@ tasks) and then called on batches of held-out rows:
   mixes network and linear probabilities, as held-out rows choosing
   ``0 < w < 1`` give), the defaults fitted on the first 500 rows only
   (``fitted on 500 rows``: below 1,000 training rows ``n_bags="auto"`` fits 3
-  cross-fitted members, so a call runs 3 networks), and the networks alone of
+  cross-fitted members, so a call runs 3 networks; as fitted, with the
+  networks alone, and with every member's blend mixing), and the networks
+  alone of
   ``architecture="mmoe"`` and ``architecture="tabm"`` (when ``tabm`` is
   installed), all with ``n_threads="auto"`` (the default);
 - the MLP's fitted torch module called by hand (``torch.inference_mode``, a
@@ -61,12 +63,15 @@ NETWORK_ALONE = "sk_mtl MLP, network alone"
 BLEND_MIXING = "sk_mtl MLP, blend mixing"
 FRAME = "sk_mtl MLP, DataFrame"
 SMALL_FIT = "sk_mtl MLP, fitted on 500 rows"
+SMALL_NETWORKS = "sk_mtl MLP, fitted on 500 rows, network alone"
+SMALL_MIXING = "sk_mtl MLP, fitted on 500 rows, blend mixing"
+SMALL_FITS = {SMALL_FIT: {}, SMALL_NETWORKS: {"linear_blend": False}, SMALL_MIXING: {}}
 HGB_FRAME = "HistGB (1 task), DataFrame"
 SK_MTL = (
     "sk_mtl MLP",
     NETWORK_ALONE,
     BLEND_MIXING,
-    SMALL_FIT,
+    *SMALL_FITS,
     FRAME,
     "sk_mtl MMoE",
     "sk_mtl TabM",
@@ -172,10 +177,17 @@ def _fit_contenders(names, inputs):
         calls[name] = model.predict_proba
         if name == "sk_mtl MLP":
             mlp = model
-    if SMALL_FIT in names:
+    for name in set(SMALL_FITS) & set(names):
         # the defaults below 1,000 training rows: 3 cross-fitted members
-        # (n_bags="auto"; one network in a checkout from before it)
-        calls[SMALL_FIT] = _fit_mlp(3, {}, False, X[:500], Y[:500]).predict_proba
+        # (n_bags="auto"; one network in a checkout from before it), as fitted,
+        # networks alone, or with every member's blend mixing
+        params = SMALL_FITS[name]
+        model = _fit_mlp(3, params, name == SMALL_NETWORKS, X[:500], Y[:500])
+        if name == SMALL_MIXING:
+            for member in vars(model).get("estimators_", [model]):
+                weights = member.linear_blend_weights_
+                member.linear_blend_weights_ = weights * 0 + 0.5
+        calls[name] = model.predict_proba
     if FRAME in names:
         model = _fit_mlp(3, {}, False, as_frame(X), Y)
         calls[FRAME], inputs[FRAME] = model.predict_proba, as_frame(inputs["raw"])
@@ -333,7 +345,7 @@ def ratio_lines(times):
     HistGB's on it) and over the baseline's."""
     med = {k: statistics.median(v) for k, v in times.items()}
     lines = []
-    mlps = ("sk_mtl MLP", NETWORK_ALONE, BLEND_MIXING, SMALL_FIT)
+    mlps = ("sk_mtl MLP", NETWORK_ALONE, BLEND_MIXING, *SMALL_FITS)
     pairs = [(n, "MLPClassifier") for n in mlps]
     for b in BATCHES:
         for name, other in [*pairs, (FRAME, HGB_FRAME)]:

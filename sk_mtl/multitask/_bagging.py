@@ -21,7 +21,6 @@ reading them on the bagged model is an AttributeError that says so, and so is
 import functools
 import inspect
 import numbers
-import pickle
 import weakref
 
 import numpy as np
@@ -33,6 +32,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_consistent_length
 
+from .._data._fitted import same_fit
 from .._data._tasks import softmax
 from .._engine._base import BaseNeuralEstimator
 from .._engine._fit_context import FitContext
@@ -281,8 +281,7 @@ def shared_input(bagged, members):
     if known is not None and len(known[0]) == len(inputs):
         if all(a is b for a, b in zip(known[0], inputs)):
             return known[1]
-    first = pickle.dumps(inputs[0])
-    alike = all(pickle.dumps(other) == first for other in inputs[1:])
+    alike = all(same_fit(inputs[0], other) for other in inputs[1:])
     shared = inputs[0] if alike else None
     _SHARED_INPUTS[bagged] = (inputs, shared)
     return shared

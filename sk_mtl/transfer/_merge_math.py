@@ -1,8 +1,8 @@
 """Merging as functions: weight averaging, architecture checks, fitted weights."""
 
-import numpy as np
 import torch
 
+from .._data._fitted import same_fit
 from .._engine._base import BaseNeuralClassifier
 
 __all__ = [
@@ -11,34 +11,6 @@ __all__ = [
     "check_same_input",
     "fit_simplex_weights",
 ]
-
-
-def _same_fit(a, b):
-    """Whether two fitted objects (an input, its scaler, their arrays) hold the
-    same fitted values: their pickled state, so caches rebuilt from it (which
-    the classes leave out of it) are not compared."""
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, np.ndarray):
-        return a.shape == b.shape and bool(np.array_equal(a, b))
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(map(_same_fit, a, b))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same_fit(a[k], b[k]) for k in a)
-    if callable(getattr(a, "to_config", None)):
-        return _same_fit(a.to_config(), b.to_config())
-    if hasattr(a, "__dict__"):
-        return _same_fit(_state(a), _state(b))
-    return bool(a == b)
-
-
-def _state(obj):
-    """What pickling ``obj`` keeps (its ``__getstate__``, else its attributes)."""
-    getstate = getattr(type(obj), "__getstate__", None)
-    state = getstate(obj) if getstate is not None else None
-    return vars(obj) if state is None else state
 
 
 def check_same_input(members):
@@ -50,7 +22,7 @@ def check_same_input(members):
     """
     first = getattr(members[0], "input_", None)
     for i, m in enumerate(members[1:], start=1):
-        if not _same_fit(first, getattr(m, "input_", None)):
+        if not same_fit(first, getattr(m, "input_", None)):
             raise ValueError(
                 f"space='weights' needs members that read X the same way, but "
                 f"estimators[{i}]'s input (its scaling of the numeric columns or "

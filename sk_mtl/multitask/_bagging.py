@@ -178,9 +178,8 @@ class BaggingMixin:
         super()._set_fitted(ctx)
 
     def _forward(self, X):
-        members = self.__dict__.get("estimators_")
-        if members is None:
-            return super()._forward(X)
+        # A bagged model's (SharedNetworkMixin._forward runs one network).
+        members = self.estimators_
         shared = shared_input(self, members)
         if shared is None:
             outputs = [m._forward(X) for m in members]

@@ -184,8 +184,8 @@ class SharedNetworkMixin(BaggingMixin):
         self.linear_intercept_ = intercept if weights.any() else None
 
     def _forward(self, X):
-        if self.__dict__.get("linear_coef_") is None:  # no blend: the network's
-            return super()._forward(X)  # (or a bagged model's members')
+        if "estimators_" in self.__dict__:  # a bagged model: its members'
+            return super()._forward(X)
         return self._transformed_outputs(self.input_.transform(X, self))
 
     def _transformed_outputs(self, X):

@@ -1,5 +1,8 @@
 """Served rows of the default network computed with numpy (_engine._numpy_forward)."""
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 import torch
@@ -99,6 +102,15 @@ def test_the_views_follow_updates_and_replacements_of_the_parameters():
     module.replace_heads([2, 4, 1], keep=[0, None, None])  # two head blocks
     _assert_same_outputs(module, X)
     assert [t.shape[1] for t in numpy_outputs(module, X)] == [2, 4, 1]
+
+
+def test_the_views_do_not_keep_a_network_alive():
+    module = _network()
+    assert numpy_outputs(module, torch.randn(2, 5)) is not None
+    gone = weakref.ref(module)
+    del module
+    gc.collect()
+    assert gone() is None
 
 
 def test_predict_outputs_uses_numpy_up_to_its_row_limit(monkeypatch):

@@ -1,6 +1,8 @@
 """Per-call overhead of prediction: no waiting, cached plans, one-batch path."""
 
+import gc
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -90,6 +92,18 @@ def test_prediction_plan_is_cached_until_a_refit_or_new_option(data, monkeypatch
     model.fit(*data)  # a refit builds a new network: its plan is new
     model.predict(data[0][:2])
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("n_rows", [1, _inference.NUMPY_MAX_ROWS + 1])
+def test_a_dropped_model_is_freed_after_its_predictions(data, n_rows):
+    # The caches of each network (prediction plan, numpy views) are weakly
+    # keyed by it: a value holding the network would keep it alive for good.
+    model = _fit(data)
+    model.predict_proba(data[0][:n_rows])
+    gone = weakref.ref(model.module_)
+    del model
+    gc.collect()
+    assert gone() is None
 
 
 def test_changed_n_threads_applies_at_the_next_prediction(data):

@@ -56,10 +56,12 @@ def eval_mode(module, submodules=None):
     mode. A module found in train mode here (an older pickle, a user's
     ``.train()``) is switched under a lock; the switch only ever goes to eval, so
     no thread can see another thread's batches run with dropout on.
-    ``submodules``: ``tuple(module.modules())`` when the caller keeps it (a
-    prediction plan), which spares walking the module tree on every call.
+    ``submodules``: ``module``'s descendants (``tuple(module.modules())[1:]``)
+    when the caller keeps them (a prediction plan), which spares walking the
+    module tree on every call.
     """
-    if any(m.training for m in submodules or module.modules()):
+    below = module.modules() if submodules is None else submodules
+    if module.training or any(m.training for m in below):
         with _MODE_LOCK:
             module.eval()
     return module
@@ -111,7 +113,7 @@ def predict_outputs(
     verbose : int, default=0
         ``>= 2`` shows a progress bar over the batches.
     submodules : tuple of torch.nn.Module, default=None
-        ``tuple(module.modules())``, if the caller keeps it (see
+        ``module``'s descendants, if the caller keeps them (see
         :func:`eval_mode`).
     threads : callable, default=None
         Returns the context (torch's threads) to enter around torch's work;
@@ -182,7 +184,7 @@ def prediction_plan(module, predict_batch_size, batch_rows, input_):
     All three walk the network's layers, so they are worked out once per fitted
     network and prediction options (``predict_batch_size``, the fit's batch and
     the input's width), not per call: a refit makes a new network, and a changed
-    option a new key. ``submodules`` is ``tuple(module.modules())``, for
+    option a new key. ``submodules`` are ``module``'s descendants, for
     :func:`eval_mode`.
     """
     width = getattr(input_, "width", None)
@@ -193,7 +195,10 @@ def prediction_plan(module, predict_batch_size, batch_rows, input_):
     plan = plans.get(key)
     if plan is None:
         rows = predict_batch_rows(*key[:2], module, width)
-        plan = plans[key] = (rows, work_per_row(module), tuple(module.modules()))
+        # module's descendants, not module: a plan that held it would keep it
+        # alive, as the value of the weak dictionary keyed by it
+        below = tuple(module.modules())[1:]
+        plan = plans[key] = (rows, work_per_row(module), below)
     return plan
 
 

@@ -65,7 +65,9 @@ class _Views:
     def __init__(self, module):
         self.trunk, self.heads = module._modules["trunk"], module._modules["heads"]
         self.layers = tuple(self.trunk._modules.values())
-        self.modules = (module, self.trunk, self.heads, *self.layers)
+        # Not the network itself: these views are the value of a weak
+        # dictionary keyed by it, which would then keep it alive for good.
+        self.modules = (self.trunk, self.heads, *self.layers)
         self.n_blocks = len(self.heads.weights._parameters)
         self.sources, self.steps, self.blocks = [], [], []
         for layer in self.layers:
@@ -106,7 +108,7 @@ class _Views:
             return False
         if len(self.heads.weights._parameters) != self.n_blocks:
             return False
-        if _hooked(self.modules):
+        if _hooked((module, *self.modules)):
             return False
         return all(
             parameters[name] is tensor and tensor.data_ptr() == address
@@ -141,7 +143,7 @@ def _views(module):
         views = _Views(module)
     except TypeError:  # a layer or parameter numpy does not serve
         return None
-    if _hooked(views.modules):
+    if _hooked((module, *views.modules)):
         return None
     _VIEWS[module] = views
     return views

@@ -11,7 +11,11 @@ from torch import nn
 
 from sk_mtl import MultiTaskClassifier
 from sk_mtl._engine import _inference
-from sk_mtl._engine._numpy_forward import NUMPY_MAX_ROWS, numpy_outputs
+from sk_mtl._engine._numpy_forward import (
+    NUMPY_MAX_ROWS,
+    numpy_member_logits,
+    numpy_outputs,
+)
 from sk_mtl.ensembles import MemberEnsemble
 from sk_mtl.losses import TaskOutputs
 from sk_mtl.modules import MLP, MMoE, MultiHeadNetwork
@@ -209,3 +213,76 @@ def test_dataframe_rows_are_served_few_as_many():
     many = model.predict_proba(frame)  # 60 rows: torch
     for few, all_rows in zip(model.predict_proba(frame.iloc[:3]), many):
         np.testing.assert_allclose(few, all_rows[:3], rtol=1e-5, atol=1e-6)
+
+
+def _members(n=3, hidden=(8, 4), widths=(3, 3), dropout=0.0):
+    return [_network(hidden, widths, dropout, seed=s) for s in range(n)]
+
+
+def _assert_member_logits(modules, X):
+    fast = numpy_member_logits(modules, X)
+    assert fast is not None and fast.dtype == np.float32
+    for module, logits in zip(modules, fast):
+        with torch.inference_mode():
+            slow = module(**X) if isinstance(X, dict) else module(X)
+        for t, out in enumerate(slow):
+            torch.testing.assert_close(
+                torch.from_numpy(logits[:, t]), out, rtol=1e-5, atol=1e-6
+            )
+    return fast
+
+
+@pytest.mark.parametrize(
+    "hidden, widths, dropout",
+    [((8, 4), (3, 3), 0.0), ((8,), (2, 2, 2), 0.3), ((), (4,), 0.0), ((6,), (1,), 0.0)],
+)
+def test_member_logits_are_each_members_outputs(hidden, widths, dropout):
+    modules = _members(3, hidden, widths, dropout)
+    for n_rows in (1, 7):
+        fast = _assert_member_logits(modules, torch.randn(n_rows, 5))
+        assert fast.shape == (3, n_rows, len(widths), widths[0])
+
+
+def test_member_logits_of_networks_numpy_cannot_stack_are_none():
+    X = torch.randn(2, 5)
+    assert numpy_member_logits(_members(2, widths=(2, 3)), X) is None  # 2 widths
+    other = [_network((8, 4)), _network((8, 5))]  # different shapes
+    assert numpy_member_logits(other, X) is None
+    mmoe = [MMoE(5, (4,), [2, 2], n_experts=2).eval() for _ in range(2)]
+    assert numpy_member_logits(mmoe, X) is None
+    modules = _members(2)
+    handle = modules[1].trunk[0].register_forward_hook(lambda *a: None)
+    assert numpy_member_logits(modules, X) is None  # torch runs the hook
+    handle.remove()
+    assert numpy_member_logits(modules, X.double()) is None
+    assert numpy_member_logits(modules, torch.randn(2, 6)) is None  # wrong width
+
+
+def test_member_stacks_follow_updates_and_replacements_of_the_parameters():
+    modules, X = _members(3), torch.randn(4, 5)
+    _assert_member_logits(modules, X)
+    with torch.no_grad():  # in place, as an optimizer step
+        modules[1].trunk[0].weight.mul_(2.0)
+        modules[2].heads.biases[0].add_(1.0)
+    _assert_member_logits(modules, X)
+    modules[0].load_state_dict(_network(widths=(3, 3), seed=7).state_dict())
+    _assert_member_logits(modules, X)
+    modules[2].trunk[2] = nn.Linear(8, 4)  # a layer replaced
+    _assert_member_logits(modules, X)
+    _assert_member_logits(modules[::-1], X)  # other members, other stacks
+
+
+def test_member_stacks_do_not_keep_the_networks_alive():
+    modules = _members(2)
+    assert numpy_member_logits(modules, torch.randn(1, 5)) is not None
+    gone = [weakref.ref(m) for m in modules]
+    del modules
+    gc.collect()
+    assert all(ref() is None for ref in gone)
+
+
+def test_member_logits_under_tabular_front_ends():
+    modules = [_tabular_network(seed=s) for s in range(3)]
+    X = _tabular_rows(5)
+    assert _assert_member_logits(modules, X).shape == (3, 5, 2, 2)
+    assert numpy_member_logits([modules[0], _network()], X) is None

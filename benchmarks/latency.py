@@ -11,9 +11,9 @@ tasks) and then called on batches of held-out rows:
   mixes network and linear probabilities, as held-out rows choosing
   ``0 < w < 1`` give), the defaults fitted on the first 500 rows only
   (``fitted on 500 rows``: below 1,000 training rows ``n_bags="auto"`` fits 3
-  cross-fitted members, so a call runs 3 networks; as fitted, with the
-  networks alone, and with every member's blend mixing), and the networks
-  alone of
+  cross-fitted members, so a call runs 3 networks, in one numpy pass up to 32
+  rows; as fitted, with the networks alone, and with every member's blend
+  mixing), and the networks alone of
   ``architecture="mmoe"`` and ``architecture="tabm"`` (when ``tabm`` is
   installed), all with ``n_threads="auto"`` (the default);
 - the MLP's fitted torch module called by hand (``torch.inference_mode``, a

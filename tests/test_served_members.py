@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
-from sk_mtl import MixedTaskEstimator, MultiTaskClassifier
+from sk_mtl import MixedTaskEstimator, MultiTaskClassifier, MultiTaskRegressor
 from sk_mtl._engine import _numpy_forward
 from sk_mtl._engine._numpy_forward import NUMPY_MAX_ROWS
 from sk_mtl.multitask import _served_members
 from sk_mtl.multitask._bagging import shared_input
-from sk_mtl.multitask._served_members import served_mean_probabilities
+from sk_mtl.multitask._served_members import served_mean_outputs
 
 FAST = dict(hidden_units=(16, 8), max_epochs=15, lr=2e-2, random_state=0)
 
@@ -43,7 +43,7 @@ def _served(model, X):
     """The one-pass outputs (asserting that the call takes that path)."""
     shared = shared_input(model, model.estimators_)
     rows = shared.transform(X, model)
-    served = served_mean_probabilities(model.tasks_, model.estimators_, shared, rows)
+    served = served_mean_outputs(model.tasks_, model.estimators_, shared, rows)
     assert served is not None
     return served
 
@@ -93,15 +93,27 @@ def test_without_linear_blend(bagged):
     _assert_served_as_one_by_one(model, X[:2])
 
 
+@pytest.mark.parametrize("weights", [None, (0.5, 1.0, 0.0)])
+def test_regression_rows_are_the_members_mean(weights):
+    X, _ = _data()
+    Y = np.column_stack([X[:, 0] + 0.1 * X[:, 1], X[:, 2] ** 2])
+    model = MultiTaskRegressor(**FAST).fit(X, Y)
+    assert len(model.estimators_) == 3
+    if weights is not None:
+        _blends(model, weights)
+    for n_rows in (1, 4):
+        served = _served(model, X[:n_rows])
+        assert len(served) == 2 and served[0].shape == (n_rows, 1)
+        members = np.mean([m.predict(X[:n_rows]) for m in model.estimators_], axis=0)
+        np.testing.assert_allclose(model.predict(X[:n_rows]), members, rtol=1e-6)
+
+
 def test_larger_batches_run_the_members_one_by_one(bagged):
     X, _ = _data()
     many = X[: NUMPY_MAX_ROWS + 1]
     shared = shared_input(bagged, bagged.estimators_)
     rows = shared.transform(many, bagged)
-    assert (
-        served_mean_probabilities(bagged.tasks_, bagged.estimators_, shared, rows)
-        is None
-    )
+    assert served_mean_outputs(bagged.tasks_, bagged.estimators_, shared, rows) is None
     few, all_rows = bagged.predict_proba(many[:3]), bagged.predict_proba(many)
     for a, b in zip(few, all_rows):
         np.testing.assert_allclose(a, b[:3], rtol=1e-5, atol=1e-7)
@@ -148,14 +160,13 @@ def test_tasks_of_several_widths_or_kinds_run_the_members_one_by_one():
     model = MultiTaskClassifier(**FAST).fit(X, Y)  # a binary and a 3-class task
     shared = shared_input(model, model.estimators_)
     rows = shared.transform(X[:2], model)
-    assert (
-        served_mean_probabilities(model.tasks_, model.estimators_, shared, rows) is None
-    )
-    mixed = MixedTaskEstimator(**FAST).fit(X, np.column_stack([Y[:, 0], X[:, 2]]))
-    rows = shared_input(mixed, mixed.estimators_).transform(X[:2], mixed)
-    assert (
-        served_mean_probabilities(mixed.tasks_, mixed.estimators_, shared, rows) is None
-    )
+    assert served_mean_outputs(model.tasks_, model.estimators_, shared, rows) is None
+    kinds = ["classification", "regression"]
+    mixed = MixedTaskEstimator(**FAST, task_kinds=kinds)
+    mixed.fit(X, np.column_stack([Y[:, 0], X[:, 2]]))
+    shared = shared_input(mixed, mixed.estimators_)
+    rows = shared.transform(X[:2], mixed)
+    assert served_mean_outputs(mixed.tasks_, mixed.estimators_, shared, rows) is None
 
 
 def test_a_dropped_bagged_model_is_freed_after_serving():

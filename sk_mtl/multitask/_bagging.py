@@ -9,8 +9,8 @@ members' class probabilities (classification tasks) and predictions (regression
 tasks) are averaged. ``n_bags="auto"``, the default, bags 3 members below 1,000
 training rows where early stopping holds rows out. Members fitted on the same X
 read it through one input (:func:`shared_input`), so X is validated and scaled
-once per call, and a served request of classification tasks takes one numpy
-pass for all members (:mod:`._served_members`).
+once per call, and a served request takes one numpy pass for all members
+(:mod:`._served_members`).
 
 A bagged model has no single network: ``net_``, ``module_``, ``input_``,
 ``history_``, ``n_iter_``, ``batch_size_``, ``n_iter_no_change_`` and the views
@@ -39,7 +39,7 @@ from .._engine._base import BaseNeuralEstimator
 from .._engine._fit_context import FitContext
 from ..ensembles import log_mean_probabilities
 from ..losses import TaskOutputs
-from ._served_members import served_mean_probabilities
+from ._served_members import served_mean_outputs
 
 __all__ = [
     "AUTO_BAGS_MAX_ROWS",
@@ -187,7 +187,7 @@ class BaggingMixin:
             outputs = [m._forward(X) for m in members]
         else:  # X validated and scaled once for all members
             X = shared.transform(X, self)
-            served = served_mean_probabilities(self.tasks_, members, shared, X)
+            served = served_mean_outputs(self.tasks_, members, shared, X)
             if served is not None:  # a served request: all members at once
                 return served
             outputs = [m._transformed_outputs(X) for m in members]

@@ -22,6 +22,11 @@ tasks) and then called on batches of held-out rows:
 - scikit-learn ``MLPClassifier`` with the same hidden layers on the same three
   tasks (multi-label) and ``HistGradientBoostingClassifier`` (first task only:
   it predicts one task);
+- ``MultiTaskRegressor`` with its defaults fitted on 500 rows whose targets
+  are the tasks' linear values before thresholding (3 cross-fitted members,
+  as the classifier's), and scikit-learn ``MLPRegressor`` with the same hidden
+  layers on all training rows: their ``predict`` (the only contenders not
+  timed on ``predict_proba``);
 - the sk_mtl defaults and HistGB (native categoricals) on the same rows as a
   DataFrame with two categorical columns beside the 30 numbers (the quintile
   of the first, the sign of the second times the third), called on such
@@ -66,12 +71,14 @@ SMALL_FIT = "sk_mtl MLP, fitted on 500 rows"
 SMALL_NETWORKS = "sk_mtl MLP, fitted on 500 rows, network alone"
 SMALL_MIXING = "sk_mtl MLP, fitted on 500 rows, blend mixing"
 SMALL_FITS = {SMALL_FIT: {}, SMALL_NETWORKS: {"linear_blend": False}, SMALL_MIXING: {}}
+SMALL_REGRESSOR = "sk_mtl MLP regressor, fitted on 500 rows"
 HGB_FRAME = "HistGB (1 task), DataFrame"
 SK_MTL = (
     "sk_mtl MLP",
     NETWORK_ALONE,
     BLEND_MIXING,
     *SMALL_FITS,
+    SMALL_REGRESSOR,
     FRAME,
     "sk_mtl MMoE",
     "sk_mtl TabM",
@@ -85,16 +92,25 @@ PHRASES = (
     ("is terrible", "broke quickly", "is awful", "was slow"),
     ("is okay", "is average", "was fine", "is acceptable"),
 )
-OTHERS = ("torch module by hand", "MLPClassifier", "HistGB (1 task)", HGB_FRAME)
+OTHERS = (
+    "torch module by hand",
+    "MLPClassifier",
+    "MLPRegressor",
+    "HistGB (1 task)",
+    HGB_FRAME,
+)
 
 
-def make_data(n, seed):
+def make_data(n, seed, regression=False):
+    """``n`` rows of X and of the tasks' targets: linear, binary (or the
+    linear values themselves, ``regression``)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, N_FEATURES)).astype(np.float32)
     W = rng.normal(size=(N_FEATURES, N_TASKS))
-    return X, (X @ W + 0.5 * rng.normal(size=(n, N_TASKS)) > 0).astype(int)
+    values = X @ W + 0.5 * rng.normal(size=(n, N_TASKS))
+    return X, (values if regression else (values > 0).astype(int))
 
 
 def as_frame(X):
@@ -188,6 +204,7 @@ def _fit_contenders(names, inputs):
                 weights = member.linear_blend_weights_
                 member.linear_blend_weights_ = weights * 0 + 0.5
         calls[name] = model.predict_proba
+    calls.update(_regressors(names))
     if FRAME in names:
         model = _fit_mlp(3, {}, False, as_frame(X), Y)
         calls[FRAME], inputs[FRAME] = model.predict_proba, as_frame(inputs["raw"])
@@ -235,6 +252,29 @@ def _fit_contenders(names, inputs):
 
         path = Path(names["save"])
         sk_mtl.save(mlp, path)
+    return calls
+
+
+def _regressors(names):
+    """The defaults of ``MultiTaskRegressor`` fitted on 500 rows (3 members)
+    and ``MLPRegressor``: their ``predict``."""
+    import warnings
+
+    from sklearn.neural_network import MLPRegressor
+
+    from sk_mtl import MultiTaskRegressor
+
+    X, Y = make_data(N_TRAIN, 0, regression=True)
+    calls = {}
+    if SMALL_REGRESSOR in names:
+        model = MultiTaskRegressor(HIDDEN, max_epochs=3, random_state=0)
+        calls[SMALL_REGRESSOR] = model.fit(X[:500], Y[:500]).predict
+    if "MLPRegressor" in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sk = MLPRegressor(hidden_layer_sizes=HIDDEN, max_iter=3, random_state=0)
+            sk.fit(X, Y)
+        calls["MLPRegressor"] = sk.predict
     return calls
 
 
@@ -347,6 +387,7 @@ def ratio_lines(times):
     lines = []
     mlps = ("sk_mtl MLP", NETWORK_ALONE, BLEND_MIXING, *SMALL_FITS)
     pairs = [(n, "MLPClassifier") for n in mlps]
+    pairs.append((SMALL_REGRESSOR, "MLPRegressor"))
     for b in BATCHES:
         for name, other in [*pairs, (FRAME, HGB_FRAME)]:
             ref = med.get(("this", other, b))

@@ -7,6 +7,7 @@ import weakref
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 
 from sk_mtl import MixedTaskEstimator, MultiTaskClassifier, MultiTaskRegressor
@@ -117,6 +118,15 @@ def test_larger_batches_run_the_members_one_by_one(bagged):
     few, all_rows = bagged.predict_proba(many[:3]), bagged.predict_proba(many)
     for a, b in zip(few, all_rows):
         np.testing.assert_allclose(a, b[:3], rtol=1e-5, atol=1e-7)
+
+
+def test_sparse_rows_run_the_members_one_by_one():
+    X, Y = _data()
+    model = MultiTaskClassifier(**FAST).fit(sp.csr_matrix(X), Y)
+    assert len(model.estimators_) == 3
+    few = model.predict_proba(sp.csr_matrix(X[:2]))
+    for proba, expected in zip(few, _one_by_one(model, sp.csr_matrix(X[:2]))):
+        np.testing.assert_allclose(proba, expected, rtol=1e-6, atol=1e-9)
 
 
 def test_dataframe_rows_with_categories_and_missing_values():

@@ -14,11 +14,12 @@ outputs.
 
 The result equals the members' outputs averaged one by one
 (:func:`~sk_mtl.multitask._bagging.mean_outputs`) up to float rounding. Where a
-member's network is not one numpy serves, a member sits on another device, the
-batch is larger than :data:`~sk_mtl._engine._numpy_forward.NUMPY_MAX_ROWS`, the
-tasks are of two kinds or several widths, or any output is not
-finite, it returns None and the members run one by one (and a non-finite
-output is the ValueError that names its rows).
+member's network is not one numpy serves, a member sits on another device, X
+is sparse, the batch is larger than
+:data:`~sk_mtl._engine._numpy_forward.NUMPY_MAX_ROWS`, the tasks are of two
+kinds or several widths, or any output is not finite, it returns None and the
+members run one by one (and a non-finite output is the ValueError that names
+its rows).
 """
 
 import numpy as np
@@ -85,8 +86,8 @@ def served_mean_outputs(tasks, members, shared, X):
     kinds, widths = {t.kind for t in tasks}, {t.n_outputs for t in tasks}
     if len(kinds) > 1 or len(widths) > 1:
         return None
-    inputs = shared.tensors(X)
-    if n_rows(inputs) > NUMPY_MAX_ROWS:
+    inputs = shared.tensors(X)  # sparse X: batches made dense one at a time
+    if not isinstance(inputs, torch.Tensor | dict) or n_rows(inputs) > NUMPY_MAX_ROWS:
         return None
     shape = (n_rows(inputs), len(tasks), widths.pop())
     linears, blends = zip(*(_member_linear(m, X, shape) for m in members))

@@ -25,8 +25,11 @@ from sk_mtl import (
 )
 from sk_mtl.model_selection import TaskStratifiedKFold
 from sk_mtl.multitask._shared_network import (
+    AUTO_LR,
     AUTO_PATIENCE,
     EARLY_STOPPING_AUTO_SAMPLES,
+    LARGE_FIT_BATCH_SIZE,
+    LARGE_FIT_LR,
     LARGE_FIT_PATIENCE,
     LARGE_FIT_SAMPLES,
 )
@@ -331,6 +334,32 @@ def test_auto_patience_is_shorter_above_the_large_fit_gate(make):
     assert fixed.n_iter_no_change_ == 7 and fixed.n_iter_ == 8
     with pytest.raises(ValueError, match="n_iter_no_change"):
         make(**params, n_iter_no_change="fast").fit(X, y)
+
+
+def _rate(model):
+    return model.net_.optimizer_.param_groups[0]["lr"]
+
+
+@pytest.mark.parametrize(
+    "make", [MultiTaskClassifier, MultiTaskRegressor, MixedTaskEstimator]
+)
+def test_auto_batch_and_rate_are_larger_above_the_large_fit_gate(make):
+    params = dict(hidden_units=(4,), max_epochs=1, random_state=0)
+    n = LARGE_FIT_SAMPLES
+    for rows, batch, lr in [
+        (n, 128, AUTO_LR),
+        (n + 1, LARGE_FIT_BATCH_SIZE, LARGE_FIT_LR),
+    ]:
+        model, X, y = _fit_on_rows(make, rows, **params)
+        assert model.batch_size_ == batch and _rate(model) == lr, rows
+        assert model.get_params()["lr"] == model.get_params()["batch_size"] == "auto"
+    # a batch size given: the rate stays 1e-3; a rate given: used as given
+    given = make(**params, batch_size=LARGE_FIT_BATCH_SIZE).fit(X, y)
+    assert given.batch_size_ == LARGE_FIT_BATCH_SIZE and _rate(given) == AUTO_LR
+    given = make(**params, lr=5e-3).fit(X, y)
+    assert given.batch_size_ == LARGE_FIT_BATCH_SIZE and _rate(given) == 5e-3
+    with pytest.raises(ValueError, match="'lr' parameter"):
+        make(**params, lr="fast").fit(X, y)
 
 
 class _Snapshots(Callback):

@@ -254,7 +254,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             network = self._warm_started(self._build_network(ctx), ctx)
             rows = self._split_rows(tasks, targets, sample_weight, seed, ctx)
             self._set_fitted(ctx)
-            self.batch_size_ = auto_batch_size(self.batch_size, len(rows[0]))
+            self.batch_size_ = self._fit_batch_size(ctx, len(rows[0]))
             with self._compute(network.module, self.batch_size_):
                 self._train(network, ctx, targets, weights, rows, seed)
         release_free_memory()
@@ -301,6 +301,16 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
 
     def _validation_fraction(self, ctx):
         return self.validation_fraction if self.early_stopping else None
+
+    def _fit_batch_size(self, ctx, n_rows):
+        """Rows per training step of a fit of ``ctx.X`` on ``n_rows`` rows
+        (``batch_size_``)."""
+        return auto_batch_size(self.batch_size, n_rows)
+
+    def _learning_rate(self):
+        """The optimizer's learning rate of the fit (once ``batch_size_`` is
+        set)."""
+        return self.lr
 
     def _patience(self):
         return self.n_iter_no_change

@@ -30,7 +30,7 @@ from .._runtime._device import handle_interrupt
 from ..utils import TaskTargets, labelled_values, task_columns
 from ._fit_context import FitContext, PreviousFit
 from ._phases import TrainingPhase
-from ._training_data import auto_batch_size, phase_dataset
+from ._training_data import phase_dataset
 
 __all__ = ["IncrementalMixin", "tasks_from_classes"]
 
@@ -166,7 +166,7 @@ class IncrementalMixin:
         if ctx is not None:
             network = self._build_network(ctx)
             self._set_fitted(ctx)
-            self.batch_size_ = auto_batch_size(self.batch_size, len(ctx.X))
+            self.batch_size_ = self._fit_batch_size(ctx, len(ctx.X))
             phase = TrainingPhase(
                 "partial_fit", network.module, None, 1, network.param_groups
             )

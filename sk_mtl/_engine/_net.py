@@ -389,7 +389,7 @@ def make_net(estimator, phase, network, valid, seed):
         criterion=criterion,
         optimizer=OPTIMIZERS[estimator.optimizer],
         optimizer__weight_decay=estimator.weight_decay,
-        lr=estimator.lr,
+        lr=estimator._learning_rate(),
         max_epochs=phase.max_epochs,
         batch_size=estimator._batch_rows(),
         train_split=None if valid is None else HeldOut(valid),

@@ -85,10 +85,7 @@ default="from_dtype"
     max_epochs : int, default=50
         Number of passes over the training data (an upper bound with early
         stopping).
-    lr : float, default=1e-3
-        Learning rate.
-    batch_size : int, default=128
-        Mini-batch size for training (``predict_batch_size`` for prediction).
+    %(step_size_parameters)s
     %(optimizer_parameters_auto_stop)s
     %(class_weight_parameter)s
     random_state : int, RandomState instance or None, default=None
@@ -151,8 +148,8 @@ default="from_dtype"
         focal_gamma=2.0,
         ohem_fraction=0.25,
         max_epochs=50,
-        lr=1e-3,
-        batch_size=128,
+        lr="auto",
+        batch_size="auto",
         predict_batch_size="auto",
         optimizer="adam",
         optimizer_options=None,

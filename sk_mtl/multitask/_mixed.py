@@ -75,10 +75,7 @@ default="squared_error"
         Fraction of each batch kept by ``loss="ohem"``.
     max_epochs : int, default=50
         Number of passes over the training data.
-    lr : float, default=1e-3
-        Learning rate.
-    batch_size : int, default=128
-        Mini-batch size for training (``predict_batch_size`` for prediction).
+    %(step_size_parameters)s
     %(optimizer_parameters_auto_stop)s
     class_weight : "balanced", dict, list or None, default=None
         Weights of the classes of the classification tasks in the loss,
@@ -180,8 +177,8 @@ default="squared_error"
         focal_gamma=2.0,
         ohem_fraction=0.25,
         max_epochs=50,
-        lr=1e-3,
-        batch_size=128,
+        lr="auto",
+        batch_size="auto",
         predict_batch_size="auto",
         optimizer="adam",
         optimizer_options=None,

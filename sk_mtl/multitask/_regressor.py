@@ -47,10 +47,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
     max_epochs : int, default=50
         Number of passes over the training data (an upper bound with early
         stopping).
-    lr : float, default=1e-3
-        Learning rate.
-    batch_size : int, default=128
-        Mini-batch size for training (``predict_batch_size`` for prediction).
+    %(step_size_parameters)s
     %(optimizer_parameters_auto_stop)s
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, shuffling and the validation split.
@@ -127,8 +124,8 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         task_weighting="equal",
         loss="squared_error",
         max_epochs=50,
-        lr=1e-3,
-        batch_size=128,
+        lr="auto",
+        batch_size="auto",
         predict_batch_size="auto",
         optimizer="adam",
         optimizer_options=None,

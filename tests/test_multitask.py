@@ -25,10 +25,12 @@ from sk_mtl import (
 )
 from sk_mtl.model_selection import TaskStratifiedKFold
 from sk_mtl.multitask._shared_network import (
+    AUTO_DROPOUT,
     AUTO_LR,
     AUTO_PATIENCE,
     EARLY_STOPPING_AUTO_SAMPLES,
     LARGE_FIT_BATCH_SIZE,
+    LARGE_FIT_DROPOUT,
     LARGE_FIT_LR,
     LARGE_FIT_PATIENCE,
     LARGE_FIT_SAMPLES,
@@ -360,6 +362,23 @@ def test_auto_batch_and_rate_are_larger_above_the_large_fit_gate(make):
     assert given.batch_size_ == LARGE_FIT_BATCH_SIZE and _rate(given) == 5e-3
     with pytest.raises(ValueError, match="'lr' parameter"):
         make(**params, lr="fast").fit(X, y)
+
+
+def _dropouts(model):
+    return {m.p for m in model.module_.modules() if isinstance(m, torch.nn.Dropout)}
+
+
+@pytest.mark.parametrize(
+    "make", [MultiTaskClassifier, MultiTaskRegressor, MixedTaskEstimator]
+)
+def test_auto_dropout_is_off_above_the_large_fit_gate(make):
+    params = dict(hidden_units=(4, 4), max_epochs=1, random_state=0)
+    n = LARGE_FIT_SAMPLES
+    for rows, p in [(n, AUTO_DROPOUT), (n + 1, LARGE_FIT_DROPOUT)]:
+        model, X, y = _fit_on_rows(make, rows, **params)
+        assert _dropouts(model) == ({p} if p else set()), rows  # 0: no layer
+    given = make(**params, dropout=0.2).fit(X, y)
+    assert _dropouts(given) == {0.2}
 
 
 class _Snapshots(Callback):

@@ -27,8 +27,7 @@ class MultiTaskClassifier(SharedNetworkMixin, BaseNeuralClassifier):
     ----------
     hidden_units : tuple of int, default=(128, 64)
         Widths of the shared hidden layers (of each expert for ``"mmoe"``).
-    dropout : float, default=0.1
-        Dropout probability after each hidden layer.
+    %(dropout_parameter)s
     architecture : {"shared_bottom", "mmoe", "tabm"}, default="shared_bottom"
         ``"shared_bottom"``: hard parameter sharing, input -> shared MLP -> one
         linear head per task. ``"mmoe"``: multi-gate mixture of experts (Ma et al.
@@ -134,7 +133,7 @@ default="from_dtype"
         self,
         hidden_units=(128, 64),
         *,
-        dropout=0.1,
+        dropout="auto",
         architecture="shared_bottom",
         n_experts=4,
         n_members=4,

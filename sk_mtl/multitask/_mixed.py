@@ -47,8 +47,7 @@ class MixedTaskEstimator(SharedNetworkMixin, IncrementalMixin, BaseNeuralEstimat
     ----------
     hidden_units : tuple of int, default=(128, 64)
         Widths of the shared hidden layers (of each expert for ``"mmoe"``).
-    dropout : float, default=0.1
-        Dropout probability after each hidden layer.
+    %(dropout_parameter)s
     architecture : {"shared_bottom", "mmoe"}, default="shared_bottom"
         Shared MLP trunk, or multi-gate mixture of experts (Ma et al. 2018).
     n_experts : int, default=4
@@ -162,7 +161,7 @@ default="squared_error"
         self,
         hidden_units=(128, 64),
         *,
-        dropout=0.1,
+        dropout="auto",
         architecture="shared_bottom",
         n_experts=4,
         categorical_features="from_dtype",

@@ -29,8 +29,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
     ----------
     hidden_units : tuple of int, default=(128, 64)
         Widths of the shared hidden layers (of each expert for ``"mmoe"``).
-    dropout : float, default=0.1
-        Dropout probability after each hidden layer.
+    %(dropout_parameter)s
     architecture : {"shared_bottom", "mmoe"}, default="shared_bottom"
         ``"shared_bottom"``: input -> shared MLP -> one linear output per task.
         ``"mmoe"``: multi-gate mixture of experts (Ma et al. 2018), a softmax gate
@@ -113,7 +112,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         self,
         hidden_units=(128, 64),
         *,
-        dropout=0.1,
+        dropout="auto",
         architecture="shared_bottom",
         n_experts=4,
         categorical_features="from_dtype",

@@ -33,10 +33,12 @@ from ._linear_blend import (
 )
 
 __all__ = [
+    "AUTO_DROPOUT",
     "AUTO_LR",
     "AUTO_PATIENCE",
     "EARLY_STOPPING_AUTO_SAMPLES",
     "LARGE_FIT_BATCH_SIZE",
+    "LARGE_FIT_DROPOUT",
     "LARGE_FIT_LR",
     "LARGE_FIT_PATIENCE",
     "LARGE_FIT_SAMPLES",
@@ -63,6 +65,7 @@ NETWORK_CONSTRAINTS: dict = {
     "n_bags": N_BAGS_CONSTRAINT,
     "linear_blend": LINEAR_BLEND_CONSTRAINT,
     "lr": [Interval(numbers.Real, 0, None, closed="neither"), StrOptions({"auto"})],
+    "dropout": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
 }
 
 # early_stopping="auto" holds out validation rows, stops on their loss and keeps
@@ -91,6 +94,13 @@ LARGE_FIT_SAMPLES = 16_000
 AUTO_LR = 1e-3
 LARGE_FIT_BATCH_SIZE = 512
 LARGE_FIT_LR = 2e-3
+
+# dropout="auto": AUTO_DROPOUT, none above LARGE_FIT_SAMPLES training rows
+# (benchmarks/results/capacity_study.md, the same tables, splits and rule:
+# 0.80x the CPU time at +0.0003 on the mean; a wider trunk, (256, 128), was
+# +0.0001 at 1.74x).
+AUTO_DROPOUT = 0.1
+LARGE_FIT_DROPOUT = 0.0
 
 
 class SharedNetworkMixin(BaggingMixin):
@@ -246,7 +256,10 @@ class SharedNetworkMixin(BaggingMixin):
             front = self._front_end(ctx.input, ctx.X)
             n_features = front.out_features
         n_outputs = [task.n_outputs for task in ctx.tasks]
-        network = self._multitask_network(n_features, units, front, n_outputs)
+        dropout = self.dropout
+        if dropout == "auto":
+            dropout = LARGE_FIT_DROPOUT if _large_fit(ctx) else AUTO_DROPOUT
+        network = self._multitask_network(n_features, units, front, n_outputs, dropout)
         return Network(network if front is None else TabularNetwork(front, network))
 
     def _front_end(self, input_, X):
@@ -261,22 +274,22 @@ class SharedNetworkMixin(BaggingMixin):
             bins=bins,
         )
 
-    def _multitask_network(self, n_features, units, front, n_outputs):
+    def _multitask_network(self, n_features, units, front, n_outputs, dropout):
         if self.architecture == "mmoe":
-            return MMoE(n_features, units, n_outputs, self.n_experts, self.dropout)
+            return MMoE(n_features, units, n_outputs, self.n_experts, dropout)
         if self.architecture == "tabm":
             return MemberEnsemble(
                 n_features,
                 units,
                 n_outputs,
                 self.n_members,
-                self.dropout,
+                dropout,
                 scaling_chunks=None if front is None else front.chunks,
                 scaling_init="random-signs"
                 if self.numeric_embedding is None
                 else "normal",
             )
-        return MultiHeadNetwork(MLP(n_features, units, self.dropout), n_outputs)
+        return MultiHeadNetwork(MLP(n_features, units, dropout), n_outputs)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -362,6 +362,8 @@ def test_auto_batch_and_rate_are_larger_above_the_large_fit_gate(make):
     assert given.batch_size_ == LARGE_FIT_BATCH_SIZE and _rate(given) == 5e-3
     with pytest.raises(ValueError, match="'lr' parameter"):
         make(**params, lr="fast").fit(X, y)
+    mmoe = make(**params, architecture="mmoe").fit(X, y)  # not the studied trunk
+    assert mmoe.batch_size_ == 128 and _rate(mmoe) == AUTO_LR
 
 
 def _dropouts(model):
@@ -379,6 +381,8 @@ def test_auto_dropout_is_off_above_the_large_fit_gate(make):
         assert _dropouts(model) == ({p} if p else set()), rows  # 0: no layer
     given = make(**params, dropout=0.2).fit(X, y)
     assert _dropouts(given) == {0.2}
+    mmoe = make(**params, architecture="mmoe").fit(X, y)  # not the studied trunk
+    assert _dropouts(mmoe) == {AUTO_DROPOUT}
 
 
 class _Snapshots(Callback):

@@ -150,9 +150,17 @@ class SharedNetworkMixin(BaggingMixin):
             self.__dict__.pop(name, None)
         super()._set_fitted(ctx)
 
+    def _large_default_fit(self, ctx):
+        """Whether ``"auto"`` batch size, rate and dropout are those of large
+        fits: above LARGE_FIT_SAMPLES rows, for the default MLP trunk (what
+        the studies measured; MMoE, TabM and a user's module keep the others)."""
+        default_trunk = self.module is None and self.architecture == "shared_bottom"
+        return default_trunk and _large_fit(ctx)
+
     def _fit_batch_size(self, ctx, n_rows):
         if self.batch_size == "auto":
-            return LARGE_FIT_BATCH_SIZE if _large_fit(ctx) else AUTO_BATCH_SIZE
+            large = self._large_default_fit(ctx)
+            return LARGE_FIT_BATCH_SIZE if large else AUTO_BATCH_SIZE
         return int(self.batch_size)
 
     def _learning_rate(self):
@@ -258,7 +266,8 @@ class SharedNetworkMixin(BaggingMixin):
         n_outputs = [task.n_outputs for task in ctx.tasks]
         dropout = self.dropout
         if dropout == "auto":
-            dropout = LARGE_FIT_DROPOUT if _large_fit(ctx) else AUTO_DROPOUT
+            large = self._large_default_fit(ctx)
+            dropout = LARGE_FIT_DROPOUT if large else AUTO_DROPOUT
         network = self._multitask_network(n_features, units, front, n_outputs, dropout)
         return Network(network if front is None else TabularNetwork(front, network))
 
@@ -333,8 +342,8 @@ class SharedNetworkMixin(BaggingMixin):
 
 
 def _large_fit(ctx):
-    """Whether a fit of ``ctx.X`` is above the large-fit gate (the patience,
-    batch and rate of ``"auto"``)."""
+    """Whether a fit of ``ctx.X`` is above the large-fit gate (the patience
+    of ``"auto"``; its batch size, rate and dropout too for the MLP trunk)."""
     return _num_samples(ctx.X) > LARGE_FIT_SAMPLES
 
 

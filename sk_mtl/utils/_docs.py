@@ -245,21 +245,23 @@ batch_size : int or "auto", default="auto"
 _STEP_SIZE = """\
 lr : float or "auto", default="auto"
     Learning rate. ``"auto"``: 1e-3, but 2e-3 where ``batch_size="auto"``
-    takes batches of 512 rows (above 16,000 training rows).
+    takes batches of 512 rows.
 batch_size : int or "auto", default="auto"
     Mini-batch size for training (``predict_batch_size`` for prediction).
-    ``"auto"``: 128 rows, but 512 above 16,000 training rows (on the tabular
-    suite's 5 tables of 17,000 to 22,500 training rows, batches of 512 at
-    ``lr=2e-3`` took 0.70x the CPU time at -0.0002 on the mean score; see
-    :ref:`tabular`). The batch size used is ``batch_size_``.
+    ``"auto"``: 128 rows, but 512 above 16,000 training rows for the default
+    MLP trunk (on the tabular suite's 5 tables of 17,000 to 22,500 training
+    rows, batches of 512 at ``lr=2e-3`` took 0.70x the CPU time at -0.0002 on
+    the mean score; see :ref:`tabular`). MMoE, TabM and a ``module`` of yours
+    keep 128. The batch size used is ``batch_size_``.
 """
 
 _DROPOUT = """\
 dropout : float or "auto", default="auto"
     Dropout probability after each hidden layer. ``"auto"``: 0.1, but none
-    above 16,000 training rows (on the tabular suite's 5 tables of 17,000 to
-    22,500 training rows it took 0.80x the CPU time at +0.0003 on the mean
-    score; see :ref:`tabular`).
+    above 16,000 training rows for the default MLP trunk (on the tabular
+    suite's 5 tables of 17,000 to 22,500 training rows it took 0.80x the CPU
+    time at +0.0003 on the mean score; see :ref:`tabular`). MMoE and TabM keep
+    0.1.
 """
 
 _FRAGMENTS = {

@@ -61,10 +61,10 @@ class LinearPathTrunk(nn.Module):
 _SHARED_BOTTOM = _shared_network.SharedNetworkMixin._multitask_network
 
 
-def _with_linear_path(self, n_features, units, front, n_outputs):
+def _with_linear_path(self, n_features, units, front, n_outputs, dropout):
     if self.architecture != "shared_bottom":
-        return _SHARED_BOTTOM(self, n_features, units, front, n_outputs)
-    trunk = LinearPathTrunk(n_features, units, self.dropout)
+        return _SHARED_BOTTOM(self, n_features, units, front, n_outputs, dropout)
+    trunk = LinearPathTrunk(n_features, units, dropout)
     return MultiHeadNetwork(trunk, n_outputs)
 
 

@@ -15,7 +15,7 @@ def test_linear_path_trunk_puts_the_input_beside_the_mlp():
     assert trunk.out_features == 7 and out.shape == (5, 7)
     torch.testing.assert_close(out[:, 4:], x)
     clf = MultiTaskClassifier((8, 4), max_epochs=1)
-    network = study._with_linear_path(clf, 3, (8, 4), None, [2, 3])
+    network = study._with_linear_path(clf, 3, (8, 4), None, [2, 3], 0.1)
     assert isinstance(network, MultiHeadNetwork) and network.out_features == 7
 
 

@@ -182,6 +182,17 @@ def _front_end_rows(front_end, X):
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
+def _tabular_rows(module, X):
+    """``(rows, network)`` for the tabular input's dict X: the flat rows the
+    front-end of ``module`` (a :class:`~sk_mtl.embeddings.TabularNetwork`)
+    makes of X, and the network behind it; None when numpy does not serve
+    them (another module, a hook, another front-end or input)."""
+    if type(module) is not TabularNetwork or _hooked((module,)):
+        return None
+    rows = _front_end_rows(module._modules["front_end"], X)
+    return None if rows is None else (rows, module.network)
+
+
 def numpy_outputs(module, X):
     """``module``'s eval-mode outputs for the rows ``X`` (a float32 CPU
     tensor, or the tabular input's dict of tensors), computed with numpy; None
@@ -200,9 +211,10 @@ def numpy_outputs(module, X):
     True
     """
     if isinstance(X, dict):
-        if type(module) is not TabularNetwork or _hooked((module,)):
+        found = _tabular_rows(module, X)
+        if found is None:
             return None
-        z, module = _front_end_rows(module._modules["front_end"], X), module.network
+        z, module = found
     else:
         z = _array(X) if isinstance(X, torch.Tensor) else None
     views = None if z is None or z.ndim != 2 else _views(module)
@@ -323,12 +335,11 @@ def numpy_member_logits(modules, X):
     True
     """
     if isinstance(X, dict):
-        if not all(type(m) is TabularNetwork and not _hooked((m,)) for m in modules):
+        found = [_tabular_rows(m, X) for m in modules]
+        if any(f is None for f in found) or len({f[0].shape for f in found}) > 1:
             return None
-        rows = [_front_end_rows(m._modules["front_end"], X) for m in modules]
-        if any(r is None for r in rows) or len({r.shape for r in rows}) > 1:
-            return None
-        z, modules = np.stack(rows), [m.network for m in modules]
+        rows, modules = zip(*found)
+        z = np.stack(rows)
     else:
         z = _array(X) if isinstance(X, torch.Tensor) else None
     stack = None if z is None or z.ndim not in (2, 3) else _member_stack(modules)

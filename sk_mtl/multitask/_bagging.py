@@ -38,8 +38,7 @@ from .._data._tasks import softmax
 from .._engine._base import BaseNeuralEstimator
 from .._engine._fit_context import FitContext
 from ..ensembles import log_mean_probabilities
-from ..losses import TaskOutputs
-from ._served_members import served_mean_outputs
+from ._served_members import probability_outputs, served_mean_outputs
 
 __all__ = [
     "AUTO_BAGS_MAX_ROWS",
@@ -66,7 +65,6 @@ N_BAGS_CONSTRAINT = [
 # goal).
 AUTO_N_BAGS = 3
 AUTO_BAGS_MAX_ROWS = 1_000
-_TINY = np.finfo(np.float64).tiny
 
 # What a bagged model leaves to its members: one network and its training.
 SINGLE_NETWORK_ATTRIBUTES = (
@@ -332,6 +330,4 @@ def _mean_probabilities(tasks, member_outputs):
             return None
     # one softmax for all members' logits
     total = softmax(np.array(logits, dtype=np.float64)).sum(axis=0) if logits else 0
-    mean = sum(known, total) / len(member_outputs)
-    stacked = torch.from_numpy(np.log(np.maximum(mean, _TINY)))
-    return TaskOutputs(stacked.unbind(-2), stacked, mean)
+    return probability_outputs(sum(known, total) / len(member_outputs))

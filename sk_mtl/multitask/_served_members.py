@@ -31,7 +31,7 @@ from .._engine._numpy_forward import NUMPY_MAX_ROWS, numpy_member_logits
 from ..losses import TaskOutputs
 from ._linear_blend import linear_outputs
 
-__all__ = ["served_mean_outputs"]
+__all__ = ["probability_outputs", "served_mean_outputs"]
 
 _TINY = np.finfo(np.float64).tiny
 
@@ -108,5 +108,12 @@ def served_mean_outputs(tasks, members, shared, X):
     mean = np.add(total[:, :n_tasks], total[:, n_tasks:]) / len(members)
     if tasks[0].kind == "regression":
         return list(torch.from_numpy(mean).unbind(-2))
+    return probability_outputs(mean)
+
+
+def probability_outputs(mean):
+    """Classification outputs of tasks of one width whose mean probabilities
+    ``(rows, tasks, width)`` are known: per task their log (whose softmax is
+    that mean), stacked, carrying the probabilities themselves."""
     stacked = torch.from_numpy(np.log(np.maximum(mean, _TINY)))
     return TaskOutputs(stacked.unbind(-2), stacked, mean)

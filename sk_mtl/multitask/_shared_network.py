@@ -161,7 +161,7 @@ class SharedNetworkMixin(BaggingMixin):
         if self.batch_size == "auto":
             large = self._large_default_fit(ctx)
             return LARGE_FIT_BATCH_SIZE if large else AUTO_BATCH_SIZE
-        return int(self.batch_size)
+        return super()._fit_batch_size(ctx, n_rows)
 
     def _learning_rate(self):
         if self.lr != "auto":

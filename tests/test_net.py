@@ -102,3 +102,55 @@ def test_batched_data_path_matches_plain_skorch():
         )
     for a, b in zip(ours_module.parameters(), module.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_training_epoch_lists_the_parameters_once_and_honours_freezing():
+    # The step reads the shared / other split listed at the start of the epoch
+    # (after on_epoch_begin), filtered by requires_grad at each step: a trunk
+    # frozen by a callback in on_epoch_begin gets no update that epoch.
+    from skorch.callbacks import Callback
+
+    from sk_mtl._engine._net import MultiTaskNet
+    from sk_mtl.losses import MultiTaskLoss
+    from sk_mtl.modules import MLP, MultiHeadNetwork
+
+    class FreezeTrunkAtEpoch2(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            frozen = len(net.history) == 2
+            for p in net.module_.trunk.parameters():
+                p.requires_grad_(not frozen)
+
+        def on_epoch_end(self, net, **kwargs):
+            trunk = [p.detach().clone() for p in net.module_.trunk.parameters()]
+            net.history.record("trunk", trunk)
+
+    class CountingNetwork(MultiHeadNetwork):
+        listed = 0
+
+        def shared_parameters(self):
+            CountingNetwork.listed += 1
+            return super().shared_parameters()
+
+    rng = np.random.RandomState(0)
+    X = torch.from_numpy(rng.normal(size=(64, 5)).astype(np.float32))
+    y = torch.from_numpy((X[:, :1] > 0).long().numpy())
+    torch.manual_seed(0)
+    net = MultiTaskNet(
+        CountingNetwork(MLP(5, (8,)), [2]),
+        criterion=MultiTaskLoss(1),
+        optimizer=torch.optim.SGD,
+        lr=0.1,
+        batch_size=8,
+        max_epochs=3,
+        train_split=None,
+        callbacks=[FreezeTrunkAtEpoch2()],
+        verbose=0,
+    )
+    net.initialize()
+    CountingNetwork.listed = 0
+    net.partial_fit(TensorBatchDataset(X, y))
+    assert CountingNetwork.listed == 3  # once per epoch, not once per batch (24)
+    first, second, third = net.history[:, "trunk"]
+    assert all(torch.equal(a, b) for a, b in zip(first, second))  # frozen
+    assert not all(torch.equal(a, b) for a, b in zip(second, third))
+    assert "_epoch_parameters" not in net.__dict__  # nothing kept after the fit

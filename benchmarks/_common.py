@@ -66,6 +66,16 @@ def md_table(header, rows):
     return "\n".join(lines)
 
 
+def code_fingerprint():
+    """Short stable hash of the sk_mtl package's Python source files."""
+    import sk_mtl
+
+    package = Path(sk_mtl.__file__).parent
+    files = sorted(package.rglob("*.py"))
+    names = [str(f.relative_to(package)) for f in files]
+    return text_key(names + [f.read_text() for f in files])
+
+
 def text_key(texts):
     """Short stable hash of a list of strings, to name cache files."""
     h = hashlib.sha256()
@@ -109,16 +119,17 @@ class Records:
 
     Each result is appended to ``benchmarks/_cache/<name>.jsonl`` (``_quick`` for
     quick runs) with its key (seed, model, ...) and a fingerprint of the
-    configuration. A run started with ``python -m benchmarks.run --resume``
-    (``SK_MTL_BENCH_RESUME=1``) reuses the results stored under the same key and
-    fingerprint, so an interrupted benchmark continues where it stopped; any other
-    run starts the file afresh.
+    configuration and of the package's code (:func:`code_fingerprint`). A run
+    started with ``python -m benchmarks.run --resume`` (``SK_MTL_BENCH_RESUME=1``)
+    reuses the results stored under the same key and fingerprint, so an
+    interrupted benchmark continues where it stopped, and a change to sk_mtl's
+    code computes them again; any other run starts the file afresh.
     """
 
     def __init__(self, name, quick, fingerprint):
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         self.path = CACHE_DIR / f"{name}{'_quick' if quick else ''}.jsonl"
-        self.fingerprint = str(fingerprint)
+        self.fingerprint = str((fingerprint, code_fingerprint()))
         self.done = {}
         if os.environ.get("SK_MTL_BENCH_RESUME") == "1" and self.path.exists():
             for line in self.path.read_text().splitlines():

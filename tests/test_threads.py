@@ -1,6 +1,7 @@
 """sk_mtl._runtime._threads: resolving ``n_threads`` and applying it to torch."""
 
 import os
+import re
 import sys
 from types import SimpleNamespace
 
@@ -8,6 +9,7 @@ import joblib
 import pytest
 import torch
 from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
 from sk_mtl._runtime import _threads
 from sk_mtl._runtime._threads import (
@@ -68,13 +70,37 @@ def test_torch_threads_nested_and_no_op(monkeypatch):
             assert torch.get_num_threads() == before + 1
         assert torch.get_num_threads() == before + 2
     assert torch.get_num_threads() == before
-    # None or the current value: torch's setter is not called at all.
+    # None: torch's setter is not called at all.
     calls = []
     monkeypatch.setattr(torch, "set_num_threads", calls.append)
-    for n in (None, before):
-        with torch_threads(n):
-            assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
     assert calls == []
+
+
+def _mkl_threads():
+    """MKL's thread count inside torch, as torch reports it (None without MKL)."""
+    found = re.search(
+        r"mkl_get_max_threads\(\) : (\d+)", torch.__config__.parallel_info()
+    )
+    return None if found is None else int(found.group(1))
+
+
+def test_torch_threads_holds_under_a_threadpoolctl_limit():
+    # threadpoolctl lowers OpenMP's count, which torch.get_num_threads reads,
+    # but not the MKL inside torch: the count read may already be n while
+    # torch's matrix products would still use every core it had used before.
+    if _mkl_threads() is None:
+        pytest.skip("torch without MKL")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with threadpool_limits(1):
+            assert torch.get_num_threads() == 1 and _mkl_threads() == 2
+            with torch_threads(1):
+                assert _mkl_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_explicit_ints_are_honoured(eight_idle_cores):

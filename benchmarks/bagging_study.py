@@ -33,10 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sk_mtl import MultiTaskClassifier
-
 from . import _validation_study as study
-from .tabular_suite import _fit_anchor, _fit_sk_mtl
+from .tabular_suite import _fit_anchor, _fit_sk_mtl, _warm_up
 
 RESULTS = Path(__file__).parent / "results" / "bagging_study.jsonl"
 TABLE_NAMES = (
@@ -63,13 +61,6 @@ BAGS = {"bag3": 3, "bag5": 5}
 GROUPS = ((0, 1_000), (1_000, 3_000), (3_000, None))
 LARGE_TABLE_ROWS = 5_000  # the fit-cost goal's "tables over 5,000 rows"
 NAMED = ("coil_2000", "diabetes", "doctor_visits")
-
-
-def _warm_up():
-    """One tiny fit, so that the first table's CPU time is not torch's start-up."""
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(64, 3))
-    MultiTaskClassifier((8,), max_epochs=2, n_threads=1).fit(X, X[:, 0] > 0)
 
 
 def run(data, seeds, out):

@@ -48,8 +48,8 @@ from pathlib import Path
 import numpy as np
 
 from . import _validation_study as study
-from .bagging_study import _cpu_means, _warm_up
-from .tabular_suite import _fit_anchor, _fit_sk_mtl
+from .bagging_study import _cpu_means
+from .tabular_suite import _fit_anchor, _fit_sk_mtl, _warm_up
 
 RESULTS = Path(__file__).parent / "results" / "large_table_study.jsonl"
 TABLE_NAMES = ("adult", "census_kdd", "cps1988", "diamonds", "fertility")

@@ -29,3 +29,38 @@ def test_epochs_of_a_bagged_model_are_its_members():
 
     assert census_defaults._epochs(Bagged()) == "3+5"
     assert census_defaults._epochs(Member(7)) == "7"
+
+
+def test_a_seed_merges_the_defaults_with_histgb(monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    X["c"] = pd.Categorical(rng.choice(["x", "y"], size=400))
+    Y = pd.DataFrame(
+        {"income": (X.a + rng.normal(size=400) > 0), "marital": (X.b > 0)}
+    ).astype(int)
+    rows = np.arange(400)
+    monkeypatch.setattr(census_defaults._census, "load", lambda *a: (X, Y, 0, 0))
+    monkeypatch.setattr(
+        census_defaults._census,
+        "split",
+        lambda *a: (rows[:250], rows[250:300], rows[300:]),
+    )
+    monkeypatch.setattr(census_defaults, "MultiTaskClassifier", _quick(census_defaults))
+    out = census_defaults.fit_seed("unused", 0)
+    merged = out[census_defaults.MERGED]
+    assert set(out) == {"defaults", "histgb", census_defaults.MERGED}
+    assert merged[2] == out["defaults"][2] + out["histgb"][2]  # CPU of both fits
+    for t in range(2):  # a mean of two scorers: not below the worse one by much
+        assert merged[t] >= min(out["defaults"][t], out["histgb"][t]) - 0.02
+
+
+def _quick(module):
+    full = module.MultiTaskClassifier
+
+    def build(**params):
+        return full(max_epochs=3, **params)
+
+    return build

@@ -151,3 +151,31 @@ def test_multitask_members_pickle_and_clone():
     cloned = clone(MergedClassifier(models))
     assert cloned.estimators is models
     assert cloned.fit().n_tasks_ == 2
+
+
+def test_a_multitask_model_merges_with_a_scikit_learn_multi_output_classifier():
+    # Boosting beside the network: scikit-learn's multi-output classifiers
+    # (classes_ a list, one entry per task) merge task by task.
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.multioutput import MultiOutputClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] * X[:, 2] > 0]).astype(int)
+    net = MultiTaskClassifier((8,), max_epochs=5, random_state=0).fit(X[:200], Y[:200])
+    boosting = HistGradientBoostingClassifier(max_iter=20, random_state=0)
+    trees = MultiOutputClassifier(boosting).fit(X[:200], Y[:200])
+
+    merged = merge_models([net, trees])
+    assert merged.n_tasks_ == 2 and merged.task_names_ == net.task_names_
+    for p, a, b in zip(
+        merged.predict_proba(X[200:]), net.predict_proba(X), trees.predict_proba(X)
+    ):
+        np.testing.assert_allclose(p, (a[200:] + b[200:]) / 2)
+    assert merged.predict(X[200:]).shape == (100, 2)
+    fitted = merge_models([trees, net], "fit", X=X[200:], y=Y[200:])
+    assert fitted.n_tasks_ == 2 and fitted.weights_.sum() == pytest.approx(1)
+
+    one_task = boosting.fit(X[:200], Y[:200, 0])
+    with pytest.raises(ValueError, match="other tasks or classes"):
+        merge_models([net, one_task])

@@ -42,6 +42,16 @@ def _as_list(value, multitask):
     return list(value) if multitask else [value]
 
 
+def _is_multitask(model):
+    """Whether ``model`` predicts several tasks: an sk_mtl model says so; for
+    another classifier, a list of ``classes_`` (scikit-learn's multi-output
+    classifiers) means one task per entry."""
+    flag = getattr(model, "_multitask", None)
+    if flag is not None:
+        return bool(flag)
+    return isinstance(model.classes_, list)
+
+
 class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
     """Weighted merge of several fitted classifiers of the same task(s).
 
@@ -57,8 +67,12 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
     estimators : list of fitted classifiers
         The members. Output space: any fitted classifiers with ``predict_proba``
         and the same ``classes_`` (sk_mtl multi-task models: the same tasks and
-        classes). Weight space: sk_mtl neural estimators with identical network
-        architecture and classes, ideally fine-tuned from one source.
+        classes; scikit-learn's multi-output classifiers, whose ``classes_`` is
+        a list, merge with them task by task, e.g.
+        ``MultiOutputClassifier(HistGradientBoostingClassifier())`` beside a
+        multi-task network). Weight space: sk_mtl neural estimators with
+        identical network architecture and classes, ideally fine-tuned from one
+        source.
     weights : None, array-like of shape (n_estimators,) or "fit", default=None
         None: equal weights. An array: non-negative weights, normalised to sum to
         1. ``"fit"``: weights minimising the log-loss of the merged model on the
@@ -230,17 +244,18 @@ class MergedClassifier(SharedSourceMixin, TaskClassifierMixin, BaseEstimator):
     def _adopt_tasks(self, members):
         """Take the tasks of the first member; every member must predict them."""
         first = members[0]
-        self.n_tasks_ = getattr(first, "n_tasks_", 1)
-        self._multitask = bool(getattr(first, "_multitask", False))
-        self.task_names_ = list(getattr(first, "task_names_", ["task_0"]))
-        self.classes_ = first.classes_
+        self._multitask = _is_multitask(first)
         first_classes = _as_list(first.classes_, self._multitask)
+        self.n_tasks_ = len(first_classes)
+        default_names = [f"task_{t}" for t in range(self.n_tasks_)]
+        self.task_names_ = list(getattr(first, "task_names_", default_names))
+        self.classes_ = first.classes_
         self.tasks_ = getattr(first, "tasks_", None) or [
             ClassificationTask(name, classes)
             for name, classes in zip(self.task_names_, first_classes)
         ]
         for i, m in enumerate(members[1:], start=1):
-            multitask = bool(getattr(m, "_multitask", False))
+            multitask = _is_multitask(m)
             classes = _as_list(m.classes_, multitask)
             same = (
                 multitask == self._multitask

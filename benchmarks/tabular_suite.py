@@ -300,8 +300,8 @@ def _warm_up():
 
 def run(tables, seeds, data, out, models, study=False):
     """Fit every model on every (table, seed) and append one row per fit."""
-    _warm_up()
     with threadpool_limits(1):  # OpenMP/BLAS of the anchors: one thread each
+        _warm_up()
         _run(tables, seeds, data, out, models, study)
 
 

@@ -312,10 +312,7 @@ def refresh_threads():
     if scope is None or scope.setting != "auto":
         return
     n = resolve_n_threads("auto", work_per_batch=scope.work_per_batch)
-    current = torch.get_num_threads()
-    if n != current:
-        if scope.previous is None:  # restored when the scope ends
-            scope.previous = current
+    if n != torch.get_num_threads():  # the scope restores its previous count
         torch.set_num_threads(n)
 
 

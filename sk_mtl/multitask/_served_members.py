@@ -86,6 +86,7 @@ def served_mean_outputs(tasks, members, shared, X):
     kinds, widths = {t.kind for t in tasks}, {t.n_outputs for t in tasks}
     if len(kinds) > 1 or len(widths) > 1:
         return None
+    kind = kinds.pop()
     inputs = shared.tensors(X)  # sparse X: batches made dense one at a time
     if not isinstance(inputs, torch.Tensor | dict) or n_rows(inputs) > NUMPY_MAX_ROWS:
         return None
@@ -101,12 +102,12 @@ def served_mean_outputs(tasks, members, shared, X):
     if not np.isfinite(outputs.sum()):
         return None  # the members one by one say which rows
     weights = np.concatenate([1.0 - blend, blend], axis=1)[:, None, :, None]
-    if kinds.pop() == "classification":  # one softmax for all of them
+    if kind == "classification":  # one softmax for all of them
         outputs = softmax(outputs)
     outputs *= weights
     total, n_tasks = outputs.sum(axis=0), shape[1]
     mean = np.add(total[:, :n_tasks], total[:, n_tasks:]) / len(members)
-    if tasks[0].kind == "regression":
+    if kind == "regression":
         return list(torch.from_numpy(mean).unbind(-2))
     return probability_outputs(mean)
 

@@ -187,9 +187,7 @@ def _fit_contenders(names, inputs):
         if name == BLEND_MIXING:
             if "linear_coef_" not in vars(model):  # a checkout without the blend
                 continue
-            # what data whose held-out rows choose 0 < w < 1 gives: every task
-            # mixes network and linear probabilities
-            model.linear_blend_weights_ = model.linear_blend_weights_ * 0 + 0.5
+            _mix_blends(model)
         calls[name] = model.predict_proba
         if name == "sk_mtl MLP":
             mlp = model
@@ -200,9 +198,7 @@ def _fit_contenders(names, inputs):
         params = SMALL_FITS[name]
         model = _fit_mlp(3, params, name == SMALL_NETWORKS, X[:500], Y[:500])
         if name == SMALL_MIXING:
-            for member in vars(model).get("estimators_", [model]):
-                weights = member.linear_blend_weights_
-                member.linear_blend_weights_ = weights * 0 + 0.5
+            _mix_blends(model)
         calls[name] = model.predict_proba
     calls.update(_regressors(names))
     if FRAME in names:
@@ -253,6 +249,15 @@ def _fit_contenders(names, inputs):
         path = Path(names["save"])
         sk_mtl.save(mlp, path)
     return calls
+
+
+def _mix_blends(model):
+    """Every task of ``model`` (of each member of a bagged one) mixes network
+    and linear probabilities half and half: what data whose held-out rows
+    choose ``0 < w < 1`` gives."""
+    for member in vars(model).get("estimators_", [model]):
+        weights = member.linear_blend_weights_
+        member.linear_blend_weights_ = weights * 0 + 0.5
 
 
 def _regressors(names):

@@ -120,7 +120,22 @@ def summary(rows, ours, low="linear"):
     out += [""] + _md([f"{ours} vs", "wins", "ties", "losses"], wtl)
     # the targets compare three models: on the seeds those three ran
     three = table_means([r for r in rows if r["model"] in (ours, low, "histgb")])
-    return out + [""] + targets(*three, ours, low)
+    return out + [""] + cost_table(*three, ours) + [""] + targets(*three, ours, low)
+
+
+def cost_table(means, size, ours):
+    """Markdown lines: per table, CPU s of fit per 1,000 training rows of
+    ``ours`` and of histgb, and their ratio (no lines without histgb)."""
+    tables = sorted((t for t in means if "histgb" in means[t]), key=lambda t: size[t])
+    lines = []
+    for t in tables:
+        mine, hgb = means[t][ours][1], means[t]["histgb"][1]
+        ratio = mine / max(hgb, 1e-9)
+        lines.append(
+            [t, f"{size[t][0]:,}", f"{mine:.3f}", f"{hgb:.3f}", f"{ratio:.1f}x"]
+        )
+    header = ["table", "rows", f"{ours} CPU s / 1k rows", "histgb CPU s / 1k rows"]
+    return _md([*header, "ratio"], lines) if lines else []
 
 
 def targets(means, size, ours, low):

@@ -48,6 +48,20 @@ def test_summary_ranks_normalises_and_counts_wins():
     assert "sk_mtl - histgb = -0.0010" in text  # table b, the only large one
 
 
+def test_the_cost_of_every_table_stands_beside_histgbs():
+    costs = {"a": (3.0, 0.75, 0.1), "b": (1.5, 1.5, 0.1)}
+    scores = {"sk_mtl": 0.9, "histgb": 0.95, "linear": 0.8}
+    rows = [
+        _row(t, m, scores[m], rows=1000 if t == "a" else 30_000, cpu=c)
+        for t, cpu in costs.items()
+        for m, c in zip(scores, cpu)
+    ]
+    text = "\n".join(report.summary(rows, "sk_mtl"))
+    # CPU s per 1,000 of the 750 training rows, and sk_mtl's over histgb's
+    assert "| a | 1,000 | 4.000 | 1.000 | 4.0x |" in text
+    assert "| b | 30,000 | 2.000 | 2.000 | 1.0x |" in text
+
+
 def test_a_model_with_fewer_seeds_narrows_the_ranks_but_not_the_targets():
     rows = [_row("a", m, s, seed=0) for m, s in [("sk_mtl", 0.9), ("linear", 0.8)]]
     rows += [_row("a", m, s, seed=1) for m, s in [("sk_mtl", 0.7), ("linear", 0.8)]]

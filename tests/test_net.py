@@ -154,3 +154,27 @@ def test_a_training_epoch_lists_the_parameters_once_and_honours_freezing():
     assert all(torch.equal(a, b) for a, b in zip(first, second))  # frozen
     assert not all(torch.equal(a, b) for a, b in zip(second, third))
     assert "_epoch_parameters" not in net.__dict__  # nothing kept after the fit
+
+
+def test_a_fitted_net_pickles_to_the_same_bytes_and_shuffles_on_after_loading():
+    # torch pickles a Generator through a copy of its state whose memory address
+    # it writes: the net pickles the state's bytes instead.
+    import pickle
+
+    from sk_mtl import MultiTaskClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 4))
+    y = (X[:, 0] > 0).astype(int)
+    net = (
+        MultiTaskClassifier((8,), max_epochs=2, n_bags=1, random_state=0).fit(X, y).net_
+    )
+    first = pickle.dumps(net)
+    _held = [torch.empty(5056, dtype=torch.uint8) for _ in range(4)]  # other addresses
+    assert pickle.dumps(net) == first
+    loaded = pickle.loads(first)
+    assert isinstance(loaded.shuffle_generator_, torch.Generator)
+    expected = torch.randperm(50, generator=net.shuffle_generator_)
+    assert torch.equal(
+        torch.randperm(50, generator=loaded.shuffle_generator_), expected
+    )

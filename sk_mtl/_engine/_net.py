@@ -194,6 +194,12 @@ class MultiTaskNet(BatchedDataPathMixin, NeuralNet):
             lean["module"] = _SAME_AS_MODULE
         if not self.pickle_optimizer and "optimizer_" in self.__dict__:
             lean["optimizer_"] = None
+        generator = self.__dict__.get("shuffle_generator_")
+        if isinstance(generator, torch.Generator):
+            # torch pickles a Generator in its legacy storage format, which
+            # writes the memory address of a copy of the state: the same net
+            # would pickle to other bytes, even another length, at each call.
+            lean["shuffle_generator_"] = bytes(generator.get_state().numpy())
         kept = {k: self.__dict__[k] for k in lean}
         self.__dict__.update(lean)
         try:
@@ -205,6 +211,13 @@ class MultiTaskNet(BatchedDataPathMixin, NeuralNet):
         super().__setstate__(state)
         if self.__dict__.get("module") == _SAME_AS_MODULE:
             self.module = self.module_
+        generator_state = self.__dict__.get("shuffle_generator_")
+        if isinstance(generator_state, bytes):
+            state_tensor = torch.frombuffer(
+                bytearray(generator_state), dtype=torch.uint8
+            )
+            self.shuffle_generator_ = torch.Generator()
+            self.shuffle_generator_.set_state(state_tensor)
         if self.__dict__.get("optimizer_", False) is None:
             # A fresh optimizer (no state): the net can train again.
             with warnings.catch_warnings():

@@ -35,7 +35,7 @@ to ``benchmarks/results/mid_table_step_study.jsonl`` and prints the summary
 from pathlib import Path
 
 from . import _validation_study as study
-from . import large_table_study, mid_table_study
+from . import mid_table_study
 
 RESULTS = Path(__file__).parent / "results" / "mid_table_step_study.jsonl"
 CONTENDERS = {
@@ -45,13 +45,7 @@ CONTENDERS = {
     "large_fit": {"batch_size": 512, "lr": 2e-3, "dropout": 0.0},
 }
 
-
-def run(data, seeds, out):
-    large_table_study.run(data, seeds, out, mid_table_study.TABLE_NAMES, CONTENDERS)
-
-
-def summary(rows):
-    return large_table_study.summary(rows, CONTENDERS, mid_table_study.rule)
+run, summary = mid_table_study.study_of(CONTENDERS)
 
 
 if __name__ == "__main__":

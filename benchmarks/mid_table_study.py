@@ -56,12 +56,20 @@ def rule(diffs, ratios):
     return passed, mean, ratio, text
 
 
-def run(data, seeds, out):
-    large_table_study.run(data, seeds, out, TABLE_NAMES, CONTENDERS)
+def study_of(contenders):
+    """``(run, summary)`` of a study of ``contenders`` on this study's tables,
+    splits and rule."""
+
+    def run(data, seeds, out):
+        large_table_study.run(data, seeds, out, TABLE_NAMES, contenders)
+
+    def summary(rows):
+        return large_table_study.summary(rows, contenders, rule)
+
+    return run, summary
 
 
-def summary(rows):
-    return large_table_study.summary(rows, CONTENDERS, rule)
+run, summary = study_of(CONTENDERS)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _study_rows import cheap_contender_rows
 
 from benchmarks import mid_table_step_study
 from benchmarks.tabular_suite import sk_mtl_model
@@ -41,14 +42,6 @@ def test_a_cheap_contender_losing_on_one_table_is_refused():
 
 
 def _rows(tables, worse_on):
-    """Every contender scores 0.7 at 1 CPU second but large_fit: 0.5 s, and
-    0.006 lower on ``worse_on``."""
-    rows = []
-    for t, table in enumerate(tables):
-        for model in ["histgb", *mid_table_step_study.CONTENDERS]:
-            cheap = model == "large_fit"
-            score = 0.7 - (0.006 if cheap and table == worse_on else 0.0)
-            row = dict(table=table, seed=0, model=model, fit_rows=5000 + t)
-            row.update(table_rows=9000, score=score, cpu_s=0.5 if cheap else 1.0)
-            rows.append(row)
-    return rows
+    return cheap_contender_rows(
+        tables, mid_table_step_study.CONTENDERS, "large_fit", 0.5, worse_on
+    )

@@ -63,10 +63,10 @@ def inputs_made_by(input_for):
 
 def quantile_input(X, categorical_features="from_dtype", *, tabular=False, **_):
     """``make_input``'s input object, reading numeric columns quantile-normal
-    alone (the default before ``numeric_dual_study``) whatever the estimator
-    asks."""
+    alone and without the value view (the defaults before
+    ``numeric_dual_study``) whatever the estimator asks."""
     return _choice.make_input(
-        X, categorical_features, tabular=tabular, linear_view=False
+        X, categorical_features, tabular=tabular, linear_view=False, value_view=False
     )
 
 

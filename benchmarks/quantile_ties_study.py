@@ -47,7 +47,7 @@ from unittest import mock
 import numpy as np
 
 from sk_mtl._data import _quantiles
-from sk_mtl._data._tabular import _from_dtype
+from sk_mtl._data._categories import from_dtype
 
 from . import _validation_study as study
 from .bagging_study import TABLE_NAMES, _cpu_means, _warm_up
@@ -69,7 +69,7 @@ def fit_with_ties(tied_extremes, X, Y, kinds, fit, val, seed):
 
 def column_profile(X):
     """``PROFILE``'s counts of frame X's numeric columns (see the docstring)."""
-    categorical = set(_from_dtype(X))
+    categorical = set(from_dtype(X))
     counts = dict.fromkeys(PROFILE[:-1], 0)
     at_tie = seen = 0
     for j in range(X.shape[1]):

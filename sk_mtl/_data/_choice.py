@@ -8,9 +8,10 @@ categorical column or a missing value gets the tabular front-end
 
 import numpy as np
 
+from ._categories import from_dtype
 from ._checks import is_frame
 from ._inputs import NumericInput
-from ._tabular import TabularInput, _from_dtype
+from ._tabular import TabularInput
 
 __all__ = ["make_input"]
 
@@ -38,7 +39,12 @@ def _has_missing(X):
 
 
 def make_input(
-    X, categorical_features="from_dtype", *, tabular=False, linear_view=True
+    X,
+    categorical_features="from_dtype",
+    *,
+    tabular=False,
+    linear_view=True,
+    value_view=False,
 ):
     """The input object for training X: a :class:`TabularInput` or a NumericInput.
 
@@ -47,13 +53,17 @@ def make_input(
     ``tabular`` is True (the network needs the tabular front-end); otherwise as
     plain numbers, each dense column scaled the same way (sparse X is read as
     given). ``linear_view``: the numeric columns come quantile-normal and
-    robust-scaled (else quantile-normal alone).
+    robust-scaled (else quantile-normal alone); ``value_view``: the tabular
+    front-end also reads a numeric column that is mostly one value as a
+    categorical column of its values (:mod:`._values`).
     """
     if hasattr(X, "toarray") or hasattr(X, "tocsr"):  # sparse
         return NumericInput()
     tabular = tabular or _has_missing(X) or _has_categories(X, categorical_features)
     if tabular:
-        return TabularInput(categorical_features, linear_view=linear_view)
+        return TabularInput(
+            categorical_features, linear_view=linear_view, value_view=value_view
+        )
     return NumericInput(scale=True, linear_view=linear_view)
 
 
@@ -64,6 +74,6 @@ def _has_categories(X, categorical_features):
     if isinstance(categorical_features, str) and categorical_features == "from_dtype":
         if not (is_frame(X) or isinstance(X, np.ndarray)):
             X = np.asarray(X, dtype=object)
-        return X.ndim == 2 and bool(_from_dtype(X))
+        return X.ndim == 2 and bool(from_dtype(X))
     mask = np.asarray(categorical_features)
     return not (mask.size == 0 or (mask.dtype == bool and not mask.any()))

@@ -5,13 +5,9 @@
 
 - categorical columns found from the dtype (``category``, ``object``, ``string``)
   or given as names, indices or a boolean mask, as HistGradientBoosting does;
-- each categorical column is encoded to integer codes fitted on the training rows:
-  code 0 is "missing" (NaN, None, ``pd.NA``), code 1 is "other": the categories
-  seen fewer than ``min_category_count`` times in fit, those past the
-  ``max_categories`` most frequent, and, at predict time, categories never seen in
-  fit; codes 2, 3, ... are the kept categories, most frequent first. Rare and unseen
-  categories thus share one trained slot instead of each getting an embedding
-  learned from a handful of rows (or never trained at all);
+- each categorical column is encoded to integer codes fitted on the training
+  rows (:mod:`._categories`): missing, "other" (rare, past ``max_categories``
+  and unseen categories share it), then the kept categories;
 - numeric columns are quantile-transformed to a normal distribution
   (:class:`sklearn.preprocessing.QuantileTransformer`, fitted in ``fit``): every
   column, whatever its unit, skew or outliers (incomes, capital gains that are
@@ -21,46 +17,32 @@
   and smoothly clipped (:mod:`sk_mtl._data._robust`), which keeps the linear
   relations that the quantile map bends: the numeric tensor holds the
   quantile-normal columns, then the linear ones;
+- with ``value_view``, a numeric column that is mostly one value
+  with a few others recurring (a capital gain: 0, and a few exact amounts) also
+  comes as a categorical column of its frequent values (:mod:`._values`);
 - NaN in a numeric column becomes 0 (the median, in both views) plus a 0/1
   missing indicator, for each column that had a missing value in fit. A column
   that had none in fit gets no indicator: a NaN there at predict time is read as
   the median.
 
-``tensors`` returns ``{"numeric", "missing", "categorical"}`` tensors; the
+``tensors`` returns ``{"numeric", "missing", "categorical"}`` tensors (the
+categorical codes: the categorical columns', then the value views'); the
 network's front-end (:mod:`sk_mtl.embeddings`) embeds them.
 """
-
-import numbers
-from collections import Counter
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_array, validate_data
 
 from . import _columns, _quantiles
+from ._categories import categorical_positions, category_codes, fit_categories
 from ._checks import check_column_types, has_fitted_names, is_frame
 from ._inputs import NumericInput, _take_rows
 from ._quantiles import QuantileScaling, check_tied_extremes, fit_quantile_transformer
 from ._robust import check_robust, fit_robust, two_views
+from ._values import fit_value_view, value_codes
 
 __all__ = ["TabularInput", "TabularData"]
-
-
-def _categorical_dtype(dtype):
-    name = type(dtype).__name__
-    return name in ("CategoricalDtype", "StringDtype") or getattr(
-        dtype, "kind", None
-    ) in ("O", "U", "S")
-
-
-def _from_dtype(X):
-    """Indices of the DataFrame columns that are categorical by their dtype.
-
-    An array has none (as for HistGradientBoosting): name its categorical columns.
-    """
-    if is_frame(X):
-        return [j for j, dt in enumerate(X.dtypes) if _categorical_dtype(dt)]
-    return []
 
 
 class TabularData:
@@ -89,9 +71,6 @@ class TabularData:
         )
 
 
-MISSING, OTHER = 0, 1
-
-
 class TabularInput:
     """Numeric and categorical columns of a DataFrame or array, encoded in fit.
 
@@ -107,6 +86,11 @@ class TabularInput:
     linear_view : bool, default=True
         Each numeric column also robust-scaled and smoothly clipped, after the
         quantile-normal ones (see the module docstring).
+    value_view : bool, default=False
+        A numeric column that is mostly one value with a few others recurring
+        also comes as a categorical column of its values (:mod:`._values`;
+        the values seen fewer than ``min_category_count`` times share the
+        "other" slot, at most ``max_categories`` values get their own).
 
     Attributes
     ----------
@@ -121,7 +105,13 @@ class TabularInput:
     categories_ : list of ndarray
         Kept categories of each categorical column (code ``2 + i`` for entry i).
     cardinalities_ : list of int
-        Number of codes of each categorical column (kept categories + 2).
+        Number of codes of each categorical column (kept categories + 2), then
+        of each value view (kept values + 2).
+    value_columns_ : list of str or int
+        The numeric columns that also come as a categorical column of their
+        values (``value_view``), named as ``numeric_columns_``.
+    kept_values_ : list of ndarray
+        Kept values of each of them (code ``2 + i`` for entry i).
     missing_columns_ : list of str or int
         The numeric columns that had a missing value in fit (each has a missing
         indicator), named as ``numeric_columns_``.
@@ -145,11 +135,13 @@ class TabularInput:
         min_category_count=5,
         max_categories=255,
         linear_view=True,
+        value_view=False,
     ):
         self.categorical_features = categorical_features
         self.min_category_count = min_category_count
         self.max_categories = max_categories
         self.linear_view = linear_view
+        self.value_view = value_view
 
     # ------------------------------------------------------------------- fit
     def fit(self, X, owner, reader=None):
@@ -157,16 +149,29 @@ class TabularInput:
         X = self._validate(X, owner, reset=True)
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = getattr(owner, "feature_names_in_", None)
-        cat = self._categorical_columns(X)
+        cat = categorical_positions(
+            self.categorical_features, X, self.feature_names_in_
+        )
         # Positions used inside: among all columns (numeric, categorical) and
         # among the numeric columns (missing).
         self._categorical_at = cat
         self._numeric_at = [j for j in range(X.shape[1]) if j not in set(cat)]
-        self.categories_ = [self._fit_categories(_columns.column(X, j)) for j in cat]
-        self.cardinalities_ = [len(c) + 2 for c in self.categories_]
+        self.categories_ = [
+            fit_categories(
+                _columns.column(X, j), self.min_category_count, self.max_categories
+            )
+            for j in cat
+        ]
         numeric = self._numeric(X, self._numeric_at)
         missing = np.isnan(numeric)
         self._missing_at = [int(i) for i in np.flatnonzero(missing.any(axis=0))]
+        self._value_at, self.kept_values_ = [], []
+        if self.value_view:
+            self._value_at, self.kept_values_ = fit_value_view(
+                numeric, self.min_category_count, self.max_categories
+            )
+        self.cardinalities_ = [len(c) + 2 for c in self.categories_]
+        self.cardinalities_ += [len(v) + 2 for v in self.kept_values_]
         self._set_column_attributes()
         self.scaler_ = self._fast_scaling = None
         self.robust_center_ = self.robust_scale_ = None
@@ -216,6 +221,7 @@ class TabularInput:
         self.categorical_columns_ = [label(j) for j in self._categorical_at]
         self.numeric_columns_ = [label(j) for j in self._numeric_at]
         self.missing_columns_ = [label(self._numeric_at[i]) for i in self._missing_at]
+        self.value_columns_ = [label(self._numeric_at[i]) for i in self._value_at]
 
     def __getstate__(self):
         # Without the fast transform: it is rebuilt from scaler_ when needed.
@@ -239,14 +245,19 @@ class TabularInput:
     def _layout(self):
         """``(numeric, categorical, missing)`` positions (see ``fit``).
 
-        A TabularInput fitted by an older sk_mtl (saved or pickled) holds only
-        the public lists, as positions, ``missing_columns_`` among the numeric
-        columns: read them as such, and rename them by the convention above.
+        A TabularInput fitted by an older sk_mtl (saved or pickled) may hold
+        only the public lists, as positions, ``missing_columns_`` among the
+        numeric columns: read them as such, and rename them by the convention
+        above; one fitted before the value view has none.
         """
+        older = "_numeric_at" not in vars(self) or "_value_at" not in vars(self)
+        if "_value_at" not in vars(self):  # fitted before the value view
+            self._value_at, self.kept_values_ = [], []
         if "_numeric_at" not in vars(self):
             self._numeric_at = [int(j) for j in self.numeric_columns_]
             self._categorical_at = [int(j) for j in self.categorical_columns_]
             self._missing_at = [int(i) for i in self.missing_columns_]
+        if older:
             self._set_column_attributes()
         return self._numeric_at, self._categorical_at, self._missing_at
 
@@ -277,61 +288,6 @@ class TabularInput:
     def _name(self, j):
         names = self.feature_names_in_
         return f"column {j}" if names is None else f"column {names[j]!r}"
-
-    def _categorical_columns(self, X):
-        spec = self.categorical_features
-        n = X.shape[1]
-        if spec is None:
-            return []
-        if isinstance(spec, str):
-            if spec != "from_dtype":
-                raise ValueError(
-                    "categorical_features must be 'from_dtype', None, a list of "
-                    f"column names or indices, or a boolean mask; got {spec!r}."
-                )
-            return _from_dtype(X)
-        spec = list(spec)
-        if spec and all(isinstance(s, bool | np.bool_) for s in spec):
-            if len(spec) != n:
-                raise ValueError(
-                    f"categorical_features is a boolean mask of length {len(spec)}, "
-                    f"but X has {n} columns."
-                )
-            return [j for j, s in enumerate(spec) if s]
-        return sorted({self._column_index(s, n) for s in spec})
-
-    def _column_index(self, s, n):
-        if isinstance(s, str):
-            names = self.feature_names_in_
-            if names is None:
-                raise ValueError(
-                    f"categorical_features names column {s!r}, but X has no column "
-                    "names (pass a DataFrame, or give column indices)."
-                )
-            found = np.flatnonzero(np.asarray(names) == s)
-            if len(found) == 0:
-                raise ValueError(
-                    f"categorical_features names column {s!r}, which is not a column "
-                    f"of X; the columns are {list(names)[:10]}..."
-                )
-            return int(found[0])
-        if isinstance(s, numbers.Integral) and -n <= s < n:
-            return int(s) % n
-        raise ValueError(
-            f"categorical_features has {s!r}, which is neither a column name nor an "
-            f"index in [0, {n}) of X's columns."
-        )
-
-    def _fit_categories(self, values):
-        present = values[~_missing(values)]
-        counts = Counter(present.tolist())
-        kept = [
-            (c, v) for v, c in counts.items() if c >= max(1, self.min_category_count)
-        ]
-        kept.sort(key=lambda cv: (-cv[0], str(cv[1])))
-        categories = np.empty(min(len(kept), self.max_categories), dtype=object)
-        categories[:] = [v for _, v in kept[: len(categories)]]
-        return categories
 
     def _numeric(self, X, numeric_at, values=None):
         """The numeric columns at positions ``numeric_at`` as float64
@@ -382,37 +338,21 @@ class TabularInput:
                 scaled = two_views(filled, scaling, center, self.robust_scale_)
                 views = 2
             scaled[np.tile(missing, views)] = 0.0  # in every view: see indicators
-        codes = np.empty((X.shape[0], len(categorical_at)), dtype=np.int64)
+        value_at, kept = self._value_at, self.kept_values_
+        width = len(categorical_at) + len(value_at)
+        codes = np.empty((X.shape[0], width), dtype=np.int64)
         block = _columns.frame_block(X, categorical_at, object, values)
         for i, (j, cats) in enumerate(zip(categorical_at, self.categories_)):
             column = _columns.column(X, j) if block is None else block[:, i]
-            codes[:, i] = _codes(column, cats)
+            codes[:, i] = category_codes(column, cats)
+        for i, j in enumerate(value_at):
+            codes[:, len(categorical_at) + i] = value_codes(numeric[:, j], kept[i])
         return TabularData(
             np.ascontiguousarray(scaled, dtype=np.float32),
             np.ascontiguousarray(missing[:, missing_at], dtype=np.float32),
             codes,
             self.n_features_in_,
         )
-
-
-def _missing(values):
-    values = np.asarray(values, dtype=object)
-    try:
-        import pandas as pd
-
-        return np.asarray(pd.isna(values), dtype=bool)
-    except ImportError:  # pragma: no cover - pandas is optional
-        return np.array(
-            [v is None or (isinstance(v, float) and v != v) for v in values]
-        )
-
-
-def _codes(values, categories):
-    values = np.asarray(values, dtype=object)
-    lookup = {v: i + 2 for i, v in enumerate(categories.tolist())}
-    codes = np.fromiter((lookup.get(v, OTHER) for v in values.tolist()), np.int64)
-    codes[_missing(values)] = MISSING
-    return codes
 
 
 def _first_bad(col):

@@ -237,7 +237,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
                 f"{type(self).__name__} requires y to be passed, but the target y is "
                 "None."
             )
-        ctx = FitContext(previous=self._warm_start_state(X))
+        ctx = FitContext(previous=self._warm_start_state(X), y=y)
         ctx.input, ctx.X = self._fit_input(X, ctx)
         # before the tasks read y: a transposed y is a length mismatch, not a task
         check_consistent_length(ctx.X, y)

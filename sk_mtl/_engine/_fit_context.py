@@ -29,6 +29,9 @@ class FitContext:
     ----------
     previous : PreviousFit or None
         What a warm start continues from (``_warm_start_state``); None otherwise.
+    y : object
+        The training targets as given to ``fit`` (None in ``partial_fit``), for
+        the hooks before ``_fit_tasks`` that size themselves by the labels.
     input : input object
         The fitted input (``_fit_input``); becomes ``input_``.
     X : object
@@ -49,6 +52,7 @@ class FitContext:
     """
 
     previous: PreviousFit | None = None
+    y: object = None
     input: object = None
     X: object = None
     tasks: list = field(default_factory=list)

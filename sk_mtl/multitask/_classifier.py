@@ -68,6 +68,17 @@ default="from_dtype"
         Not with ``numeric_embedding`` or ``module``. False: the quantile view
         alone, as sk_mtl read numeric columns before (a network of half the
         input width; on few-label fine-tuning of digits it scored better).
+    value_view : bool or "auto", default="auto"
+        Where X is read by the tabular front-end (a categorical column or a
+        missing value), a numeric column whose most frequent value holds at
+        least half of the training rows and that has at least 3 values seen 5
+        times or more (a capital gain: 0, and a few exact amounts that recur)
+        also comes as a categorical column of those values, each with a
+        learned embedding, as a tree would isolate them
+        (:mod:`sk_mtl._data._values`, see :ref:`tabular`). ``"auto"``: where
+        every task has more than 16,000 labelled training rows (on fewer it
+        lost on the validation study's tables). Not with ``module``. False:
+        the smooth views alone.
     module : torch.nn.Module, its class, or None, default=None
         Your own shared trunk instead of the MLP of ``hidden_units`` (skorch's
         ``module=``): it maps a float tensor ``(n_samples, n_features)`` to
@@ -140,6 +151,7 @@ default="from_dtype"
         categorical_features="from_dtype",
         numeric_embedding=None,
         linear_view=True,
+        value_view="auto",
         module=None,
         module_options=None,
         task_weighting="equal",
@@ -178,6 +190,7 @@ default="from_dtype"
         self.categorical_features = categorical_features
         self.numeric_embedding = numeric_embedding
         self.linear_view = linear_view
+        self.value_view = value_view
         self.module = module
         self.module_options = module_options
         self.task_weighting = task_weighting

@@ -118,6 +118,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         categorical_features="from_dtype",
         numeric_embedding=None,
         linear_view=True,
+        value_view="auto",
         module=None,
         module_options=None,
         task_weighting="equal",
@@ -151,6 +152,7 @@ class MultiTaskRegressor(SharedNetworkMixin, TaskRegressorMixin, BaseNeuralEstim
         self.categorical_features = categorical_features
         self.numeric_embedding = numeric_embedding
         self.linear_view = linear_view
+        self.value_view = value_view
         self.module = module
         self.module_options = module_options
         self.task_weighting = task_weighting

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 from torch import nn
 
+from .._data._categories import is_missing
 from .._data._choice import make_input
 from .._data._inputs import as_dense
 from .._data._tabular import TabularInput
@@ -54,6 +55,7 @@ NETWORK_CONSTRAINTS: dict = {
     "categorical_features": [str, list, tuple, "array-like", None],
     "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
     "linear_view": ["boolean"],
+    "value_view": ["boolean", StrOptions({"auto"})],
     "n_experts": [Interval(numbers.Integral, 1, None, closed="left")],
     "module": [nn.Module, type, None],
     "module_options": [dict, None],
@@ -128,8 +130,21 @@ class SharedNetworkMixin(BaggingMixin):
             linear_view=self.linear_view
             and self.numeric_embedding is None
             and self.module is None,
+            value_view=self._value_view(X, ctx.y),
         )
         return input_, input_.fit(X, self)
+
+    def _value_view(self, X, y):
+        """Whether the tabular front-end reads mostly-one-value columns by
+        value too: ``"auto"`` where every task has more than LARGE_FIT_SAMPLES
+        labelled rows (``value_view_study``: it paid on adult, and lost on
+        tables of a few thousand rows, where an embedding per value is learned
+        from few labels)."""
+        if self.module is not None:
+            return False
+        if self.value_view == "auto":
+            return _fewest_labels(y, X) > LARGE_FIT_SAMPLES
+        return bool(self.value_view)
 
     def _validation_fraction(self, ctx):
         on = self._holds_rows_out(_num_samples(ctx.X))
@@ -339,6 +354,17 @@ class SharedNetworkMixin(BaggingMixin):
         trunk.train()
         n_outputs = [task.n_outputs for task in ctx.tasks]
         return Network(MultiHeadNetwork(trunk, n_outputs, trunk_out_features=width))
+
+
+def _fewest_labels(y, X):
+    """The labelled rows of the task that has the fewest (y's entries that are
+    not NaN, None or ``pd.NA``); X's rows where y is None (``partial_fit``)."""
+    if y is None:
+        return _num_samples(X)
+    labels = np.asarray(y, dtype=object)
+    labels = labels.reshape(len(labels), -1) if labels.ndim else labels.reshape(1, 1)
+    missing = is_missing(labels.ravel()).reshape(labels.shape)
+    return int((~missing).sum(axis=0).min(initial=len(labels)))
 
 
 def _large_fit(ctx):

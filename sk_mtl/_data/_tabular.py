@@ -153,7 +153,7 @@ class TabularInput:
             self.categorical_features, X, self.feature_names_in_
         )
         # Positions used inside: among all columns (numeric, categorical) and
-        # among the numeric columns (missing).
+        # among the numeric columns (missing, value view).
         self._categorical_at = cat
         self._numeric_at = [j for j in range(X.shape[1]) if j not in set(cat)]
         self.categories_ = [

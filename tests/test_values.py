@@ -128,6 +128,24 @@ def test_auto_counts_the_labelled_rows_of_the_task_with_the_fewest():
     ]
 
 
+def test_a_warm_start_keeps_the_value_view_of_the_fit_it_continues():
+    X = frame(16_000)
+    clf = MultiTaskClassifier((4,), max_epochs=1, warm_start=True)
+    clf.fit(X, (X["age"] > 40).astype(int))
+    trained = clf.module_.state_dict()["front_end.categorical.embedding.weight"]
+    small = frame(1_000, seed=1)  # below the gate: a new fit would have no view
+    clf.fit(small, (small["age"] > 40).astype(int))
+    assert clf.input_.value_columns_ == ["gain"]
+    weights = clf.module_.state_dict()["front_end.categorical.embedding.weight"]
+    assert weights.shape == trained.shape  # job's 5 codes and gain's 6
+    assert (
+        MultiTaskClassifier((4,), max_epochs=1)
+        .fit(small, small["age"] > 40)
+        .input_.value_columns_
+        == []
+    )
+
+
 def test_a_model_with_the_value_view_saves_loads_and_pickles(tmp_path):
     import sk_mtl
 

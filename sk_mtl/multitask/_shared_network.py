@@ -130,21 +130,24 @@ class SharedNetworkMixin(BaggingMixin):
             linear_view=self.linear_view
             and self.numeric_embedding is None
             and self.module is None,
-            value_view=self._value_view(X, ctx.y),
+            value_view=self._value_view(X, ctx),
         )
         return input_, input_.fit(X, self)
 
-    def _value_view(self, X, y):
+    def _value_view(self, X, ctx):
         """Whether the tabular front-end reads mostly-one-value columns by
         value too: ``"auto"`` where every task has more than LARGE_FIT_SAMPLES
         labelled rows (``value_view_study``: it paid on adult, and lost on
         tables of a few thousand rows, where an embedding per value is learned
-        from few labels)."""
+        from few labels); a warm start keeps the choice of the fit it
+        continues, whose network reads those columns."""
         if self.module is not None:
             return False
-        if self.value_view == "auto":
-            return _fewest_labels(y, X) > LARGE_FIT_SAMPLES
-        return bool(self.value_view)
+        if self.value_view != "auto":
+            return bool(self.value_view)
+        if ctx.previous is not None:
+            return bool(getattr(self.__dict__.get("input_"), "value_columns_", ()))
+        return _fewest_labels(ctx.y, X) > LARGE_FIT_SAMPLES
 
     def _validation_fraction(self, ctx):
         on = self._holds_rows_out(_num_samples(ctx.X))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sk_mtl import MultiTaskClassifier
+from sk_mtl import MixedTaskEstimator, MultiTaskClassifier, MultiTaskRegressor
 from sk_mtl._data._categories import MISSING, OTHER
 from sk_mtl._data._tabular import TabularInput
 from sk_mtl._data._values import fit_value_view, value_codes
@@ -162,6 +162,26 @@ def test_a_model_with_the_value_view_saves_loads_and_pickles(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), expected)
     unpickled = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(unpickled.predict_proba(X), expected)
+
+
+@pytest.mark.parametrize(
+    "estimator, y",
+    [
+        (MultiTaskRegressor, lambda X: X["age"].to_numpy()),
+        (
+            MixedTaskEstimator,
+            lambda X: np.column_stack([X["age"], X["gain"] > 0]).astype(float),
+        ),
+    ],
+)
+def test_every_shared_trunk_estimator_reads_values(estimator, y):
+    X = frame()
+    kwargs = {"task_kinds": ["regression", "classification"]}
+    kwargs = kwargs if estimator is MixedTaskEstimator else {}
+    model = estimator((8,), max_epochs=2, value_view=True, n_bags=1, **kwargs)
+    model.fit(X, y(X))
+    assert model.input_.value_columns_ == ["gain"]
+    assert np.isfinite(np.asarray(model.predict(X[:5]), dtype=float)).all()
 
 
 def test_value_view_is_validated():

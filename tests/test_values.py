@@ -8,8 +8,9 @@ import pytest
 
 from sk_mtl import MixedTaskEstimator, MultiTaskClassifier, MultiTaskRegressor
 from sk_mtl._data._categories import MISSING, OTHER
+from sk_mtl._data._inputs import NumericInput
 from sk_mtl._data._tabular import TabularInput
-from sk_mtl._data._values import fit_value_view, value_codes
+from sk_mtl._data._values import fit_value_view, has_recurring_values, value_codes
 from sk_mtl.embeddings import CategoricalEmbeddings
 
 
@@ -39,6 +40,14 @@ def test_missing_values_do_not_count_towards_the_share_of_the_mode():
     gain = np.r_[gain_column(n_zeros=100), np.full(150, np.nan)]
     columns, _ = fit_value_view(gain[:, None], min_count=5, max_values=255)
     assert columns == [0]  # 100 of 200 present values are 0
+
+
+def test_a_sample_of_numeric_x_tells_whether_a_column_recurs():
+    gain = np.tile(gain_column(), 100)
+    X = np.column_stack([np.arange(len(gain), dtype=float), gain])
+    assert has_recurring_values(X, min_count=5)
+    assert not has_recurring_values(X[:, :1], min_count=5)
+    assert not has_recurring_values(np.array([["a", "b"]] * 3, object), min_count=5)
 
 
 def test_codes_of_kept_rare_unseen_and_missing_values():
@@ -126,6 +135,24 @@ def test_auto_counts_the_labelled_rows_of_the_task_with_the_fewest():
     assert MultiTaskClassifier((4,), max_epochs=1).fit(X, Y).input_.value_columns_ == [
         "gain"
     ]
+
+
+@pytest.mark.parametrize("as_frame", [False, True])
+def test_numeric_x_with_recurring_values_is_read_by_the_front_end(as_frame):
+    numeric = frame(16_000)[["age", "gain"]]
+    X = numeric if as_frame else numeric.to_numpy()
+    y = (numeric["age"] > 40).astype(int)
+    clf = MultiTaskClassifier((4,), max_epochs=1).fit(X, y)
+    assert isinstance(clf.input_, TabularInput)
+    assert clf.input_.value_columns_ == (["gain"] if as_frame else [1])
+    assert np.isfinite(clf.predict_proba(X[:3])).all()
+    small = numeric.iloc[:2_000]  # below the gate: the plain numeric input
+    X_small = small if as_frame else small.to_numpy()
+    fitted = MultiTaskClassifier((4,), max_epochs=1).fit(X_small, y[:2_000])
+    assert isinstance(fitted.input_, NumericInput)
+    smooth = numeric.assign(gain=np.arange(len(numeric), dtype=float))
+    plain = MultiTaskClassifier((4,), max_epochs=1).fit(smooth.to_numpy(), y)
+    assert isinstance(plain.input_, NumericInput)  # no column recurs
 
 
 def test_a_warm_start_keeps_the_value_view_of_the_fit_it_continues():

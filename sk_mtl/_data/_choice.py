@@ -2,7 +2,8 @@
 
 Dense numeric X (an array, or a DataFrame of numbers) gets a
 :class:`~sk_mtl._data._inputs.NumericInput` that scales each column; X with a
-categorical column or a missing value gets the tabular front-end
+categorical column or a missing value, or (with the value view) a column that
+is mostly one value with a few others recurring, gets the tabular front-end
 (:class:`~sk_mtl._data._tabular.TabularInput`); sparse X is read as given.
 """
 
@@ -12,6 +13,7 @@ from ._categories import from_dtype
 from ._checks import is_frame
 from ._inputs import NumericInput
 from ._tabular import TabularInput
+from ._values import has_recurring_values
 
 __all__ = ["make_input"]
 
@@ -55,11 +57,14 @@ def make_input(
     given). ``linear_view``: the numeric columns come quantile-normal and
     robust-scaled (else quantile-normal alone); ``value_view``: the tabular
     front-end also reads a numeric column that is mostly one value as a
-    categorical column of its values (:mod:`._values`).
+    categorical column of its values (:mod:`._values`), and reads numeric X
+    that has such a column.
     """
     if hasattr(X, "toarray") or hasattr(X, "tocsr"):  # sparse
         return NumericInput()
     tabular = tabular or _has_missing(X) or _has_categories(X, categorical_features)
+    if not tabular and value_view:  # numbers alone: the front-end reads values
+        tabular = has_recurring_values(X, TabularInput().min_category_count)
     if tabular:
         return TabularInput(
             categorical_features, linear_view=linear_view, value_view=value_view

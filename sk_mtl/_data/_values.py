@@ -28,7 +28,16 @@ import numpy as np
 
 from ._categories import MISSING, OTHER
 
-__all__ = ["MODE_SHARE", "MIN_VALUES", "fit_value_view", "value_codes"]
+__all__ = [
+    "MODE_SHARE",
+    "MIN_VALUES",
+    "fit_value_view",
+    "has_recurring_values",
+    "value_codes",
+]
+
+# Rows of a dense numeric X that has_recurring_values looks at.
+_SAMPLE_ROWS = 10_000
 
 MODE_SHARE = 0.5
 MIN_VALUES = 3
@@ -52,6 +61,21 @@ def fit_value_view(numeric, min_count, max_values):
             columns.append(j)
             kept.append(values[frequent].astype(np.float64))
     return columns, kept
+
+
+def has_recurring_values(X, min_count):
+    """Whether a column of dense numeric X (an array or a DataFrame of numbers)
+    would get a value view, judged on at most ``_SAMPLE_ROWS`` evenly spaced
+    rows; False for X that is not numeric."""
+    rows = np.unique(np.linspace(0, len(X) - 1, min(len(X), _SAMPLE_ROWS)).astype(int))
+    sample = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+    try:
+        sample = np.asarray(sample, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if sample.ndim != 2:
+        return False
+    return bool(fit_value_view(sample, min_count, max_values=len(sample))[0])
 
 
 def value_codes(column, values):

@@ -69,13 +69,13 @@ default="from_dtype"
         alone, as sk_mtl read numeric columns before (a network of half the
         input width; on few-label fine-tuning of digits it scored better).
     value_view : bool or "auto", default="auto"
-        Where X is read by the tabular front-end (a categorical column or a
-        missing value), a numeric column whose most frequent value holds at
-        least half of the training rows and that has at least 3 values seen 5
-        times or more (a capital gain: 0, and a few exact amounts that recur)
-        also comes as a categorical column of those values, each with a
-        learned embedding, as a tree would isolate them
-        (:mod:`sk_mtl._data._values`, see :ref:`tabular`). ``"auto"``: where
+        A numeric column whose most frequent value holds at least half of the
+        training rows and that has at least 3 values seen 5 times or more (a
+        capital gain: 0, and a few exact amounts that recur) also comes as a
+        categorical column of those values, each with a learned embedding, as
+        a tree would isolate them (:mod:`sk_mtl._data._values`, see
+        :ref:`tabular`); dense numeric X with such a column is then read by
+        the tabular front-end (sparse X is read as given). ``"auto"``: where
         every task has more than 16,000 labelled training rows (on fewer it
         lost on the validation study's tables). Not with ``module``. False:
         the smooth views alone.

@@ -326,8 +326,8 @@ value_view : bool or "auto", default="auto"
     A numeric column that is mostly one value with a few others recurring
     (a capital gain) also read as a categorical column of its values, as in
     :class:`MultiTaskClassifier`; ``"auto"``: where every task has more than
-    16,000 labelled training rows.
-    Tabular front-end only; not with ``module``.
+    16,000 labelled training rows. Dense numeric X with such a column is read
+    by the tabular front-end; not with ``module``.
 module : torch.nn.Module, its class, or None, default=None
     Your own shared trunk instead of the MLP of ``hidden_units``, as in
     :class:`MultiTaskClassifier`: it maps ``(n_samples, n_features)`` to

@@ -23,13 +23,12 @@ __all__ = [
     "category_codes",
     "fit_categories",
     "from_dtype",
-    "is_missing",
 ]
 
 MISSING, OTHER = 0, 1
 
 
-def is_missing(values):
+def _is_missing(values):
     """Which entries of a 1-d array are missing (NaN, None, ``pd.NA``)."""
     values = np.asarray(values, dtype=object)
     try:
@@ -45,7 +44,7 @@ def is_missing(values):
 def fit_categories(values, min_count, max_categories):
     """The kept categories of a column, most frequent first (ties by their
     text), as an object array."""
-    present = values[~is_missing(values)]
+    present = values[~_is_missing(values)]
     counts = Counter(present.tolist())
     kept = [(c, v) for v, c in counts.items() if c >= max(1, min_count)]
     kept.sort(key=lambda cv: (-cv[0], str(cv[1])))
@@ -59,7 +58,7 @@ def category_codes(values, categories):
     values = np.asarray(values, dtype=object)
     lookup = {v: i + 2 for i, v in enumerate(categories.tolist())}
     codes = np.fromiter((lookup.get(v, OTHER) for v in values.tolist()), np.int64)
-    codes[is_missing(values)] = MISSING
+    codes[_is_missing(values)] = MISSING
     return codes
 
 

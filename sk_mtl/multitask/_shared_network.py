@@ -9,7 +9,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 from torch import nn
 
-from .._data._categories import is_missing
 from .._data._choice import make_input
 from .._data._inputs import as_dense
 from .._data._tabular import TabularInput
@@ -23,6 +22,7 @@ from ..embeddings import (
 )
 from ..ensembles import MemberEnsemble
 from ..modules import MLP, MMoE, MultiHeadNetwork
+from ..utils import is_missing, task_columns
 from ._bagging import N_BAGS_CONSTRAINT, BaggingMixin
 from ._linear_blend import (
     BLEND_ATTRIBUTES,
@@ -147,7 +147,8 @@ class SharedNetworkMixin(BaggingMixin):
             return bool(self.value_view)
         if ctx.previous is not None:
             return bool(getattr(self.__dict__.get("input_"), "value_columns_", ()))
-        return _fewest_labels(ctx.y, X) > LARGE_FIT_SAMPLES
+        large = _num_samples(X) > LARGE_FIT_SAMPLES  # no labels to count below
+        return large and _fewest_labels(ctx.y, X) > LARGE_FIT_SAMPLES
 
     def _validation_fraction(self, ctx):
         on = self._holds_rows_out(_num_samples(ctx.X))
@@ -360,14 +361,14 @@ class SharedNetworkMixin(BaggingMixin):
 
 
 def _fewest_labels(y, X):
-    """The labelled rows of the task that has the fewest (y's entries that are
-    not NaN, None or ``pd.NA``); X's rows where y is None (``partial_fit``)."""
+    """The labelled rows of the task that has the fewest, read as the tasks
+    read y (:func:`~sk_mtl.utils.task_columns`, missing labels by
+    :func:`~sk_mtl.utils.is_missing`); X's rows where y is None
+    (``partial_fit``)."""
     if y is None:
         return _num_samples(X)
-    labels = np.asarray(y, dtype=object)
-    labels = labels.reshape(len(labels), -1) if labels.ndim else labels.reshape(1, 1)
-    missing = is_missing(labels.ravel()).reshape(labels.shape)
-    return int((~missing).sum(axis=0).min(initial=len(labels)))
+    columns, _, _ = task_columns(y)
+    return min(int((~is_missing(column)).sum()) for column in columns)
 
 
 def _large_fit(ctx):

@@ -98,9 +98,7 @@ def summary(rows):
             f"{means[t, m] - means[t, 'defaults']:+.4f}" if (t, m) in means else "="
             for m in list(CONTENDERS)[1:]
         ]
-        picked = {
-            m: len(r["picked"]) for r in rows if r["table"] == t for m in [r["model"]]
-        }
+        picked = {r["model"]: len(r["picked"]) for r in rows if r["table"] == t}
         cells.append(", ".join(f"{m} {n}" for m, n in picked.items() if n))
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     return lines

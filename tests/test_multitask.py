@@ -34,6 +34,8 @@ from sk_mtl.multitask._shared_network import (
     LARGE_FIT_LR,
     LARGE_FIT_PATIENCE,
     LARGE_FIT_SAMPLES,
+    MID_FIT_BATCH_GROWTH,
+    MID_FIT_SAMPLES,
 )
 
 FAST = dict(max_epochs=15, hidden_units=(32,), batch_size=32, n_bags=1, random_state=0)
@@ -364,6 +366,32 @@ def test_auto_batch_and_rate_are_larger_above_the_large_fit_gate(make):
         make(**params, lr="fast").fit(X, y)
     mmoe = make(**params, architecture="mmoe").fit(X, y)  # not the studied trunk
     assert mmoe.batch_size_ == 128 and _rate(mmoe) == AUTO_LR
+
+
+def _batch_counts(model):
+    return [row["train_batch_count"] for row in model.history_]
+
+
+@pytest.mark.parametrize(
+    "make", [MultiTaskClassifier, MultiTaskRegressor, MixedTaskEstimator]
+)
+def test_auto_batches_grow_between_the_mid_and_large_fit_gates(make):
+    params = dict(hidden_units=(4,), max_epochs=22, n_iter_no_change=30, random_state=0)
+    n = MID_FIT_SAMPLES
+    model, X, y = _fit_on_rows(make, n, **params)
+    assert model.batch_growth_ == () and set(_batch_counts(model)) == {36}
+    model, X, y = _fit_on_rows(make, n + 1, **params)
+    assert model.batch_size_ == 128 and model.batch_growth_ == MID_FIT_BATCH_GROWTH
+    # 4,501 training rows (10 % held out): 128 rows, then 256 from epoch 11,
+    # 512 from epoch 21
+    assert _batch_counts(model) == [36] * 10 + [18] * 10 + [9] * 2
+    for other in (dict(batch_size=128), dict(architecture="mmoe")):
+        kept = make(**params, **other).fit(X, y)
+        assert kept.batch_growth_ == () and set(_batch_counts(kept)) == {36}, other
+    large, _, _ = _fit_on_rows(
+        make, LARGE_FIT_SAMPLES + 1, **{**params, "max_epochs": 1}
+    )
+    assert large.batch_growth_ == () and large.batch_size_ == LARGE_FIT_BATCH_SIZE
 
 
 def _dropouts(model):

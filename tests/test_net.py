@@ -22,6 +22,21 @@ def test_batches_cover_every_row_once_per_epoch():
             assert torch.equal(Xb[:, 0].long(), yb[:, 0])
 
 
+def test_batches_grow_from_the_passes_of_the_growth():
+    ds = TensorBatchDataset(torch.arange(20.0).unsqueeze(1))
+    it = BatchIterator(
+        ds, 4, shuffle=True, generator=torch.Generator(), growth=((2, 8), (4, 16))
+    )
+    sizes = []
+    for _ in range(5):
+        expected = len(it)
+        batches = [len(b[0]) for b in it]
+        assert len(batches) == expected and sum(batches) == 20
+        sizes.append(batches[0])
+    assert sizes == [4, 8, 8, 16, 16]
+    assert [len(b[0]) for b in BatchIterator(ds, 4)] == [4] * 5  # no growth
+
+
 def test_shuffling_is_seeded_and_prediction_order_kept():
     ds = TensorBatchDataset(torch.arange(20.0).unsqueeze(1))
 

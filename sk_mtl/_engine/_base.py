@@ -255,6 +255,7 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
             rows = self._split_rows(tasks, targets, sample_weight, seed, ctx)
             self._set_fitted(ctx)
             self.batch_size_ = self._fit_batch_size(ctx, len(rows[0]))
+            self.batch_growth_ = self._fit_batch_growth(ctx)
             with self._compute(network.module, self.batch_size_):
                 self._train(network, ctx, targets, weights, rows, seed)
         release_free_memory()
@@ -306,6 +307,16 @@ class BaseNeuralEstimator(NestedOptionsMixin, HistoryAttributesMixin, BaseEstima
         """Rows per training step of a fit of ``ctx.X`` on ``n_rows`` rows
         (``batch_size_``)."""
         return auto_batch_size(self.batch_size, n_rows)
+
+    def _fit_batch_growth(self, ctx):
+        """``((first epoch, rows), ...)``: from each of these epochs of the fit
+        on, batches of that many rows (``batch_growth_``; none here)."""
+        return ()
+
+    def _batch_growth(self):
+        """The batch growth of the fitted model (none for a model fitted
+        before it existed, or by ``partial_fit``)."""
+        return self.__dict__.get("batch_growth_", ())
 
     def _learning_rate(self):
         """The optimizer's learning rate of the fit (once ``batch_size_`` is

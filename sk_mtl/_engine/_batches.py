@@ -62,20 +62,34 @@ class TensorBatchDataset(Dataset):
 
 
 class BatchIterator:
-    """Yields ``dataset[index_batch]`` for consecutive or shuffled index batches."""
+    """Yields ``dataset[index_batch]`` for consecutive or shuffled index batches.
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+    ``growth``, ``((first pass, rows), ...)`` in increasing order: from each of
+    these passes over the dataset on (counted from 1; a training iterator
+    makes one pass an epoch), batches of that many rows instead of
+    ``batch_size``.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, growth=()):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.growth = tuple(growth)
+        self.passes = 0
 
     def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+        return -(-len(self.dataset) // self._rows(self.passes + 1))
+
+    def _rows(self, at_pass):
+        """The batch size of pass ``at_pass``."""
+        grown = [rows for first, rows in self.growth if at_pass >= first]
+        return grown[-1] if grown else self.batch_size
 
     def __iter__(self):
+        self.passes += 1
         n = len(self.dataset)
-        bs = self.batch_size
+        bs = self._rows(self.passes)
         if not self.shuffle:
             for start in range(0, n, bs):
                 yield self.dataset[slice(start, start + bs)]

@@ -100,6 +100,7 @@ class BatchedDataPathMixin:
             batch_size=self.batch_size if self.batch_size > 0 else len(dataset),
             shuffle=training,
             generator=self.shuffle_generator_ if training else None,
+            growth=self.batch_growth if training else (),
         )
 
     def _set_training(self, training=True):
@@ -168,21 +169,28 @@ class MultiTaskNet(BatchedDataPathMixin, NeuralNet):
         Used to name the per-task history columns.
     shuffle_seed : int
         Seed of the generator that shuffles training batches.
+    batch_growth : tuple of (int, int), default=()
+        ``((first epoch, rows), ...)``: from each of these epochs of a fit on,
+        training batches of that many rows (:class:`._batches.BatchIterator`).
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
+
+    batch_growth = ()  # what a net pickled before the parameter existed reads
 
     def __init__(
         self,
         *args,
         task_names=("task_0",),
         shuffle_seed=0,
+        batch_growth=(),
         pickle_optimizer=False,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.task_names = task_names
         self.shuffle_seed = shuffle_seed
+        self.batch_growth = batch_growth
         self.pickle_optimizer = pickle_optimizer
 
     def __getstate__(self):
@@ -415,6 +423,7 @@ def make_net(estimator, phase, network, valid, seed):
         verbose=int(estimator.verbose),
         task_names=estimator.task_names_,
         shuffle_seed=seed,
+        batch_growth=estimator._batch_growth(),
         **net_kwargs,
         **kwargs,
     )

@@ -13,8 +13,9 @@ once per call, and a served request takes one numpy pass for all members
 (:mod:`._served_members`).
 
 A bagged model has no single network: ``net_``, ``module_``, ``input_``,
-``history_``, ``n_iter_``, ``batch_size_``, ``n_iter_no_change_`` and the views
-of the history (``loss_curve_``, ...) are each member's, in ``estimators_``;
+``history_``, ``n_iter_``, ``batch_size_``, ``batch_growth_``,
+``n_iter_no_change_`` and the views of the history (``loss_curve_``, ...) are
+each member's, in ``estimators_``;
 reading them on the bagged model is an AttributeError that says so, and so is
 ``partial_fit`` (``warm_start=True`` with ``n_bags > 1`` is a ValueError at fit).
 """
@@ -74,6 +75,7 @@ SINGLE_NETWORK_ATTRIBUTES = (
     "history_",
     "n_iter_",
     "batch_size_",
+    "batch_growth_",
     "n_iter_no_change_",
     "loss_curve_",
     "validation_scores_",

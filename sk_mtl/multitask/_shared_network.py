@@ -182,12 +182,16 @@ class SharedNetworkMixin(BaggingMixin):
             self.__dict__.pop(name, None)
         super()._set_fitted(ctx)
 
+    def _studied_trunk(self):
+        """Whether the network is the default MLP trunk, the one the studies
+        of the size-gated defaults measured (MMoE, TabM and a user's module
+        keep the small-fit values at every size)."""
+        return self.module is None and self.architecture == "shared_bottom"
+
     def _large_default_fit(self, ctx):
         """Whether ``"auto"`` batch size, rate and dropout are those of large
-        fits: above LARGE_FIT_SAMPLES rows, for the default MLP trunk (what
-        the studies measured; MMoE, TabM and a user's module keep the others)."""
-        default_trunk = self.module is None and self.architecture == "shared_bottom"
-        return default_trunk and _large_fit(ctx)
+        fits: above LARGE_FIT_SAMPLES rows, for the default MLP trunk."""
+        return self._studied_trunk() and _large_fit(ctx)
 
     def _fit_batch_size(self, ctx, n_rows):
         if self.batch_size == "auto":
@@ -196,16 +200,13 @@ class SharedNetworkMixin(BaggingMixin):
         return super()._fit_batch_size(ctx, n_rows)
 
     def _fit_batch_growth(self, ctx):
-        if self.batch_size != "auto" or not self._mid_default_fit(ctx):
-            return ()
-        return MID_FIT_BATCH_GROWTH
-
-    def _mid_default_fit(self, ctx):
-        """Whether ``"auto"`` batches grow: a fit of MID_FIT_SAMPLES to
-        LARGE_FIT_SAMPLES rows of the default MLP trunk."""
-        default_trunk = self.module is None and self.architecture == "shared_bottom"
+        """``"auto"`` batches grow on fits of MID_FIT_SAMPLES to
+        LARGE_FIT_SAMPLES rows, for the default MLP trunk."""
         n_rows = _num_samples(ctx.X)
-        return default_trunk and MID_FIT_SAMPLES < n_rows <= LARGE_FIT_SAMPLES
+        mid = MID_FIT_SAMPLES < n_rows <= LARGE_FIT_SAMPLES
+        if self.batch_size == "auto" and mid and self._studied_trunk():
+            return MID_FIT_BATCH_GROWTH
+        return ()
 
     def _learning_rate(self):
         if self.lr != "auto":

@@ -245,7 +245,8 @@ batch_size : int or "auto", default="auto"
 _STEP_SIZE = """\
 lr : float or "auto", default="auto"
     Learning rate. ``"auto"``: 1e-3, but 2e-3 where ``batch_size="auto"``
-    takes batches of 512 rows.
+    takes batches of 512 rows from the first epoch (above 16,000 training
+    rows; batches that grow keep 1e-3).
 batch_size : int or "auto", default="auto"
     Mini-batch size for training (``predict_batch_size`` for prediction).
     ``"auto"``: 128 rows, but 512 above 16,000 training rows for the default

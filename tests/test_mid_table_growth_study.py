@@ -1,32 +1,40 @@
 """The mid-size growing-batches study (benchmarks/mid_table_growth_study.py)."""
 
 import numpy as np
+import pytest
 from _study_rows import cheap_contender_rows
 
 from benchmarks import mid_table_growth_study
 from benchmarks.tabular_suite import sk_mtl_model
-from sk_mtl.multitask._shared_network import MID_FIT_BATCH_GROWTH
+from sk_mtl.multitask._shared_network import AUTO_LR, MID_FIT_BATCH_GROWTH
 
 
 def _batch_counts(model):
     return [row["train_batch_count"] for row in model.history_]
 
 
-def test_the_study_s_growth_is_the_one_the_defaults_ship():
-    # 1,200 rows: below the gate of the shipped growth, so only the study's
-    # callback grows the batches; 1,080 training rows (10 % held out).
+def _rate(model):
+    return model.net_.optimizer_.param_groups[0]["lr"]
+
+
+# 5,001 rows, inside the study's range: 4,501 training rows (10 % held out),
+# in batches of 128, or growing to 256 from epoch 11 and 512 from epoch 21.
+GROWN = [36] * 10 + [18] * 10 + [9] * 2
+
+
+@pytest.mark.parametrize(
+    "name, counts, growth",
+    [("defaults", [36] * 22, ()), ("grow", GROWN, MID_FIT_BATCH_GROWTH)],
+)
+def test_each_contender_trains_on_its_batches(name, counts, growth):
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(1200, 4)).astype(np.float32)
-    y = (X[:, 0] + rng.normal(size=1200) > 0).astype(int)
-    params = {"max_epochs": 22, "n_iter_no_change": 30}
-    grow = {**mid_table_growth_study.CONTENDERS["grow"], **params}
-    model = sk_mtl_model(["binary"], 0, **grow).fit(X, y)
-    assert _batch_counts(model) == [9] * 10 + [5] * 10 + [3] * 2
-    plain = sk_mtl_model(["binary"], 0, **params).fit(X, y)
-    assert plain.batch_growth_ == () and set(_batch_counts(plain)) == {9}
-    again = sk_mtl_model(["binary"], 0, **grow).fit(X, y)  # the callback resets
-    assert _batch_counts(again) == _batch_counts(model)
-    assert mid_table_growth_study.GROWTH[1:] == MID_FIT_BATCH_GROWTH
+    X = rng.normal(size=(5001, 4)).astype(np.float32)
+    y = (X[:, 0] + rng.normal(size=5001) > 0).astype(int)
+    params = {**mid_table_growth_study.CONTENDERS[name], "hidden_units": (4,)}
+    params.update(max_epochs=22, n_iter_no_change=30)
+    model = sk_mtl_model(["binary"], 0, **params).fit(X, y)
+    assert _batch_counts(model) == counts and model.batch_growth_ == growth
+    assert model.batch_size_ == 128 and _rate(model) == AUTO_LR
 
 
 def test_a_cheaper_fit_losing_on_one_table_is_refused():
